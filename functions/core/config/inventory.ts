@@ -1,0 +1,226 @@
+import { domainToASCII } from 'node:url';
+import { z } from 'zod';
+import { AcmeAwsError } from '../errors';
+
+/** Key types a certificate can be issued for; all of them are accepted by ACM. */
+export const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
+export type KeyType = (typeof KEY_TYPES)[number];
+
+/** CloudFront only serves RSA 2048 and ECDSA P-256 certificates from ACM. */
+const CLOUDFRONT_KEY_TYPES: readonly KeyType[] = ['ec-p256', 'rsa-2048'];
+
+/** Well-known directory URLs, so operators name a CA instead of pasting a URL. */
+export const CA_PRESETS = {
+  letsencrypt: 'https://acme-v02.api.letsencrypt.org/directory',
+  'letsencrypt-staging': 'https://acme-staging-v02.api.letsencrypt.org/directory',
+  zerossl: 'https://acme.zerossl.com/v2/DV90',
+  'google-trust-services': 'https://dv.acme-v02.api.pki.goog/directory',
+} as const satisfies Record<string, string>;
+
+/** RFC 8555 §7.1.3 caps nothing, but Let's Encrypt rejects orders with more than 100 identifiers. */
+export const MAX_NAMES = 100;
+
+const ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
+const ZONE_ID = /^Z[A-Z0-9]{1,32}$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
+
+/**
+ * Normalises one DNS name to its ASCII (punycode) form, or explains why it cannot be a certificate name.
+ * Wildcards are allowed only as the whole leftmost label (RFC 8555 §7.1.3: "*." prefix).
+ */
+export function normalizeDomain(input: string): { name: string } | { problem: string } {
+  const raw = input.trim().replace(/\.$/, '');
+  if (raw.length === 0) return { problem: 'is empty' };
+  const wildcard = raw.startsWith('*.');
+  const base = wildcard ? raw.slice(2) : raw;
+  if (base.includes('*')) {
+    return { problem: `"${input}" has a "*" that is not the whole leftmost label; write "*.example.com"` };
+  }
+  const ascii = domainToASCII(base.toLowerCase());
+  if (ascii === '') return { problem: `"${input}" is not a valid domain name (IDN conversion failed)` };
+  const labels = ascii.split('.');
+  if (labels.length < 2) return { problem: `"${input}" needs at least two labels, e.g. "example.com"` };
+  const bad = labels.find((label) => !LABEL.test(label));
+  if (bad !== undefined) {
+    return { problem: `"${input}" has an invalid label "${bad}" (letters, digits and inner hyphens only)` };
+  }
+  if (ascii.length > 253) return { problem: `"${input}" is longer than 253 characters` };
+  if (/^\d+$/.test(labels.at(-1) ?? '')) return { problem: `"${input}" looks like an IP address` };
+  return { name: wildcard ? `*.${ascii}` : ascii };
+}
+
+const domainSchema = z.string().transform((value, ctx) => {
+  const result = normalizeDomain(value);
+  if ('problem' in result) {
+    ctx.addIssue({ code: 'custom', message: result.problem });
+    return z.NEVER;
+  }
+  return result.name;
+});
+
+const eabSchema = z.strictObject({
+  keyId: z.string().min(1, 'keyId is required for External Account Binding'),
+  /** The HMAC key lives in Secrets Manager (base64url text); it never appears in configuration. */
+  hmacSecretArn: z
+    .string()
+    .regex(SECRET_ARN, 'must be a Secrets Manager secret ARN holding the base64url HMAC key'),
+});
+
+const caSchema = z.strictObject({
+  directoryUrl: z.url({ protocol: /^https$/, error: 'must be an https:// ACME directory URL' }),
+  contact: z
+    .array(z.string().regex(/^mailto:[^@\s]+@[^@\s]+$/, 'must look like "mailto:ops@example.com"'))
+    .default([]),
+  eab: eabSchema.optional(),
+  /** Common name of the root or intermediate to prefer among alternate chains (RFC 8555 §7.4.2). */
+  preferredChain: z.string().min(1).optional(),
+});
+export type CaConfig = z.infer<typeof caSchema>;
+
+const certificateSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(ID, 'must be 1-64 lowercase letters, digits or inner hyphens, e.g. "www-example-com"'),
+    domains: z
+      .array(domainSchema)
+      .min(1, 'needs at least one domain')
+      .max(MAX_NAMES, `has more than ${MAX_NAMES} names; split it into several certificates`),
+    ca: z.string().min(1).default('letsencrypt'),
+    keyType: z.enum(KEY_TYPES, { error: `must be one of ${KEY_TYPES.join(', ')}` }).default('ec-p256'),
+    profile: z
+      .string()
+      .regex(/^[a-z0-9._-]{1,64}$/, 'must be a profile name the CA advertises')
+      .optional(),
+    /** Explicit hosted zone per domain (apex or wildcard form); otherwise the longest matching zone is used. */
+    hostedZones: z
+      .record(z.string(), z.string().regex(ZONE_ID, 'must be a Route 53 hosted zone id, e.g. "Z0123ABC"'))
+      .default({}),
+    /** Role to assume for the zone's records when the zone lives in another account. */
+    zoneRoleArns: z.record(z.string(), z.string().regex(ROLE_ARN, 'must be an IAM role ARN')).default({}),
+    acmRegions: z.array(z.string().regex(REGION, 'must be an AWS region such as "us-east-1"')).default([]),
+    cloudfront: z.boolean().default(false),
+    tags: z.record(z.string().max(128), z.string().max(256)).default({}),
+  })
+  .superRefine((cert, ctx) => {
+    const seen = new Set<string>();
+    cert.domains.forEach((name, index) => {
+      if (seen.has(name))
+        ctx.addIssue({ code: 'custom', path: ['domains', index], message: `"${name}" is listed twice` });
+      seen.add(name);
+    });
+    if (cert.cloudfront && !CLOUDFRONT_KEY_TYPES.includes(cert.keyType)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['keyType'],
+        message: `CloudFront accepts only ${CLOUDFRONT_KEY_TYPES.join(' or ')}; change keyType or set cloudfront: false`,
+      });
+    }
+    if (cert.cloudfront && cert.acmRegions.length > 0 && !cert.acmRegions.includes('us-east-1')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['acmRegions'],
+        message: 'CloudFront needs the certificate in us-east-1; add it',
+      });
+    }
+  });
+export type CertificateConfig = z.infer<typeof certificateSchema>;
+
+const inventorySchema = z
+  .strictObject({
+    cas: z.record(z.string(), caSchema).default({}),
+    certificates: z.array(certificateSchema),
+  })
+  .superRefine((inventory, ctx) => {
+    const ids = new Set<string>();
+    inventory.certificates.forEach((cert, index) => {
+      if (ids.has(cert.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['certificates', index, 'id'],
+          message: `duplicate id "${cert.id}"`,
+        });
+      }
+      ids.add(cert.id);
+      if (!(cert.ca in inventory.cas) && !(cert.ca in CA_PRESETS)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['certificates', index, 'ca'],
+          message: `unknown CA "${cert.ca}"; define it under "cas" or use one of ${Object.keys(CA_PRESETS).join(', ')}`,
+        });
+      }
+    });
+  });
+export type Inventory = z.infer<typeof inventorySchema>;
+
+/** One problem with a configuration file: where it is (`certificates[2].domains[0]`) and what to do. */
+export interface ConfigProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
+    '',
+  );
+}
+
+function problemsOf(error: z.ZodError): ConfigProblem[] {
+  return error.issues.map((issue) => ({ path: formatPath(issue.path) || '(root)', message: issue.message }));
+}
+
+/** Thrown when a configuration cannot be used; `problems` lists every problem found, not only the first. */
+export class ConfigError extends AcmeAwsError {
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(source: string, problems: readonly ConfigProblem[]) {
+    super(
+      'config-invalid',
+      `${source} has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`,
+    );
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Validates a whole inventory: either every entry is usable, or a `ConfigError` lists every problem at once. */
+export function parseInventory(input: unknown, source = 'inventory'): Inventory {
+  const result = inventorySchema.safeParse(input);
+  if (!result.success) throw new ConfigError(source, problemsOf(result.error));
+  return result.data;
+}
+
+/**
+ * Validates entry by entry, so one bad certificate never stops the renewal of the good ones: the scheduler
+ * renews what is valid and reports the rest.
+ */
+export function parseInventoryLenient(input: unknown): { inventory: Inventory; problems: ConfigProblem[] } {
+  const whole = inventorySchema.safeParse(input);
+  if (whole.success) return { inventory: whole.data, problems: [] };
+  const problems = problemsOf(whole.error);
+  const shape = z
+    .object({ cas: z.unknown().optional(), certificates: z.array(z.unknown()) })
+    .safeParse(input);
+  if (!shape.success) return { inventory: { cas: {}, certificates: [] }, problems };
+  const cas = z.record(z.string(), caSchema).safeParse(shape.data.cas ?? {});
+  const good: unknown[] = [];
+  shape.data.certificates.forEach((entry, index) => {
+    const bad = problems.some((p) => p.path.startsWith(`certificates[${index}]`));
+    if (!bad) good.push(entry);
+  });
+  const partial = inventorySchema.safeParse({ cas: cas.success ? cas.data : {}, certificates: good });
+  return { inventory: partial.success ? partial.data : { cas: {}, certificates: [] }, problems };
+}
+
+/** The directory URL for a certificate's CA, from the inventory's `cas` or a preset. */
+export function caFor(inventory: Inventory, caName: string): CaConfig {
+  const defined = inventory.cas[caName];
+  if (defined) return defined;
+  const preset = (CA_PRESETS as Record<string, string>)[caName];
+  if (preset) return { directoryUrl: preset, contact: [] };
+  throw new ConfigError('inventory', [{ path: 'ca', message: `unknown CA "${caName}"` }]);
+}

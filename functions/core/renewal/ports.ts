@@ -1,0 +1,143 @@
+import type { KeyType } from '../config/inventory';
+import type { CertificateState } from './state';
+
+/**
+ * The small interfaces the renewal use cases are written against. AWS adapters implement them in
+ * `functions/adapters`; tests use in-memory fakes. Adapters translate SDK errors into `AcmeAwsError`s.
+ */
+
+/** One TXT value to publish for a dns-01 challenge. */
+export interface DnsTxtRecord {
+  /** The identifier the record proves, as ordered: `example.com` or `*.example.com`. */
+  readonly identifier: string;
+  /** Fully qualified record name without trailing dot: `_acme-challenge.example.com`. */
+  readonly name: string;
+  /** The base64url SHA-256 digest of the key authorization (RFC 8555 §8.4). */
+  readonly value: string;
+}
+
+/** Per-certificate hints for zone discovery: explicit zone ids and cross-account roles, keyed by domain. */
+export interface ZoneHints {
+  readonly hostedZones?: Readonly<Record<string, string>>;
+  readonly zoneRoleArns?: Readonly<Record<string, string>>;
+}
+
+/** Exactly what was added to DNS, so cleanup removes that and nothing else. Serializable (JSON). */
+export interface DnsChangeHandle {
+  readonly changes: ReadonlyArray<{
+    readonly zoneId: string;
+    readonly roleArn?: string;
+    readonly name: string;
+    readonly values: readonly string[];
+  }>;
+}
+
+/** Publishes and removes dns-01 TXT records. */
+export interface DnsChallengeProvider {
+  /** Publishes all records (one change per zone) and resolves once the change is in sync. */
+  present(records: readonly DnsTxtRecord[], hints?: ZoneHints): Promise<DnsChangeHandle>;
+  /** Removes exactly the values in `handle`, leaving other values of the same record set in place. */
+  cleanup(handle: DnsChangeHandle): Promise<void>;
+}
+
+/** The PEM files of one certificate. */
+export interface CertificateFiles {
+  readonly certPem: string;
+  readonly chainPem: string;
+  readonly fullchainPem: string;
+  readonly privateKeyPem: string;
+}
+
+/** An ACME account as stored: the private JWK and the account URL (the `kid`). */
+export interface StoredAccount {
+  readonly directoryUrl: string;
+  readonly accountUrl: string;
+  /** Private JWK. Never logged. */
+  readonly privateJwk: Record<string, unknown>;
+  readonly createdAt: string;
+}
+
+/** Durable state: inventory, certificates, their state documents and ACME accounts. */
+export interface CertificateStore {
+  /** The raw inventory document, or `undefined` when none was uploaded. */
+  loadInventory(): Promise<unknown>;
+  getState(id: string): Promise<CertificateState | undefined>;
+  /** Written last, after the PEM files, so a reader never sees a state that points at missing files. */
+  putState(id: string, state: CertificateState): Promise<void>;
+  getCertificate(id: string): Promise<CertificateFiles | undefined>;
+  putCertificate(id: string, files: CertificateFiles): Promise<void>;
+  /** The private key generated for an order in flight, kept so an interrupted renewal can resume it. */
+  getPendingKey(id: string): Promise<string | undefined>;
+  putPendingKey(id: string, privateKeyPem: string): Promise<void>;
+  deletePendingKey(id: string): Promise<void>;
+  getAccount(directoryUrl: string): Promise<StoredAccount | undefined>;
+  putAccount(account: StoredAccount): Promise<void>;
+}
+
+/** A held lease; pass it back to release. */
+export interface LeaseHandle {
+  readonly id: string;
+  readonly owner: string;
+  readonly expiresAt: Date;
+}
+
+/** Mutual exclusion per certificate, so two renewers never work on one certificate. */
+export interface Lease {
+  /** Takes the lease, or returns `undefined` when another live holder has it. A stale lease is taken over. */
+  acquire(id: string, owner: string, ttlMs: number, now: Date): Promise<LeaseHandle | undefined>;
+  release(handle: LeaseHandle): Promise<void>;
+}
+
+/** What to import into ACM in one region. */
+export interface ImportRequest {
+  readonly region: string;
+  readonly certificateId: string;
+  readonly files: CertificateFiles;
+  readonly serial: string;
+  readonly keyType: KeyType;
+  /** The ARN recorded for this region; re-imported in place when present. */
+  readonly arn?: string;
+  /** The key type of the certificate behind `arn`; a different key type gets a new ARN. */
+  readonly arnKeyType?: KeyType;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface ImportResult {
+  readonly region: string;
+  readonly arn: string;
+  /** False when ACM already held this serial and nothing was imported. */
+  readonly imported: boolean;
+  /** The ARN left behind when the key type changed. */
+  readonly replacedArn?: string;
+}
+
+/** Imports certificates into ACM. */
+export interface CertificateImporter {
+  importCertificate(request: ImportRequest): Promise<ImportResult>;
+}
+
+/** Why a certificate is being renewed (see `decideRenewal`). */
+export type RenewalReason = 'new' | 'changed' | 'ari-window' | 'ratio' | 'emergency' | 'forced' | 'retry';
+
+/** One unit of work for the renewer. */
+export interface RenewalRequest {
+  readonly id: string;
+  readonly reason: RenewalReason;
+}
+
+export interface RenewalQueue {
+  enqueue(requests: readonly RenewalRequest[]): Promise<void>;
+}
+
+/** Outcome events (EventBridge), so operators can route success and failure anywhere. */
+export interface EventPublisher {
+  publish(
+    detailType: 'Certificate Renewed' | 'Certificate Renewal Failed',
+    detail: Record<string, unknown>,
+  ): Promise<void>;
+}
+
+/** Reads secrets (the EAB HMAC key) by ARN. */
+export interface SecretReader {
+  getSecret(arn: string): Promise<string>;
+}

@@ -1,0 +1,25 @@
+/**
+ * Parses an HTTP `Retry-After` value: either delay-seconds or an HTTP-date.
+ * Returns the instant after which a retry is allowed, or `undefined` when the header is absent or malformed.
+ * @see RFC 9110 §10.2.3: `Retry-After = HTTP-date / delay-seconds`
+ */
+export function parseRetryAfter(value: string | null | undefined, now: Date): Date | undefined {
+  if (value === null || value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) {
+    const seconds = Number(text);
+    if (!Number.isSafeInteger(seconds)) return undefined;
+    return new Date(now.getTime() + seconds * 1000);
+  }
+  // An HTTP-date always names a weekday and GMT; refusing anything else keeps Date.parse's leniency out.
+  if (!/^[A-Za-z]{3},? .*GMT$/.test(text) && !/^[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} .*GMT$/.test(text))
+    return undefined;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : new Date(at);
+}
+
+/** Limits `at` to the range [now + min, now + max]; used so a server can neither hot-loop nor silence us. */
+export function clampInstant(at: Date, now: Date, minMs: number, maxMs: number): Date {
+  const delta = Math.min(Math.max(at.getTime() - now.getTime(), minMs), maxMs);
+  return new Date(now.getTime() + delta);
+}
