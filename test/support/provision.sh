@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Provisions the local test bed into a git-ignored cache (first run only; later runs are a few file checks):
+#   - Pebble 2.6 (ACME CA with ARI) and pebble-challtestsrv, from Debian trixie's `pebble` package
+#   - moto 5.1 (AWS APIs), from Debian trixie's `python3-moto`, run on bookworm's /usr/bin/python3
+#     with the bookworm Python packages it imports (installed with apt-get, so this needs root)
+#   - openssl, for the test bed's own TLS certificates
+# Nothing is added to the system's apt sources: trixie is read through a private apt configuration.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cache="${TESTBED_CACHE:-$root/.cache/testbed}"
+mkdir -p "$cache"
+
+py_debs=(python3-boto3 python3-botocore python3-werkzeug python3-flask python3-flask-cors python3-xmltodict
+  python3-responses python3-cryptography python3-jinja2 python3-dateutil python3-requests python3-yaml)
+
+need_apt=()
+command -v openssl >/dev/null || need_apt+=(openssl)
+for p in "${py_debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$p")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "test bed: missing Debian packages: ${need_apt[*]}" >&2
+    echo "test bed: run as root, or: sudo apt-get install -y ${need_apt[*]}" >&2
+    exit 1
+  fi
+  echo "test bed: apt-get install ${need_apt[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2 || true
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >"$cache/apt-install.log" 2>&1 || {
+    cat "$cache/apt-install.log" >&2; exit 1; }
+fi
+
+if [ ! -x "$cache/bin/pebble" ] || [ ! -x "$cache/bin/pebble-challtestsrv" ] || [ ! -d "$cache/moto/usr/lib/python3/dist-packages/moto" ]; then
+  apt_dir="$cache/apt"
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs" "$cache/bin"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" \
+    >"$apt_dir/sources.list"
+  opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=/dev/null
+    -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o APT::Get::List-Cleanup=0
+    -o APT::Sandbox::User=root)
+  echo "test bed: fetching pebble and python3-moto from Debian trixie" >&2
+  apt-get "${opts[@]}" update -qq >&2
+  (cd "$apt_dir/debs" && apt-get "${opts[@]}" download pebble/trixie python3-moto/trixie >/dev/null)
+  rm -rf "$cache/pebble" "$cache/moto"
+  dpkg-deb -x "$apt_dir"/debs/pebble_*.deb "$cache/pebble"
+  dpkg-deb -x "$apt_dir"/debs/python3-moto_*.deb "$cache/moto"
+  ln -sf "$cache/pebble/usr/bin/pebble" "$cache/bin/pebble"
+  ln -sf "$cache/pebble/usr/bin/pebble-challtestsrv" "$cache/bin/pebble-challtestsrv"
+fi
+
+# Prove each part runs before any test relies on it.
+"$cache/bin/pebble" -version >/dev/null 2>&1 || "$cache/bin/pebble" -h >/dev/null 2>&1 || {
+  echo "test bed: $cache/bin/pebble does not run on this machine" >&2; exit 1; }
+PYTHONPATH="$cache/moto/usr/lib/python3/dist-packages" /usr/bin/python3 -c 'import moto.server' || {
+  echo "test bed: moto does not import; install: apt-get install ${py_debs[*]}" >&2; exit 1; }
+echo "$cache"
