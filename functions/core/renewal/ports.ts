@@ -1,3 +1,4 @@
+import type { DnsTxtRecord } from '../acme/dns01';
 import type { KeyType } from '../config/inventory';
 import type { CertificateState } from './state';
 
@@ -6,15 +7,7 @@ import type { CertificateState } from './state';
  * `functions/adapters`; tests use in-memory fakes. Adapters translate SDK errors into `AcmeAwsError`s.
  */
 
-/** One TXT value to publish for a dns-01 challenge. */
-export interface DnsTxtRecord {
-  /** The identifier the record proves, as ordered: `example.com` or `*.example.com`. */
-  readonly identifier: string;
-  /** Fully qualified record name without trailing dot: `_acme-challenge.example.com`. */
-  readonly name: string;
-  /** The base64url SHA-256 digest of the key authorization (RFC 8555 §8.4). */
-  readonly value: string;
-}
+export type { DnsTxtRecord } from '../acme/dns01';
 
 /** Per-certificate hints for zone discovery: explicit zone ids and cross-account roles, keyed by domain. */
 export interface ZoneHints {

@@ -1,0 +1,67 @@
+import { AcmeAwsError } from '../errors';
+import type { AcmeClient } from './client';
+import { type PollOptions, pollUntil } from './poll';
+import { AcmeProblemError } from './problem';
+import {
+  type Authorization,
+  authorizationSchema,
+  type Challenge,
+  challengeSchema,
+  parseResource,
+} from './resources';
+
+/** Fetches an authorization. @see RFC 8555 §7.5 */
+export async function getAuthorization(client: AcmeClient, url: string): Promise<Authorization> {
+  const response = await client.postAsGet(url);
+  return parseResource(authorizationSchema, response.body, `the authorization ${url}`);
+}
+
+/** The dns-01 challenge of an authorization; the only type this client answers. @see RFC 8555 §8.4 */
+export function dns01Challenge(authz: Authorization): Challenge & { token: string } {
+  const challenge = authz.challenges.find((c) => c.type === 'dns-01');
+  if (!challenge?.token || !/^[A-Za-z0-9_-]+$/.test(challenge.token)) {
+    throw new AcmeAwsError(
+      'acme-protocol',
+      `the authorization for ${authz.identifier.value} offers no usable dns-01 challenge`,
+    );
+  }
+  return challenge as Challenge & { token: string };
+}
+
+/**
+ * Tells the CA the challenge is ready to validate.
+ * @see RFC 8555 §7.5.1 "The client indicates to the server that it is ready for the challenge validation by
+ * sending an empty JSON body ('{}')"
+ */
+export async function respondToChallenge(client: AcmeClient, challengeUrl: string): Promise<Challenge> {
+  const response = await client.post(challengeUrl, {});
+  return parseResource(challengeSchema, response.body, `the challenge ${challengeUrl}`);
+}
+
+/** Polls an authorization until it is valid; an invalid one throws the challenge's problem document. */
+export async function waitForAuthorization(
+  client: AcmeClient,
+  url: string,
+  poll: PollOptions,
+): Promise<Authorization> {
+  return pollUntil<Authorization>(`authorization ${url}`, poll, async () => {
+    const response = await client.postAsGet(url);
+    const authz = parseResource(authorizationSchema, response.body, `the authorization ${url}`);
+    if (authz.status === 'valid') return { done: authz };
+    if (authz.status !== 'pending') {
+      const failed =
+        authz.challenges.find((c) => c.status === 'invalid' && c.error) ??
+        authz.challenges.find((c) => c.error);
+      throw new AcmeProblemError(
+        {
+          type: failed?.error?.type,
+          detail: `${authz.identifier.value}: ${failed?.error?.detail ?? `authorization ${authz.status}`}`,
+          status: 403,
+          identifier: authz.identifier,
+        },
+        `authorization ${url}`,
+      );
+    }
+    return { retryAfter: response.headers.get('retry-after') };
+  });
+}

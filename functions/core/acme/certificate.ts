@@ -1,0 +1,53 @@
+import type { AcmeClient } from './client';
+
+/** A downloaded certificate chain and the alternate chains the CA offered. */
+export interface DownloadedCertificate {
+  readonly pem: string;
+  readonly alternates: readonly string[];
+}
+
+/** Extracts `rel="alternate"` targets from Link headers. @see RFC 8288 */
+export function alternateLinks(link: string | null): string[] {
+  if (!link) return [];
+  const out: string[] = [];
+  for (const match of link.matchAll(/<([^>]+)>\s*((?:;\s*[^;,]+)*)/g)) {
+    if (/;\s*rel\s*=\s*"?alternate"?/i.test(match[2] ?? '')) out.push(match[1]!);
+  }
+  return out;
+}
+
+/**
+ * Downloads the certificate chain and every alternate chain.
+ * @see RFC 8555 §7.4.2 "The server MAY provide one or more link relation header fields [RFC8288] with relation
+ * 'alternate'. Each such field SHOULD express an alternative certificate chain"
+ */
+export async function downloadCertificate(client: AcmeClient, url: string): Promise<DownloadedCertificate> {
+  const response = await client.postAsGet<string>(url, 'certificate');
+  const alternates: string[] = [];
+  for (const alt of alternateLinks(response.headers.get('link')).slice(0, 4)) {
+    const other = await client.postAsGet<string>(
+      client.transport.checkUrl(alt, 'alternate chain link'),
+      'certificate',
+    );
+    alternates.push(other.body);
+  }
+  return { pem: response.body, alternates };
+}
+
+/**
+ * Picks the chain whose topmost certificate was issued by (or is) `preferred`, falling back to the default chain,
+ * as certbot's `--preferred-chain` does. `issuerNames` returns the subject and issuer common names of a chain's
+ * last certificate.
+ */
+export function selectChain(
+  downloaded: DownloadedCertificate,
+  preferred: string | undefined,
+  issuerNames: (pem: string) => readonly string[],
+): string {
+  if (!preferred) return downloaded.pem;
+  const want = preferred.trim().toLowerCase();
+  for (const pem of [downloaded.pem, ...downloaded.alternates]) {
+    if (issuerNames(pem).some((name) => name.toLowerCase() === want)) return pem;
+  }
+  return downloaded.pem;
+}

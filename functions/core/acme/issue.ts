@@ -1,0 +1,151 @@
+import { AcmeAwsError } from '../errors';
+import { dns01Challenge, getAuthorization, respondToChallenge, waitForAuthorization } from './authorization';
+import { type DownloadedCertificate, downloadCertificate } from './certificate';
+import type { AcmeClient } from './client';
+import { type DnsTxtRecord, dns01Record } from './dns01';
+import { thumbprint } from './jws';
+import { finalizeOrder, getOrder, type Order, type PlacedOrder, placeOrder, waitForOrder } from './order';
+import type { PollOptions } from './poll';
+import { AcmeProblemError } from './problem';
+
+/** Publishes and removes dns-01 TXT records; the handle describes exactly what was added. */
+export interface Dns01Solver<H> {
+  present(records: readonly DnsTxtRecord[]): Promise<H>;
+  cleanup(handle: H): Promise<void>;
+}
+
+/** Input of one issuance: an order placed (or resumed), proven with dns-01, finalized and downloaded. */
+export interface IssueInput<H> {
+  readonly client: AcmeClient;
+  readonly names: readonly string[];
+  /** DER CSR for the names; called only when the order reaches `ready`. */
+  readonly csr: () => Promise<Uint8Array>;
+  readonly dns: Dns01Solver<H>;
+  readonly poll: PollOptions;
+  /** CertID of the certificate this one replaces (RFC 9773 §5); sent only when the CA advertises ARI. */
+  readonly replaces?: string;
+  readonly profile?: string;
+  /** An order placed by an earlier, interrupted attempt: resumed when still usable. */
+  readonly resumeOrderUrl?: string;
+  /** Checkpoint: called once the order exists, before any DNS change, so a crash can resume it. */
+  readonly onOrder?: (order: { url: string; replaced?: string }) => Promise<void>;
+  /** Checkpoint: called with the DNS handle right after publishing, so a crash can still clean up. */
+  readonly onDnsPresented?: (handle: H) => Promise<void>;
+}
+
+/** What an issuance produced, with the reasons behind any change of plan. */
+export interface IssueResult {
+  readonly orderUrl: string;
+  readonly certificate: DownloadedCertificate;
+  readonly resumed: boolean;
+  /** The CertID sent in `replaces`, when the CA accepted the replacement order. */
+  readonly replaced?: string;
+  /** Why `replaces` was dropped, when the CA rejected the replacement order. */
+  readonly replacesDropped?: string;
+  readonly notes: readonly string[];
+}
+
+async function resume(client: AcmeClient, url: string, notes: string[]): Promise<PlacedOrder | undefined> {
+  try {
+    const order = await getOrder(client, url);
+    if (order.status === 'invalid') {
+      notes.push(
+        `the interrupted order ${url} is invalid (${order.error?.detail ?? 'no detail'}); placing a new one`,
+      );
+      return undefined;
+    }
+    return { url, order };
+  } catch (error) {
+    if (error instanceof AcmeProblemError && (error.status === 404 || error.acmeType === 'malformed')) {
+      notes.push(`the interrupted order ${url} is gone; placing a new one`);
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/** Proves control of every pending authorization with one DNS publication, and always removes it again. */
+async function authorize<H>(input: IssueInput<H>, order: Order): Promise<void> {
+  const key = await thumbprint(input.client.key);
+  const pending: Array<{ url: string; challengeUrl: string; record: DnsTxtRecord }> = [];
+  for (const url of order.authorizations) {
+    const authz = await getAuthorization(
+      input.client,
+      input.client.transport.checkUrl(url, 'authorization URL'),
+    );
+    if (authz.status === 'valid') continue;
+    if (authz.status !== 'pending') {
+      throw new AcmeAwsError(
+        'acme-protocol',
+        `the authorization for ${authz.identifier.value} is ${authz.status}; the order cannot complete`,
+      );
+    }
+    const challenge = dns01Challenge(authz);
+    const record = await dns01Record({
+      domain: authz.identifier.value,
+      wildcard: authz.wildcard === true,
+      token: challenge.token,
+      thumbprint: key,
+    });
+    pending.push({
+      url,
+      challengeUrl: input.client.transport.checkUrl(challenge.url, 'challenge URL'),
+      record,
+    });
+  }
+  if (pending.length === 0) return;
+  const handle = await input.dns.present(pending.map((p) => p.record));
+  try {
+    await input.onDnsPresented?.(handle);
+    for (const p of pending) await respondToChallenge(input.client, p.challengeUrl);
+    for (const p of pending) await waitForAuthorization(input.client, p.url, input.poll);
+  } finally {
+    await input.dns.cleanup(handle);
+  }
+}
+
+/**
+ * Obtains a certificate: place (or resume) the order, answer dns-01, finalize, download.
+ * @see RFC 8555 §7.4 "The client begins the certificate issuance process by sending a POST request to the
+ * server's newOrder resource"
+ */
+export async function issueCertificate<H>(input: IssueInput<H>): Promise<IssueResult> {
+  const notes: string[] = [];
+  let placed = input.resumeOrderUrl ? await resume(input.client, input.resumeOrderUrl, notes) : undefined;
+  const resumed = placed !== undefined;
+  let replaced: string | undefined;
+  let replacesDropped: string | undefined;
+  if (!placed) {
+    const result = await placeOrder(input.client, {
+      names: input.names,
+      replaces: input.replaces,
+      profile: input.profile,
+    });
+    notes.push(...result.notes);
+    placed = { url: result.url, order: result.order };
+    replaced = result.replaced;
+    replacesDropped = result.replacesDropped;
+    await input.onOrder?.({ url: placed.url, replaced });
+  }
+  let order = placed.order;
+  if (order.status === 'pending') {
+    await authorize(input, order);
+    order = await getOrder(input.client, placed.url);
+  }
+  if (order.status === 'pending' || order.status === 'ready') {
+    order = await finalizeOrder(input.client, { url: placed.url, order }, await input.csr(), input.poll);
+  } else if (order.status === 'processing') {
+    order = await waitForOrder(input.client, placed.url, ['valid'], input.poll);
+  }
+  if (order.status !== 'valid' || !order.certificate) {
+    throw new AcmeAwsError(
+      'acme-protocol',
+      `the order ${placed.url} is ${order.status} without a certificate URL`,
+    );
+  }
+  const certificate = await downloadCertificate(
+    input.client,
+    input.client.transport.checkUrl(order.certificate, 'certificate URL'),
+  );
+  return { orderUrl: placed.url, certificate, resumed, replaced, replacesDropped, notes };
+}

@@ -1,0 +1,237 @@
+import type { FlattenedJWS } from 'jose';
+import type { Clock, Sleep } from '../clock';
+import { AcmeAwsError } from '../errors';
+import { type Fetch, MAX_JSON_BYTES, readBoundedJson, readBoundedText } from '../http';
+import { parseRetryAfter } from '../retry-after';
+import { type Directory, directorySchema } from './directory';
+import { type AccountKey, signRequest } from './jws';
+import { AcmeProblemError, acmeErrorName, parseProblem, RateLimitedError } from './problem';
+
+/** Options shared by every ACME call. */
+export interface AcmeTransportOptions {
+  readonly directoryUrl: string;
+  readonly fetch: Fetch;
+  readonly clock: Clock;
+  readonly sleep: Sleep;
+  readonly userAgent?: string;
+  /** Each rejected nonce costs one more request; Pebble rejects a share of good nonces on purpose. */
+  readonly maxBadNonceRetries?: number;
+  /** Origins besides the directory's that the CA may send us to; all others are refused. */
+  readonly allowedOrigins?: readonly string[];
+}
+
+/** A successful, parsed ACME response. */
+export interface AcmeResponse<T> {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: T;
+  readonly location?: string;
+}
+
+const JSON_TYPES = ['application/json', 'application/problem+json'];
+/** Certificates with long chains stay well under this; anything larger is not a certificate chain. */
+export const MAX_CERTIFICATE_BYTES = 256 * 1024;
+
+/**
+ * Signed transport for one ACME server: directory (cached), nonce pool, `badNonce` retry, problem documents,
+ * and the rule that every URL we follow stays on the CA's own origin.
+ * @see RFC 8555 §6
+ */
+export class AcmeTransport {
+  readonly options: AcmeTransportOptions;
+  private directoryPromise: Promise<Directory> | undefined;
+  private readonly nonces: string[] = [];
+  private readonly origins: Set<string>;
+
+  constructor(options: AcmeTransportOptions) {
+    this.options = options;
+    this.origins = new Set([new URL(options.directoryUrl).origin, ...(options.allowedOrigins ?? [])]);
+  }
+
+  /** The directory, fetched once per transport (one per Lambda container). @see RFC 8555 §7.1.1 */
+  directory(): Promise<Directory> {
+    this.directoryPromise ??= this.fetchDirectory().catch((error: unknown) => {
+      this.directoryPromise = undefined;
+      throw error;
+    });
+    return this.directoryPromise;
+  }
+
+  private async fetchDirectory(): Promise<Directory> {
+    const response = await this.send(this.options.directoryUrl, { method: 'GET' });
+    if (!response.ok) await this.throwProblem(response, `GET ${this.options.directoryUrl}`);
+    const body = await this.readJson(response, 'the ACME directory');
+    const parsed = directorySchema.safeParse(body);
+    if (!parsed.success) {
+      throw new AcmeAwsError(
+        'acme-protocol',
+        `${this.options.directoryUrl} is not an ACME directory: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
+    }
+    for (const key of ['newNonce', 'newAccount', 'newOrder', 'revokeCert', 'renewalInfo'] as const) {
+      const value = parsed.data[key];
+      if (value !== undefined) this.checkUrl(value, `directory.${key}`);
+    }
+    return parsed.data;
+  }
+
+  /** Refuses URLs on another origin: a compromised or broken CA response must not redirect our signed requests. */
+  checkUrl(url: string, what: string): string {
+    let origin: string;
+    try {
+      origin = new URL(url).origin;
+    } catch (cause) {
+      throw new AcmeAwsError('acme-protocol', `${what} is not a URL: ${url.slice(0, 200)}`, { cause });
+    }
+    if (!this.origins.has(origin)) {
+      throw new AcmeAwsError(
+        'acme-protocol',
+        `${what} points to ${origin}, not the CA's origin ${[...this.origins].join(', ')}; refusing to follow it`,
+      );
+    }
+    return url;
+  }
+
+  private async send(url: string, init: RequestInit): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set('user-agent', this.options.userAgent ?? 'acme-ari-aws/0.1');
+    try {
+      return await this.options.fetch(url, { ...init, headers, redirect: 'error' });
+    } catch (cause) {
+      throw new AcmeAwsError(
+        'acme-protocol',
+        `${init.method ?? 'GET'} ${url} failed before any answer: ${String((cause as Error)?.message ?? cause)}`,
+        {
+          cause,
+        },
+      );
+    }
+  }
+
+  private keepNonce(response: Response): void {
+    const nonce = response.headers.get('replay-nonce');
+    // RFC 8555 §6.5.1: the nonce is base64url; anything else is ignored rather than echoed back.
+    if (nonce && /^[A-Za-z0-9_-]{1,255}$/.test(nonce)) this.nonces.push(nonce);
+  }
+
+  private async nonce(): Promise<string> {
+    const pooled = this.nonces.pop();
+    if (pooled) return pooled;
+    const { newNonce } = await this.directory();
+    const response = await this.send(newNonce, { method: 'HEAD' });
+    await response.body?.cancel().catch(() => {});
+    if (!response.ok)
+      throw new AcmeAwsError('acme-protocol', `HEAD ${newNonce} answered HTTP ${response.status}`);
+    const nonce = response.headers.get('replay-nonce');
+    if (!nonce) throw new AcmeAwsError('acme-protocol', `HEAD ${newNonce} returned no Replay-Nonce header`);
+    return nonce;
+  }
+
+  private async readJson(response: Response, what: string): Promise<unknown> {
+    const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (!JSON_TYPES.includes(type)) {
+      await response.body?.cancel().catch(() => {});
+      throw new AcmeAwsError(
+        'acme-protocol',
+        `${what} came back as "${type || 'no content type'}" (HTTP ${response.status}), not JSON`,
+      );
+    }
+    return readBoundedJson(response, MAX_JSON_BYTES, 'acme-protocol', what);
+  }
+
+  private async throwProblem(response: Response, request: string): Promise<never> {
+    let body: unknown;
+    let text = '';
+    try {
+      text = await readBoundedText(response, MAX_JSON_BYTES, 'acme-protocol', `the error body of ${request}`);
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    const problem = parseProblem(body, response.status, text);
+    if (acmeErrorName(problem) === 'rateLimited' || response.status === 429) {
+      throw new RateLimitedError(
+        problem,
+        request,
+        parseRetryAfter(response.headers.get('retry-after'), this.options.clock.now()),
+      );
+    }
+    throw new AcmeProblemError(problem, request);
+  }
+
+  /**
+   * Sends one signed POST, retrying on `badNonce` with the fresh nonce the error carried.
+   * @see RFC 8555 §6.5 "When a server rejects a request because its nonce value was unacceptable ... the client
+   * SHOULD retry the request using the new nonce"
+   */
+  async post<T = unknown>(
+    url: string,
+    payload: unknown,
+    signer: { key: AccountKey; kid?: string; sign?: (nonce: string) => Promise<FlattenedJWS> },
+    expect: 'json' | 'certificate' | 'none' = 'json',
+  ): Promise<AcmeResponse<T>> {
+    this.checkUrl(url, 'request URL');
+    const request = `POST ${url}`;
+    const attempts = (this.options.maxBadNonceRetries ?? 16) + 1;
+    for (let attempt = 1; ; attempt++) {
+      const nonce = await this.nonce();
+      const jws = signer.sign
+        ? await signer.sign(nonce)
+        : await signRequest({ key: signer.key, kid: signer.kid, url, nonce, payload });
+      const response = await this.send(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/jose+json',
+          accept: expect === 'certificate' ? 'application/pem-certificate-chain' : 'application/json',
+        },
+        body: JSON.stringify(jws),
+      });
+      this.keepNonce(response);
+      if (response.ok) return this.parseSuccess<T>(response, request, expect);
+      try {
+        await this.throwProblem(response, request);
+      } catch (error) {
+        if (error instanceof AcmeProblemError && error.acmeType === 'badNonce' && attempt < attempts)
+          continue;
+        throw error;
+      }
+    }
+  }
+
+  private async parseSuccess<T>(
+    response: Response,
+    request: string,
+    expect: 'json' | 'certificate' | 'none',
+  ): Promise<AcmeResponse<T>> {
+    const location = response.headers.get('location') ?? undefined;
+    if (location) this.checkUrl(location, `Location of ${request}`);
+    let body: unknown;
+    if (expect === 'json') {
+      body = await this.readJson(response, `the answer to ${request}`);
+    } else if (expect === 'certificate') {
+      const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/pem-certificate-chain') {
+        await response.body?.cancel().catch(() => {});
+        throw new AcmeAwsError(
+          'acme-protocol',
+          `the certificate from ${request} came as "${type}", not application/pem-certificate-chain`,
+        );
+      }
+      body = await readBoundedText(
+        response,
+        MAX_CERTIFICATE_BYTES,
+        'acme-protocol',
+        `the certificate from ${request}`,
+      );
+    } else {
+      await response.body?.cancel().catch(() => {});
+    }
+    return { status: response.status, headers: response.headers, body: body as T, location };
+  }
+
+  /** A GET that is not signed (ARI is fetched this way). Errors become problem errors. */
+  async get(url: string): Promise<Response> {
+    this.checkUrl(url, 'request URL');
+    return this.send(url, { method: 'GET' });
+  }
+}
