@@ -21,6 +21,13 @@ export const ARI_DEFAULT_CHECK_INTERVAL_MS = 6 * 60 * 60 * 1000;
  */
 export function ariNextCheck(retryAfterHeader: string | null, now: Date): Date {
   const at = parseRetryAfter(retryAfterHeader, now);
-  if (at === undefined) return new Date(now.getTime() + ARI_DEFAULT_CHECK_INTERVAL_MS);
+  // Delay-seconds too large for a Date (not a safe integer, or past year 275760) are still the CA asking for a
+  // long pause, so they get the one-day cap rather than the six-hour default for a broken header.
+  if (at === undefined || Number.isNaN(at.getTime())) {
+    if (retryAfterHeader !== null && /^\s*\d+\s*$/.test(retryAfterHeader)) {
+      return new Date(now.getTime() + ARI_MAX_CHECK_INTERVAL_MS);
+    }
+    return new Date(now.getTime() + ARI_DEFAULT_CHECK_INTERVAL_MS);
+  }
   return clampInstant(at, now, ARI_MIN_CHECK_INTERVAL_MS, ARI_MAX_CHECK_INTERVAL_MS);
 }
