@@ -8,8 +8,9 @@ export function parseRetryAfter(value: string | null | undefined, now: Date): Da
   const text = value.trim();
   if (/^\d+$/.test(text)) {
     const seconds = Number(text);
-    if (!Number.isSafeInteger(seconds)) return undefined;
-    return new Date(now.getTime() + seconds * 1000);
+    const at = new Date(now.getTime() + seconds * 1000);
+    // A delay too large for a Date is as useless as a malformed one.
+    return Number.isSafeInteger(seconds) && !Number.isNaN(at.getTime()) ? at : undefined;
   }
   // An HTTP-date always names a weekday and GMT; refusing anything else keeps Date.parse's leniency out.
   if (!/^[A-Za-z]{3},? .*GMT$/.test(text) && !/^[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} .*GMT$/.test(text))
