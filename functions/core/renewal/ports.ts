@@ -64,7 +64,8 @@ export interface CertificateStore {
   putPendingKey(id: string, privateKeyPem: string): Promise<void>;
   deletePendingKey(id: string): Promise<void>;
   getAccount(directoryUrl: string): Promise<StoredAccount | undefined>;
-  putAccount(account: StoredAccount): Promise<void>;
+  /** Stores a new account unless one exists already; returns the one that is stored (the first writer wins). */
+  putAccount(account: StoredAccount): Promise<StoredAccount>;
 }
 
 /** A held lease; pass it back to release. */
