@@ -35,6 +35,18 @@ export function parseProblem(body: unknown, status: number, fallbackText = ''): 
   if (parsed.success && (parsed.data.type !== undefined || parsed.data.detail !== undefined)) {
     return { ...parsed.data, status: parsed.data.status ?? status };
   }
+  // One odd member (a string status, a subproblem without an identifier type) must not cost us the type:
+  // `badNonce` would no longer be retried and `alreadyReplaced` no longer recognised.
+  if (!parsed.success && typeof body === 'object' && body !== null) {
+    const { type, detail } = body as { type?: unknown; detail?: unknown };
+    if (typeof type === 'string' || typeof detail === 'string') {
+      return {
+        ...(typeof type === 'string' ? { type } : {}),
+        ...(typeof detail === 'string' ? { detail } : {}),
+        status,
+      };
+    }
+  }
   return {
     type: status >= 500 ? `${ACME_ERROR_PREFIX}serverInternal` : 'about:blank',
     detail: `HTTP ${status} without a problem document${fallbackText ? `: ${fallbackText.slice(0, 200)}` : ''}`,
