@@ -1,0 +1,231 @@
+import {
+  ACMClient,
+  type ACMClientConfig,
+  type CertificateDetail,
+  DescribeCertificateCommand,
+  ImportCertificateCommand,
+  type KeyAlgorithm,
+  ListCertificatesCommand,
+  ListTagsForCertificateCommand,
+} from '@aws-sdk/client-acm';
+import type { KeyType } from '../core/config/inventory';
+import { AcmeAwsError } from '../core/errors';
+import { x509 } from '../core/pki/x509';
+import type { CertificateImporter, ImportRequest, ImportResult } from '../core/renewal/ports';
+import { awsErrorName, describeAwsError, type RetryOptions, withRetry } from './aws-retry';
+
+/** The tag that ties an ACM certificate to its inventory entry, so a lost ARN is found again, not duplicated. */
+export const CERTIFICATE_ID_TAG = 'acme-ari:certificate-id';
+
+/** How {@link AcmImporter} builds its per-region clients. */
+export interface AcmImporterOptions {
+  /** @default `new ACMClient({ ...clientConfig, region })` */
+  readonly clientFor?: (region: string) => ACMClient;
+  /** Endpoint and credentials for the clients built per region. */
+  readonly clientConfig?: Omit<ACMClientConfig, 'region'>;
+  readonly retry?: RetryOptions;
+}
+
+/** ACM's key algorithm names for our key types (DescribeCertificate `KeyAlgorithm`). */
+const KEY_ALGORITHMS: Readonly<Record<KeyType, KeyAlgorithm>> = {
+  'ec-p256': 'EC_prime256v1',
+  'ec-p384': 'EC_secp384r1',
+  'rsa-2048': 'RSA_2048',
+  'rsa-3072': 'RSA_3072',
+  'rsa-4096': 'RSA_4096',
+};
+
+/** Every key algorithm, because ListCertificates returns only RSA 2048 and P-256 certificates unless asked. */
+const ALL_KEY_ALGORITHMS: KeyAlgorithm[] = [
+  'RSA_1024',
+  'RSA_2048',
+  'RSA_3072',
+  'RSA_4096',
+  'EC_prime256v1',
+  'EC_secp384r1',
+  'EC_secp521r1',
+];
+
+/** Lower-case hex without separators or leading zeros. */
+function canonicalHex(hex: string): string {
+  return hex
+    .toLowerCase()
+    .replace(/[^0-9a-f]/g, '')
+    .replace(/^0+(?=.)/, '');
+}
+
+/**
+ * True when ACM's serial names the same certificate as ours. ACM prints colon-separated hex (`0a:1b:…`); moto
+ * prints the decimal integer, so a separator-free all-digit serial is also compared as decimal.
+ */
+export function sameSerial(acmSerial: string, serialHex: string): boolean {
+  const ours = canonicalHex(serialHex);
+  if (canonicalHex(acmSerial) === ours) return true;
+  return /^\d+$/.test(acmSerial) && BigInt(acmSerial).toString(16) === ours;
+}
+
+/** DNS names a certificate covers (SANs, else the subject CN), lower case. */
+function namesOf(certPem: string): Set<string> {
+  const certificate = new x509.X509Certificate(certPem);
+  const san = certificate.getExtension(x509.SubjectAlternativeNameExtension);
+  const names = (san?.names.items ?? []).filter((n) => n.type === 'dns').map((n) => n.value.toLowerCase());
+  if (names.length === 0) {
+    const cn = /(?:^|,\s*)CN=([^,]+)/.exec(certificate.subject)?.[1];
+    if (cn !== undefined) names.push(cn.toLowerCase());
+  }
+  return new Set(names);
+}
+
+/**
+ * Imports certificates into ACM without growing the account's import count needlessly: re-imports in place
+ * (attachments on ALB, CloudFront and API Gateway keep working), skips a serial ACM already holds, and finds an
+ * ARN that was lost from state by its `acme-ari:certificate-id` tag.
+ */
+export class AcmImporter implements CertificateImporter {
+  readonly #clients = new Map<string, ACMClient>();
+  readonly #options: AcmImporterOptions;
+
+  constructor(options: AcmImporterOptions = {}) {
+    this.#options = options;
+  }
+
+  async importCertificate(request: ImportRequest): Promise<ImportResult> {
+    const { region } = request;
+    let existing: { arn: string; detail: CertificateDetail; keyTypeKnown?: KeyType } | undefined;
+    if (request.arn !== undefined) {
+      const detail = await this.#describe(region, request.arn);
+      // A recorded ARN that was deleted by hand is not an error: import anew (and find by tag first).
+      if (detail !== undefined) existing = { arn: request.arn, detail, keyTypeKnown: request.arnKeyType };
+    }
+    if (existing === undefined) {
+      const found = await this.#findByTag(request);
+      if (found !== undefined) {
+        const detail = await this.#describe(region, found);
+        if (detail !== undefined) existing = { arn: found, detail };
+      }
+    }
+
+    if (existing === undefined) {
+      return { region, arn: await this.#import(request, undefined), imported: true };
+    }
+    if (existing.detail.Serial !== undefined && sameSerial(existing.detail.Serial, request.serial)) {
+      return { region, arn: existing.arn, imported: false };
+    }
+    const sameKeyType =
+      existing.keyTypeKnown !== undefined
+        ? existing.keyTypeKnown === request.keyType
+        : existing.detail.KeyAlgorithm === KEY_ALGORITHMS[request.keyType];
+    if (!sameKeyType) {
+      // ACM keeps one key algorithm per ARN; the old ARN stays for the caller to retire once nothing uses it.
+      const arn = await this.#import(request, undefined);
+      return { region, arn, imported: true, replacedArn: existing.arn };
+    }
+    return { region, arn: await this.#import(request, existing.arn), imported: true };
+  }
+
+  #client(region: string): ACMClient {
+    let client = this.#clients.get(region);
+    if (client === undefined) {
+      client = this.#options.clientFor?.(region) ?? new ACMClient({ ...this.#options.clientConfig, region });
+      this.#clients.set(region, client);
+    }
+    return client;
+  }
+
+  async #call<T>(
+    region: string,
+    arn: string | undefined,
+    what: string,
+    operation: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await withRetry(operation, this.#options.retry);
+    } catch (error) {
+      const target = arn === undefined ? '' : ` ${arn}`;
+      throw new AcmeAwsError(
+        'import-failed',
+        `ACM ${what}${target} in ${region} failed: ${describeAwsError(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  async #describe(region: string, arn: string): Promise<CertificateDetail | undefined> {
+    try {
+      const out = await withRetry(
+        () => this.#client(region).send(new DescribeCertificateCommand({ CertificateArn: arn })),
+        this.#options.retry,
+      );
+      return out.Certificate;
+    } catch (error) {
+      if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
+      throw new AcmeAwsError(
+        'import-failed',
+        `ACM DescribeCertificate ${arn} in ${region} failed: ${describeAwsError(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Finds an imported certificate tagged with our id among those covering one of the new certificate's names. */
+  async #findByTag(request: ImportRequest): Promise<string | undefined> {
+    const { region } = request;
+    const client = this.#client(region);
+    const names = namesOf(request.files.certPem);
+    let nextToken: string | undefined;
+    do {
+      const page = await this.#call(region, undefined, 'ListCertificates', () =>
+        client.send(
+          new ListCertificatesCommand({ Includes: { keyTypes: ALL_KEY_ALGORITHMS }, NextToken: nextToken }),
+        ),
+      );
+      for (const summary of page.CertificateSummaryList ?? []) {
+        const arn = summary.CertificateArn;
+        if (arn === undefined || (summary.Type !== undefined && summary.Type !== 'IMPORTED')) continue;
+        // Only certificates sharing a name are candidates: one tag read per lookalike, not per certificate.
+        const covered = [summary.DomainName, ...(summary.SubjectAlternativeNameSummaries ?? [])];
+        if (!covered.some((name) => name !== undefined && names.has(name.toLowerCase()))) continue;
+        const tags = await this.#call(region, arn, 'ListTagsForCertificate', () =>
+          client.send(new ListTagsForCertificateCommand({ CertificateArn: arn })),
+        );
+        if (tags.Tags?.some((t) => t.Key === CERTIFICATE_ID_TAG && t.Value === request.certificateId))
+          return arn;
+      }
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined);
+    return undefined;
+  }
+
+  async #import(request: ImportRequest, arn: string | undefined): Promise<string> {
+    const encode = (text: string) => new TextEncoder().encode(text);
+    const chain = request.files.chainPem.trim();
+    const out = await this.#call(
+      request.region,
+      arn,
+      arn === undefined ? 'ImportCertificate' : 're-import into',
+      () =>
+        this.#client(request.region).send(
+          new ImportCertificateCommand({
+            Certificate: encode(request.files.certPem),
+            PrivateKey: encode(request.files.privateKeyPem),
+            ...(chain === '' ? {} : { CertificateChain: encode(request.files.chainPem) }),
+            // ACM rejects Tags on a re-import; the ARN keeps the tags of its first import.
+            ...(arn === undefined
+              ? {
+                  Tags: [
+                    { Key: CERTIFICATE_ID_TAG, Value: request.certificateId },
+                    ...Object.entries(request.tags)
+                      .filter(([key]) => key !== CERTIFICATE_ID_TAG)
+                      .map(([Key, Value]) => ({ Key, Value })),
+                  ],
+                }
+              : { CertificateArn: arn }),
+          }),
+        ),
+    );
+    if (out.CertificateArn === undefined) {
+      throw new AcmeAwsError('import-failed', `ACM ImportCertificate in ${request.region} returned no ARN`);
+    }
+    return out.CertificateArn;
+  }
+}

@@ -1,0 +1,77 @@
+import {
+  EventBridgeClient,
+  type EventBridgeClientConfig,
+  PutEventsCommand,
+} from '@aws-sdk/client-eventbridge';
+import { AcmeAwsError } from '../core/errors';
+import type { EventPublisher } from '../core/renewal/ports';
+import { describeAwsError, type RetryOptions, withRetry } from './aws-retry';
+
+/** The `source` of every event this system publishes, for EventBridge rules to match on. */
+export const EVENT_SOURCE = 'acme-ari-aws';
+
+/** Where {@link EventBridgePublisher} puts events. */
+export interface EventBridgePublisherOptions {
+  /** @default 'default' */
+  readonly eventBusName?: string;
+  /** @default a client built from `clientConfig` */
+  readonly client?: EventBridgeClient;
+  readonly clientConfig?: EventBridgeClientConfig;
+  readonly retry?: RetryOptions;
+}
+
+/** Publishes renewal outcomes to EventBridge with source `acme-ari-aws`, so operators can route them anywhere. */
+export class EventBridgePublisher implements EventPublisher {
+  readonly #client: EventBridgeClient;
+  readonly #options: EventBridgePublisherOptions;
+
+  constructor(options: EventBridgePublisherOptions = {}) {
+    this.#options = options;
+    this.#client = options.client ?? new EventBridgeClient(options.clientConfig ?? {});
+  }
+
+  async publish(
+    detailType: 'Certificate Renewed' | 'Certificate Renewal Failed',
+    detail: Record<string, unknown>,
+  ): Promise<void> {
+    const bus = this.#options.eventBusName ?? 'default';
+    let failure: string | undefined;
+    let cause: unknown;
+    try {
+      const out = await withRetry(
+        () =>
+          this.#client.send(
+            new PutEventsCommand({
+              Entries: [
+                {
+                  Source: EVENT_SOURCE,
+                  DetailType: detailType,
+                  Detail: JSON.stringify(detail),
+                  EventBusName: bus,
+                },
+              ],
+            }),
+          ),
+        this.#options.retry,
+      );
+      // PutEvents reports per-entry failures in a 200 answer; they must not pass silently.
+      if ((out.FailedEntryCount ?? 0) > 0) {
+        const entry = out.Entries?.[0];
+        failure = `${entry?.ErrorCode ?? 'error'}: ${entry?.ErrorMessage ?? ''}`;
+      }
+    } catch (error) {
+      failure = describeAwsError(error);
+      cause = error;
+    }
+    if (failure !== undefined) {
+      // No dedicated code for events; 'queue-failed' is the closest (an asynchronous hand-off that did not happen).
+      throw new AcmeAwsError(
+        'queue-failed',
+        `Publishing "${detailType}" to event bus ${bus} failed: ${failure}`,
+        {
+          cause,
+        },
+      );
+    }
+  }
+}

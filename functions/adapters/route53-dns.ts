@@ -1,0 +1,484 @@
+import {
+  type Change,
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  GetHostedZoneCommand,
+  ListHostedZonesCommand,
+  ListResourceRecordSetsCommand,
+  type ResourceRecordSet,
+  Route53Client,
+  type Route53ClientConfig,
+} from '@aws-sdk/client-route-53';
+import { AssumeRoleCommand, STSClient, type STSClientConfig } from '@aws-sdk/client-sts';
+import type { Random, Sleep } from '../core/clock';
+import { AcmeAwsError } from '../core/errors';
+import type { DnsChallengeProvider, DnsChangeHandle, DnsTxtRecord, ZoneHints } from '../core/renewal/ports';
+import { awsErrorName, describeAwsError, type RetryOptions, realSleep, withRetry } from './aws-retry';
+
+/** How {@link Route53DnsProvider} reaches Route 53 and how patient it is. */
+export interface Route53DnsProviderOptions {
+  /** Client for zones in this account. @default a client built from `clientConfig` */
+  readonly client?: Route53Client;
+  /** Endpoint, region and credentials for the clients this provider builds (assumed-role clients too). */
+  readonly clientConfig?: Route53ClientConfig;
+  /** STS client for `zoneRoleArns`. @default a client built from `stsConfig` */
+  readonly sts?: STSClient;
+  readonly stsConfig?: STSClientConfig;
+  /** @default 'acme-ari-aws' */
+  readonly roleSessionName?: string;
+  /** TTL of the TXT record sets we write; short, because validation servers must not see stale values. @default 60 */
+  readonly ttl?: number;
+  /** How long to wait for a change to reach `INSYNC` before giving up. @default 300_000 */
+  readonly propagationTimeoutMs?: number;
+  /** First GetChange poll interval; grows 1.5× per poll. @default 2_000 */
+  readonly pollIntervalMs?: number;
+  /** @default 15_000 */
+  readonly maxPollIntervalMs?: number;
+  /** Retries of throttled calls (`Throttling`, `PriorRequestNotComplete`, …). */
+  readonly retry?: Omit<RetryOptions, 'sleep' | 'random'>;
+  readonly sleep?: Sleep;
+  readonly random?: Random;
+  /** Clock for assumed-role credential expiry. */
+  readonly now?: () => Date;
+}
+
+interface Zone {
+  readonly id: string;
+  /** Lower case, no trailing dot. */
+  readonly name: string;
+  readonly private: boolean;
+}
+
+interface Access {
+  readonly roleArn?: string;
+  readonly client: Route53Client;
+}
+
+interface Target {
+  readonly access: Access;
+  readonly zone: Zone;
+  readonly name: string;
+}
+
+interface Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  readonly expiration: Date;
+}
+
+/** CNAME chains longer than this are a misconfiguration (or a loop), not a delegation. */
+const MAX_CNAME_HOPS = 5;
+/** Assumed-role credentials are refreshed this long before they expire. */
+const CREDENTIAL_MARGIN_MS = 5 * 60_000;
+
+/** Lower-cases a Route 53 name, drops the trailing dot and decodes its `\ooo` octal escapes. */
+export function normalizeDnsName(name: string): string {
+  return name
+    .replace(/\\(\d{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)))
+    .replace(/\.$/, '')
+    .toLowerCase();
+}
+
+/** Route 53 ids come as `/hostedzone/Z123`; hints and handles use the bare `Z123`. */
+function bareZoneId(id: string): string {
+  return id.replace(/^\/hostedzone\//, '');
+}
+
+/** TXT values are character-strings; Route 53 wants them in double quotes. */
+function quoteTxt(value: string): string {
+  return `"${value.replace(/(["\\])/g, '\\$1')}"`;
+}
+
+/** The hint for an identifier, looked up by its own form, its apex form, then its wildcard form. */
+function hintFor(map: Readonly<Record<string, string>> | undefined, identifier: string): string | undefined {
+  if (map === undefined) return undefined;
+  const base = identifier.replace(/^\*\./, '');
+  return map[identifier] ?? map[base] ?? map[`*.${base}`];
+}
+
+/**
+ * Publishes dns-01 TXT records through Route 53: one change batch per hosted zone, waiting for `INSYNC`, and
+ * removes exactly the values it added while leaving foreign values of the same record set in place.
+ * @see RFC 8555 §8.4: "the client provisions a TXT record … under the "_acme-challenge" label"
+ */
+export class Route53DnsProvider implements DnsChallengeProvider {
+  readonly #options: Route53DnsProviderOptions;
+  readonly #default: Access;
+  readonly #roleAccess = new Map<string, Access>();
+  readonly #zones = new Map<string, Promise<Zone[]>>();
+  readonly #zonesById = new Map<string, Promise<Zone>>();
+  readonly #sleep: Sleep;
+  readonly #retry: RetryOptions;
+  #sts?: STSClient;
+
+  constructor(options: Route53DnsProviderOptions = {}) {
+    this.#options = options;
+    this.#default = { client: options.client ?? new Route53Client(options.clientConfig ?? {}) };
+    this.#sleep = options.sleep ?? realSleep;
+    this.#retry = { ...options.retry, sleep: this.#sleep, random: options.random ?? Math.random };
+  }
+
+  async present(records: readonly DnsTxtRecord[], hints?: ZoneHints): Promise<DnsChangeHandle> {
+    const groups = new Map<string, { access: Access; zone: Zone; names: Map<string, Set<string>> }>();
+    for (const record of records) {
+      const target = await this.#resolve(record, hints);
+      const key = `${target.access.roleArn ?? ''} ${target.zone.id}`;
+      let group = groups.get(key);
+      if (group === undefined) {
+        group = { access: target.access, zone: target.zone, names: new Map() };
+        groups.set(key, group);
+      }
+      const values = group.names.get(target.name) ?? new Set<string>();
+      values.add(record.value);
+      group.names.set(target.name, values);
+    }
+
+    const submitted: DnsChangeHandle['changes'][number][] = [];
+    const pending: Promise<void>[] = [];
+    try {
+      for (const { access, zone, names } of groups.values()) {
+        const changes: Change[] = [];
+        for (const [name, values] of names) {
+          const existing = await this.#findRecordSet(access, zone, name, 'TXT');
+          const current = (existing?.ResourceRecords ?? []).map((r) => r.Value ?? '');
+          // UPSERT of the union: values other clients (or other certificates) published stay in place.
+          const union = [...current, ...[...values].map(quoteTxt).filter((v) => !current.includes(v))];
+          changes.push({
+            Action: 'UPSERT',
+            ResourceRecordSet: {
+              Name: name,
+              Type: 'TXT',
+              TTL: this.#options.ttl ?? 60,
+              ResourceRecords: union.map((Value) => ({ Value })),
+            },
+          });
+        }
+        const info = await this.#submit(access, zone, changes, 'acme-ari-aws: dns-01 challenge');
+        for (const [name, values] of names) {
+          const roleArn = access.roleArn === undefined ? {} : { roleArn: access.roleArn };
+          submitted.push({ zoneId: zone.id, ...roleArn, name, values: [...values] });
+        }
+        if (info.status !== 'INSYNC') pending.push(this.#waitInSync(access, zone, info.id));
+      }
+      await Promise.all(pending);
+    } catch (error) {
+      // Without a handle the caller cannot clean up, so what was already written is removed here.
+      await this.cleanup({ changes: submitted }).catch(() => undefined);
+      throw error;
+    }
+    return { changes: submitted };
+  }
+
+  async cleanup(handle: DnsChangeHandle): Promise<void> {
+    const groups = new Map<string, { zoneId: string; roleArn?: string; names: Map<string, Set<string>> }>();
+    // Entries are merged per zone and name first, so each zone gets one batch whatever the handle's shape.
+    for (const change of handle.changes) {
+      const key = `${change.roleArn ?? ''} ${change.zoneId}`;
+      let group = groups.get(key);
+      if (group === undefined) {
+        group = { zoneId: change.zoneId, roleArn: change.roleArn, names: new Map() };
+        groups.set(key, group);
+      }
+      const name = normalizeDnsName(change.name);
+      const values = group.names.get(name) ?? new Set<string>();
+      for (const value of change.values) values.add(quoteTxt(value));
+      group.names.set(name, values);
+    }
+    const failures: string[] = [];
+    let firstCause: unknown;
+    for (const group of groups.values()) {
+      try {
+        await this.#cleanupZone(group.zoneId, group.roleArn, group.names);
+      } catch (error) {
+        failures.push(error instanceof Error ? error.message : String(error));
+        firstCause ??= error;
+      }
+    }
+    if (failures.length > 0) {
+      throw new AcmeAwsError(
+        'dns-failed',
+        `Removing dns-01 TXT records failed; delete the listed _acme-challenge values by hand if they remain: ${failures.join('; ')}`,
+        { cause: firstCause },
+      );
+    }
+  }
+
+  async #cleanupZone(zoneId: string, roleArn: string | undefined, names: Map<string, Set<string>>) {
+    const access = this.#access(roleArn);
+    const zone: Zone = { id: zoneId, name: '', private: false };
+    // Read-modify-write: a DELETE must match the record set exactly, so a concurrent change makes it fail with
+    // InvalidChangeBatch. Re-reading and trying again converges.
+    for (let attempt = 1; ; attempt++) {
+      const changes: Change[] = [];
+      for (const [name, ours] of names) {
+        const existing = await this.#findRecordSet(access, zone, name, 'TXT');
+        if (existing === undefined) continue; // Already gone: cleanup is idempotent.
+        const current = (existing.ResourceRecords ?? []).map((r) => r.Value ?? '');
+        const remainder = current.filter((v) => !ours.has(v));
+        if (remainder.length === current.length) continue; // None of ours left.
+        changes.push(
+          remainder.length === 0
+            ? { Action: 'DELETE', ResourceRecordSet: existing }
+            : {
+                Action: 'UPSERT',
+                ResourceRecordSet: {
+                  Name: name,
+                  Type: 'TXT',
+                  TTL: existing.TTL ?? this.#options.ttl ?? 60,
+                  ResourceRecords: remainder.map((Value) => ({ Value })),
+                },
+              },
+        );
+      }
+      if (changes.length === 0) return;
+      try {
+        await this.#submit(access, zone, changes, 'acme-ari-aws: dns-01 cleanup');
+        return;
+      } catch (error) {
+        const conflict =
+          error instanceof AcmeAwsError && awsErrorName(error.cause) === 'InvalidChangeBatch' && attempt < 3;
+        if (!conflict) throw error;
+      }
+    }
+  }
+
+  /** Finds the zone and final record name for one challenge, following `_acme-challenge` CNAME delegation. */
+  async #resolve(record: DnsTxtRecord, hints: ZoneHints | undefined): Promise<Target> {
+    const roleArn = hintFor(hints?.zoneRoleArns, record.identifier);
+    let access = this.#access(roleArn);
+    let name = normalizeDnsName(record.name);
+    const explicit = hintFor(hints?.hostedZones, record.identifier);
+    let zone =
+      explicit === undefined ? await this.#discover(access, name) : await this.#zoneById(access, explicit);
+    if (!(name === zone.name || name.endsWith(`.${zone.name}`))) {
+      throw new AcmeAwsError(
+        'dns-failed',
+        `Hosted zone ${zone.id} (${zone.name}) configured for ${record.identifier} does not contain ${name}; fix hostedZones in the inventory`,
+      );
+    }
+    const seen = new Set([name]);
+    for (let hop = 0; hop < MAX_CNAME_HOPS; hop++) {
+      const cname = await this.#findRecordSet(access, zone, name, 'CNAME');
+      const target = cname?.ResourceRecords?.[0]?.Value;
+      if (target === undefined) return { access, zone, name };
+      const next = normalizeDnsName(target);
+      if (seen.has(next)) {
+        throw new AcmeAwsError('dns-failed', `CNAME loop at ${name} while delegating ${record.name}`);
+      }
+      seen.add(next);
+      name = next;
+      // A delegation target usually lives in this account's zones; the source zone's account is the fallback.
+      let found = await this.#discover(this.#default, name, false);
+      let foundAccess = this.#default;
+      if (found === undefined && access !== this.#default) {
+        found = await this.#discover(access, name, false);
+        foundAccess = access;
+      }
+      if (found === undefined) {
+        throw new AcmeAwsError(
+          'dns-failed',
+          `${record.name} is a CNAME to ${name}, but no visible Route 53 hosted zone contains ${name}; create that zone here or grant access to it`,
+        );
+      }
+      access = foundAccess;
+      zone = found;
+    }
+    throw new AcmeAwsError(
+      'dns-failed',
+      `More than ${MAX_CNAME_HOPS} CNAMEs while delegating ${record.name}`,
+    );
+  }
+
+  /** Longest-suffix match over the account's zones; private zones only when nothing public matches. */
+  async #discover(access: Access, name: string): Promise<Zone>;
+  async #discover(access: Access, name: string, required: false): Promise<Zone | undefined>;
+  async #discover(access: Access, name: string, required = true): Promise<Zone | undefined> {
+    const zones = await this.#listZones(access);
+    const matches = zones.filter((z) => name === z.name || name.endsWith(`.${z.name}`));
+    const publicMatches = matches.filter((z) => !z.private);
+    const candidates = publicMatches.length > 0 ? publicMatches : matches;
+    const best = candidates.reduce<Zone | undefined>(
+      (a, b) => (a === undefined || b.name.length > a.name.length ? b : a),
+      undefined,
+    );
+    if (best === undefined && required) {
+      const where = access.roleArn === undefined ? 'this account' : `the account of ${access.roleArn}`;
+      throw new AcmeAwsError(
+        'dns-failed',
+        `No Route 53 hosted zone in ${where} contains ${name}; create one or set hostedZones for it in the inventory`,
+      );
+    }
+    return best;
+  }
+
+  #listZones(access: Access): Promise<Zone[]> {
+    const key = access.roleArn ?? '';
+    let zones = this.#zones.get(key);
+    if (zones === undefined) {
+      zones = (async () => {
+        const all: Zone[] = [];
+        let marker: string | undefined;
+        do {
+          const page = await this.#call(`Listing hosted zones`, () =>
+            access.client.send(new ListHostedZonesCommand({ Marker: marker })),
+          );
+          for (const z of page.HostedZones ?? []) {
+            all.push({
+              id: bareZoneId(z.Id ?? ''),
+              name: normalizeDnsName(z.Name ?? ''),
+              private: z.Config?.PrivateZone === true,
+            });
+          }
+          marker = page.IsTruncated ? page.NextMarker : undefined;
+        } while (marker !== undefined);
+        return all;
+      })();
+      // A failed listing is not cached: the next renewal should try again.
+      zones.catch(() => this.#zones.delete(key));
+      this.#zones.set(key, zones);
+    }
+    return zones;
+  }
+
+  #zoneById(access: Access, id: string): Promise<Zone> {
+    const bare = bareZoneId(id);
+    const key = `${access.roleArn ?? ''} ${bare}`;
+    let zone = this.#zonesById.get(key);
+    if (zone === undefined) {
+      zone = this.#call(`Reading hosted zone ${bare}`, () =>
+        access.client.send(new GetHostedZoneCommand({ Id: bare })),
+      ).then((out) => ({
+        id: bare,
+        name: normalizeDnsName(out.HostedZone?.Name ?? ''),
+        private: out.HostedZone?.Config?.PrivateZone === true,
+      }));
+      zone.catch(() => this.#zonesById.delete(key));
+      this.#zonesById.set(key, zone);
+    }
+    return zone;
+  }
+
+  async #findRecordSet(
+    access: Access,
+    zone: Zone,
+    name: string,
+    type: 'TXT' | 'CNAME',
+  ): Promise<ResourceRecordSet | undefined> {
+    // Record sets are listed in (reversed name, type) order, so starting at (name, type) finds it first.
+    const out = await this.#call(`Reading ${type} ${name} in zone ${zone.id}`, () =>
+      access.client.send(
+        new ListResourceRecordSetsCommand({
+          HostedZoneId: zone.id,
+          StartRecordName: name,
+          StartRecordType: type,
+          MaxItems: 1,
+        }),
+      ),
+    );
+    const first = out.ResourceRecordSets?.[0];
+    if (first === undefined || first.Type !== type || normalizeDnsName(first.Name ?? '') !== name)
+      return undefined;
+    return first;
+  }
+
+  async #submit(access: Access, zone: Zone, changes: Change[], comment: string) {
+    const out = await this.#call(`Changing record sets in zone ${zone.id}`, () =>
+      access.client.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: zone.id,
+          ChangeBatch: { Comment: comment, Changes: changes },
+        }),
+      ),
+    );
+    return { id: out.ChangeInfo?.Id ?? '', status: out.ChangeInfo?.Status };
+  }
+
+  /** Polls GetChange with growing intervals; time is counted in slept milliseconds so tests need no clock. */
+  async #waitInSync(access: Access, zone: Zone, changeId: string): Promise<void> {
+    const budget = this.#options.propagationTimeoutMs ?? 300_000;
+    const maxInterval = this.#options.maxPollIntervalMs ?? 15_000;
+    let interval = this.#options.pollIntervalMs ?? 2_000;
+    let waited = 0;
+    for (;;) {
+      if (waited >= budget) {
+        throw new AcmeAwsError(
+          'dns-failed',
+          `Route 53 change ${changeId} in zone ${zone.id} was not INSYNC after ${Math.round(waited / 1000)} s; check the Route 53 service health and retry`,
+        );
+      }
+      const delay = Math.min(interval, budget - waited);
+      await this.#sleep(delay);
+      waited += delay;
+      interval = Math.min(interval * 1.5, maxInterval);
+      const out = await this.#call(`Reading Route 53 change ${changeId}`, () =>
+        access.client.send(new GetChangeCommand({ Id: changeId })),
+      );
+      if (out.ChangeInfo?.Status === 'INSYNC') return;
+    }
+  }
+
+  async #call<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await withRetry(operation, this.#retry);
+    } catch (error) {
+      if (error instanceof AcmeAwsError) throw error;
+      throw new AcmeAwsError('dns-failed', `${what} failed: ${describeAwsError(error)}`, { cause: error });
+    }
+  }
+
+  #access(roleArn: string | undefined): Access {
+    if (roleArn === undefined) return this.#default;
+    let access = this.#roleAccess.get(roleArn);
+    if (access === undefined) {
+      access = {
+        roleArn,
+        client: new Route53Client({
+          ...this.#options.clientConfig,
+          credentials: this.#assumedCredentials(roleArn),
+        }),
+      };
+      this.#roleAccess.set(roleArn, access);
+    }
+    return access;
+  }
+
+  /** A credential provider for `roleArn` that calls STS only when the cached credentials are near expiry. */
+  #assumedCredentials(roleArn: string): () => Promise<Credentials> {
+    let cached: Credentials | undefined;
+    let inflight: Promise<Credentials> | undefined;
+    const now = this.#options.now ?? (() => new Date());
+    return async () => {
+      if (cached !== undefined && cached.expiration.getTime() - now().getTime() > CREDENTIAL_MARGIN_MS)
+        return cached;
+      inflight ??= (async () => {
+        try {
+          this.#sts ??= this.#options.sts ?? new STSClient(this.#options.stsConfig ?? {});
+          const sts = this.#sts;
+          const out = await this.#call(`Assuming role ${roleArn}`, () =>
+            sts.send(
+              new AssumeRoleCommand({
+                RoleArn: roleArn,
+                RoleSessionName: this.#options.roleSessionName ?? 'acme-ari-aws',
+              }),
+            ),
+          );
+          const c = out.Credentials;
+          if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
+            throw new AcmeAwsError('dns-failed', `STS returned no credentials for ${roleArn}`);
+          }
+          cached = {
+            accessKeyId: c.AccessKeyId,
+            secretAccessKey: c.SecretAccessKey,
+            sessionToken: c.SessionToken,
+            expiration: c.Expiration ?? new Date(now().getTime() + 15 * 60_000),
+          };
+          return cached;
+        } finally {
+          inflight = undefined;
+        }
+      })();
+      return inflight;
+    };
+  }
+}

@@ -1,0 +1,119 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { ErrorCode } from '../core/errors';
+import { AcmeAwsError } from '../core/errors';
+import {
+  awsErrorName,
+  awsHttpStatus,
+  describeAwsError,
+  isThrottling,
+  type RetryOptions,
+  withRetry,
+} from './aws-retry';
+
+/** S3 answers "slow down" as 503 SlowDown and sometimes a bare 500/503 that a later retry gets past. */
+function retryableS3(error: unknown): boolean {
+  const status = awsHttpStatus(error);
+  return isThrottling(error) || status === 503;
+}
+
+/** True when S3 answered that the object does not exist. */
+export function isNotFound(error: unknown): boolean {
+  const name = awsErrorName(error);
+  return name === 'NoSuchKey' || name === 'NotFound' || awsHttpStatus(error) === 404;
+}
+
+/** True when a conditional write lost (`If-None-Match: *` on an existing key, or a concurrent conditional write). */
+export function isPreconditionFailed(error: unknown): boolean {
+  const name = awsErrorName(error);
+  const status = awsHttpStatus(error);
+  return (
+    name === 'PreconditionFailed' || status === 412 || name === 'ConditionalRequestConflict' || status === 409
+  );
+}
+
+/** A text object with its ETag. */
+export interface S3Text {
+  readonly body: string;
+  readonly etag?: string;
+}
+
+/**
+ * Small object I/O over one bucket shared by the S3 adapters: retries throttling, maps "no such key" to
+ * `undefined`, and turns every other failure into an `AcmeAwsError` naming bucket and key.
+ */
+export class S3Objects {
+  constructor(
+    readonly client: S3Client,
+    readonly bucket: string,
+    private readonly code: ErrorCode,
+    private readonly retry: RetryOptions = {},
+  ) {}
+
+  /** Reads a text object, or `undefined` when it does not exist. */
+  async get(key: string): Promise<S3Text | undefined> {
+    try {
+      return await withRetry(
+        async () => {
+          const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+          const body = (await out.Body?.transformToString('utf8')) ?? '';
+          return { body, ...(out.ETag === undefined ? {} : { etag: out.ETag }) };
+        },
+        this.retry,
+        retryableS3,
+      );
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw this.failure('Reading', key, error);
+    }
+  }
+
+  /** Writes a text object; conditional-write losses are rethrown untranslated so callers can branch on them. */
+  async put(key: string, body: string, extra: Omit<PutObjectCommandInput, 'Bucket' | 'Key' | 'Body'> = {}) {
+    try {
+      await withRetry(
+        () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ...extra })),
+        this.retry,
+        retryableS3,
+      );
+    } catch (error) {
+      if (extra.IfNoneMatch !== undefined && isPreconditionFailed(error)) throw error;
+      throw this.failure('Writing', key, error);
+    }
+  }
+
+  /** Deletes an object; deleting a missing one succeeds (S3 itself answers 204). */
+  async delete(key: string, ifMatch?: string): Promise<void> {
+    try {
+      await withRetry(
+        () =>
+          this.client.send(
+            new DeleteObjectCommand({
+              Bucket: this.bucket,
+              Key: key,
+              ...(ifMatch === undefined ? {} : { IfMatch: ifMatch }),
+            }),
+          ),
+        this.retry,
+        retryableS3,
+      );
+    } catch (error) {
+      if (isNotFound(error)) return;
+      if (ifMatch !== undefined && isPreconditionFailed(error)) throw error;
+      throw this.failure('Deleting', key, error);
+    }
+  }
+
+  /** The domain error for a failed call on `key`. */
+  failure(verb: string, key: string, error: unknown, detail?: string): AcmeAwsError {
+    const reason = detail ?? describeAwsError(error);
+    return new AcmeAwsError(this.code, `${verb} s3://${this.bucket}/${key} failed: ${reason}`, {
+      cause: error,
+    });
+  }
+}

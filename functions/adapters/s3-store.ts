@@ -1,0 +1,201 @@
+import { createHash } from 'node:crypto';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { AcmeAwsError } from '../core/errors';
+import type { CertificateFiles, CertificateStore, StoredAccount } from '../core/renewal/ports';
+import { type CertificateState, certificateStateSchema } from '../core/renewal/state';
+import type { RetryOptions } from './aws-retry';
+import { isPreconditionFailed, S3Objects } from './s3-objects';
+
+/** Where {@link S3CertificateStore} keeps its objects and how private material is encrypted. */
+export interface S3CertificateStoreOptions {
+  readonly bucket: string;
+  /** @default a client built from `clientConfig` */
+  readonly client?: S3Client;
+  readonly clientConfig?: S3ClientConfig;
+  /**
+   * KMS key for objects that hold private keys (privkey.pem, pending-key.pem, accounts).
+   * @default the bucket's default encryption
+   */
+  readonly kmsKeyId?: string;
+  readonly retry?: RetryOptions;
+}
+
+const PEM = 'application/x-pem-file';
+const JSON_TYPE = 'application/json';
+
+const storedAccountSchema = z.object({
+  directoryUrl: z.string(),
+  accountUrl: z.string(),
+  privateJwk: z.record(z.string(), z.unknown()),
+  createdAt: z.string(),
+});
+
+/** Object keys of the store, in one place so the CDK grants and the docs can follow them. */
+export const storeKeys = {
+  inventory: 'inventory.json',
+  cert: (id: string) => `certificates/${id}/cert.pem`,
+  chain: (id: string) => `certificates/${id}/chain.pem`,
+  fullchain: (id: string) => `certificates/${id}/fullchain.pem`,
+  privkey: (id: string) => `certificates/${id}/privkey.pem`,
+  state: (id: string) => `certificates/${id}/state.json`,
+  pendingKey: (id: string) => `certificates/${id}/pending-key.pem`,
+  /** One account per CA directory; hashed because a URL is not a safe key. */
+  account: (directoryUrl: string) =>
+    `accounts/${createHash('sha256').update(directoryUrl).digest('hex').slice(0, 16)}.json`,
+} as const;
+
+/**
+ * Keeps the inventory, certificates, state documents and ACME accounts in one S3 bucket; objects holding
+ * private keys are written with SSE-KMS when a key is configured.
+ */
+export class S3CertificateStore implements CertificateStore {
+  readonly #objects: S3Objects;
+  readonly #kmsKeyId: string | undefined;
+
+  constructor(options: S3CertificateStoreOptions) {
+    const client = options.client ?? new S3Client(options.clientConfig ?? {});
+    this.#objects = new S3Objects(client, options.bucket, 'store-failed', options.retry);
+    this.#kmsKeyId = options.kmsKeyId;
+  }
+
+  /** Encryption settings for objects that contain private keys. */
+  get #secret() {
+    return this.#kmsKeyId === undefined
+      ? {}
+      : { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: this.#kmsKeyId, BucketKeyEnabled: true };
+  }
+
+  async loadInventory(): Promise<unknown> {
+    const object = await this.#objects.get(storeKeys.inventory);
+    if (object === undefined) return undefined;
+    return this.#parseJson(storeKeys.inventory, object.body, 'config-invalid');
+  }
+
+  async getState(id: string): Promise<CertificateState | undefined> {
+    const key = storeKeys.state(id);
+    const object = await this.#objects.get(key);
+    if (object === undefined) return undefined;
+    const parsed = certificateStateSchema.safeParse(this.#parseJson(key, object.body, 'store-failed'));
+    if (!parsed.success) {
+      const problems = parsed.error.issues
+        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; ');
+      throw this.#objects.failure(
+        'Parsing',
+        key,
+        parsed.error,
+        `not a valid state document (${problems}); fix or delete it to start over`,
+      );
+    }
+    return parsed.data;
+  }
+
+  async putState(id: string, state: CertificateState): Promise<void> {
+    await this.#objects.put(storeKeys.state(id), `${JSON.stringify(state, null, 2)}\n`, {
+      ContentType: JSON_TYPE,
+    });
+  }
+
+  async getCertificate(id: string): Promise<CertificateFiles | undefined> {
+    const keys = [storeKeys.cert(id), storeKeys.chain(id), storeKeys.fullchain(id), storeKeys.privkey(id)];
+    const [cert, chain, fullchain, privkey] = await Promise.all(keys.map((k) => this.#objects.get(k)));
+    if (cert === undefined && chain === undefined && fullchain === undefined && privkey === undefined) {
+      return undefined;
+    }
+    if (cert === undefined || chain === undefined || fullchain === undefined || privkey === undefined) {
+      const missing = keys.filter((_, i) => [cert, chain, fullchain, privkey][i] === undefined);
+      throw this.#objects.failure(
+        'Reading',
+        `certificates/${id}/`,
+        undefined,
+        `missing ${missing.join(', ')}`,
+      );
+    }
+    return {
+      certPem: cert.body,
+      chainPem: chain.body,
+      fullchainPem: fullchain.body,
+      privateKeyPem: privkey.body,
+    };
+  }
+
+  async putCertificate(id: string, files: CertificateFiles): Promise<void> {
+    // The key first: a reader that sees the new certificate must never find the old key next to it.
+    await this.#objects.put(storeKeys.privkey(id), files.privateKeyPem, {
+      ContentType: PEM,
+      ...this.#secret,
+    });
+    await Promise.all([
+      this.#objects.put(storeKeys.cert(id), files.certPem, { ContentType: PEM }),
+      this.#objects.put(storeKeys.chain(id), files.chainPem, { ContentType: PEM }),
+      this.#objects.put(storeKeys.fullchain(id), files.fullchainPem, { ContentType: PEM }),
+    ]);
+  }
+
+  async getPendingKey(id: string): Promise<string | undefined> {
+    return (await this.#objects.get(storeKeys.pendingKey(id)))?.body;
+  }
+
+  async putPendingKey(id: string, privateKeyPem: string): Promise<void> {
+    await this.#objects.put(storeKeys.pendingKey(id), privateKeyPem, { ContentType: PEM, ...this.#secret });
+  }
+
+  async deletePendingKey(id: string): Promise<void> {
+    await this.#objects.delete(storeKeys.pendingKey(id));
+  }
+
+  async getAccount(directoryUrl: string): Promise<StoredAccount | undefined> {
+    const key = storeKeys.account(directoryUrl);
+    const object = await this.#objects.get(key);
+    if (object === undefined) return undefined;
+    const parsed = storedAccountSchema.safeParse(this.#parseJson(key, object.body, 'store-failed'));
+    if (!parsed.success || parsed.data.directoryUrl !== directoryUrl) {
+      throw this.#objects.failure('Parsing', key, undefined, `not an ACME account for ${directoryUrl}`);
+    }
+    return parsed.data;
+  }
+
+  /**
+   * Stores a new account unless one exists: `If-None-Match: *` makes the first of two concurrent first runs
+   * win, and the loser gets the winner's account back, so a CA never sees two accounts from us.
+   */
+  async putAccount(account: StoredAccount): Promise<StoredAccount> {
+    const key = storeKeys.account(account.directoryUrl);
+    try {
+      await this.#objects.put(key, `${JSON.stringify(account)}\n`, {
+        ContentType: JSON_TYPE,
+        IfNoneMatch: '*',
+        ...this.#secret,
+      });
+      return account;
+    } catch (error) {
+      if (!isPreconditionFailed(error)) throw error;
+      const winner = await this.getAccount(account.directoryUrl);
+      if (winner === undefined) {
+        throw this.#objects.failure(
+          'Writing',
+          key,
+          error,
+          'a concurrent writer won but its account is not readable',
+        );
+      }
+      return winner;
+    }
+  }
+
+  #parseJson(key: string, body: string, code: 'store-failed' | 'config-invalid'): unknown {
+    try {
+      return JSON.parse(body);
+    } catch (error) {
+      if (code === 'config-invalid') {
+        throw new AcmeAwsError(
+          'config-invalid',
+          `s3://${this.#objects.bucket}/${key} is not valid JSON: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      throw this.#objects.failure('Parsing', key, error, `not valid JSON (${(error as Error).message})`);
+    }
+  }
+}
