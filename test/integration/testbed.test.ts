@@ -1,0 +1,180 @@
+import { Resolver } from 'node:dns/promises';
+import { connect } from 'node:net';
+import { exportJWK, FlattenedSign, generateKeyPair } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ChallTestSrv, startChallTestSrv } from '../support/challtestsrv';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
+import { type PebbleInstance, startPebble } from '../support/pebble';
+import { liveProcesses, stopAll } from '../support/processes';
+import { testBedTls } from '../support/tls';
+
+/** True when something accepts TCP connections on `port` of 127.0.0.1. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolveListening) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolveListening(true);
+    });
+    socket.once('error', () => resolveListening(false));
+  });
+}
+
+/** True while a process with this id exists. */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function portOf(url: string): number {
+  return Number(new URL(url).port);
+}
+
+describe('local test bed', () => {
+  let dns: ChallTestSrv;
+  let pebble: PebbleInstance;
+  let proxy: FaultProxy;
+
+  beforeAll(async () => {
+    dns = await startChallTestSrv();
+    pebble = await startPebble({ dnsServer: dns.dnsAddress, validitySeconds: 3600 });
+    const tls = testBedTls();
+    proxy = await startFaultProxy({ targetOrigin: new URL(pebble.directoryUrl).origin, ...tls });
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await stopAll();
+  });
+
+  it('serves an ACME directory that advertises ARI, over TLS trusted only by the bed fetch', async () => {
+    const response = await pebble.fetch(pebble.directoryUrl);
+    expect(response.status).toBe(200);
+    const directory = (await response.json()) as Record<string, unknown>;
+    expect(directory.newOrder).toMatch(/^https:\/\/127\.0\.0\.1:\d+\//);
+    expect(directory.renewalInfo).toMatch(/renewalInfo$/);
+    // The global fetch does not trust the bed's CA: the trust is scoped to `pebble.fetch`.
+    await expect(fetch(pebble.directoryUrl)).rejects.toThrow();
+  });
+
+  it('hands out the issuing root and intermediate of this Pebble run', async () => {
+    const root = await pebble.issuerRootsPem();
+    const intermediate = await pebble.issuerIntermediatesPem();
+    expect(root).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(intermediate).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(intermediate).not.toBe(root);
+    expect(pebble.logs()).toContain('Using certificate validity period of 3600 seconds');
+    expect(pebble.logs()).toContain(`Using custom DNS resolver for ACME challenges: ${dns.dnsAddress}`);
+  });
+
+  it('publishes and removes TXT records that a DNS query sees', async () => {
+    const resolver = new Resolver({ timeout: 1000, tries: 2 });
+    resolver.setServers([dns.dnsAddress]);
+    const name = '_acme-challenge.testbed.example';
+    await dns.setTxt(name, 'first-value');
+    await dns.setTxt(name, 'second-value');
+    const records = (await resolver.resolveTxt(name)).map((chunks) => chunks.join(''));
+    expect(records.sort()).toEqual(['first-value', 'second-value']);
+    await dns.clearTxt(name);
+    await expect(resolver.resolveTxt(name)).rejects.toMatchObject({ code: 'ENODATA' });
+  });
+
+  it('proxies the CA with its own origin in bodies and headers', async () => {
+    const response = await proxy.fetch(proxy.directoryUrl);
+    const text = await response.text();
+    const pebbleOrigin = new URL(pebble.directoryUrl).origin;
+    expect(response.status).toBe(200);
+    expect(text).toContain(`${proxy.origin}/order-plz`);
+    expect(text).not.toContain(pebbleOrigin);
+
+    const nonce = await proxy.fetch(`${proxy.origin}/nonce-plz`, { method: 'HEAD' });
+    expect(nonce.headers.get('replay-nonce')).toBeTruthy();
+    expect(nonce.headers.get('link')).toContain(`<${proxy.directoryUrl}>;rel="index"`);
+    expect(proxy.requests.map((r) => `${r.method} ${r.path} ${r.answeredBy}`)).toEqual([
+      'GET /dir upstream',
+      'HEAD /nonce-plz upstream',
+    ]);
+  });
+
+  it('lets a rule answer one request with a nonce the CA accepts, then passes the retry through', async () => {
+    const directory = (await (await proxy.fetch(proxy.directoryUrl)).json()) as Record<string, string>;
+    const newAccount = directory.newAccount!;
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwk = await exportJWK(publicKey);
+    const signedNewAccount = async (nonce: string): Promise<string> =>
+      JSON.stringify(
+        await new FlattenedSign(new TextEncoder().encode(JSON.stringify({ termsOfServiceAgreed: true })))
+          .setProtectedHeader({ alg: 'ES256', jwk, nonce, url: newAccount })
+          .sign(privateKey),
+      );
+    const post = async (nonce: string) =>
+      proxy.fetch(newAccount, {
+        method: 'POST',
+        headers: { 'content-type': 'application/jose+json' },
+        body: await signedNewAccount(nonce),
+      });
+
+    proxy.addRule(({ method, path, count }) =>
+      method === 'POST' && path === new URL(newAccount).pathname && count === 1
+        ? {
+            status: 503,
+            headers: { 'Retry-After': '1' },
+            body: JSON.stringify({ type: 'urn:ietf:params:acme:error:serverInternal', detail: 'injected' }),
+          }
+        : undefined,
+    );
+    const first = await proxy.fetch(directory.newNonce!, { method: 'HEAD' });
+    const faulted = await post(first.headers.get('replay-nonce')!);
+    expect(faulted.status).toBe(503);
+    expect(faulted.headers.get('retry-after')).toBe('1');
+    expect(faulted.headers.get('content-type')).toBe('application/problem+json');
+    expect(await faulted.json()).toEqual({
+      type: 'urn:ietf:params:acme:error:serverInternal',
+      detail: 'injected',
+    });
+
+    // The retry signs the nonce the canned answer carried; Pebble accepting it proves the nonce pool survives.
+    const created = await post(faulted.headers.get('replay-nonce')!);
+    expect(created.status).toBe(201);
+    expect(created.headers.get('location')).toMatch(new RegExp(`^${proxy.origin}/my-account/`));
+
+    const accounts = proxy.requests.filter((r) => r.method === 'POST');
+    expect(accounts.map((r) => `${r.answeredBy} ${r.status}`)).toEqual(['rule 503', 'upstream 201']);
+    expect(accounts[0]?.payload).toEqual({ termsOfServiceAgreed: true });
+    expect(accounts[0]?.protectedHeader).toMatchObject({ alg: 'ES256', url: newAccount });
+    proxy.clearRules();
+  });
+
+  it('can reset a connection and delay a request', async () => {
+    proxy.addRule(({ path }) => (path === '/dir?reset' ? { reset: true } : undefined));
+    proxy.addRule(({ path }) => (path === '/dir?slow' ? { delayMs: 300 } : undefined));
+    await expect(proxy.fetch(`${proxy.origin}/dir?reset`)).rejects.toThrow();
+    const started = performance.now();
+    const slow = await proxy.fetch(`${proxy.origin}/dir?slow`);
+    expect(slow.status).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    proxy.clearRules();
+  });
+
+  it('leaves no port open and no process behind after stop', async () => {
+    const pids = [pebble.pid, dns.pid];
+    const ports = [
+      portOf(pebble.directoryUrl),
+      portOf(pebble.managementUrl),
+      portOf(dns.managementUrl),
+      Number(dns.dnsAddress.split(':')[1]),
+      portOf(proxy.directoryUrl),
+    ];
+    expect(pids.every(processExists)).toBe(true);
+    await proxy.stop();
+    await pebble.stop();
+    await dns.stop();
+    expect(pids.map(processExists)).toEqual([false, false]);
+    expect(await Promise.all(ports.map(listening))).toEqual([false, false, false, false, false]);
+    expect(liveProcesses()).toEqual([]);
+  });
+});
