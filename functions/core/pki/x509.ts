@@ -1,0 +1,12 @@
+// The Reflect shim must be evaluated before @peculiar/x509 loads tsyringe, which checks for it at import time.
+import './reflect-metadata';
+import * as x509 from '@peculiar/x509';
+
+// WebCrypto is global in Node 20 and Lambda; setting it explicitly keeps the library off any other provider.
+x509.cryptoProvider.set(globalThis.crypto);
+
+/**
+ * `@peculiar/x509`, loaded with the Reflect shim it needs and wired to the platform WebCrypto; import the library
+ * through this module, never directly, so the shim is always in place first.
+ */
+export { x509 };
