@@ -1,5 +1,77 @@
-// Placeholder so the CDK app can bundle this entry point while the use case is being written; replaced by the
-// real handler in the adapters-and-handlers work.
-export const handler = async (): Promise<void> => {
-  throw new Error('renewer handler not wired yet');
-};
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { describeError } from '../core/errors';
+import { configFromEnv, createRuntime, type Runtime } from './runtime';
+import { logger, metrics } from './telemetry';
+
+const messageSchema = z.object({
+  id: z.string().min(1),
+  reason: z.enum(['new', 'changed', 'ari-window', 'ratio', 'emergency', 'forced', 'retry']).default('forced'),
+  force: z.boolean().optional(),
+});
+
+let runtime: Runtime | undefined;
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds the handler around a runtime; Lambda uses the one from the environment, tests and the demo their own. */
+export function createRenewerHandler(get: () => Runtime) {
+  return async (event: SQSEvent, context?: { awsRequestId?: string }): Promise<SQSBatchResponse> => {
+    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    for (const record of event.Records) {
+      const parsed = messageSchema.safeParse(parseJson(record.body));
+      if (!parsed.success) {
+        // A malformed message can never succeed: log it loudly and drop it instead of poisoning the queue.
+        logger.error('bad_message', {
+          message_id: record.messageId,
+          problem: parsed.error.issues.map((i) => i.message).join('; '),
+        });
+        metrics.addMetric('RenewalFailed', MetricUnit.Count, 1);
+        continue;
+      }
+      const owner = context?.awsRequestId ?? record.messageId;
+      try {
+        const outcome = await get().renew(parsed.data, owner, (step, fields) => logger.info(step, fields));
+        logger.info('renewal_done', {
+          certificate_id: outcome.id,
+          result: outcome.result,
+          reason: outcome.reason,
+          serial: outcome.serial,
+          not_after: outcome.notAfter,
+          replaced: outcome.replaced,
+          replaces_dropped: outcome.replacesDropped,
+          notes: outcome.notes,
+        });
+        const failed = outcome.result === 'deferred' || outcome.result === 'skipped';
+        metrics.addMetric(
+          failed ? 'RenewalFailed' : 'RenewalSucceeded',
+          MetricUnit.Count,
+          outcome.result === 'busy' ? 0 : 1,
+        );
+      } catch (error) {
+        logger.error('renewal_failed', {
+          certificate_id: parsed.data.id,
+          error: describeError(error),
+          problem: (error as { problem?: unknown }).problem,
+        });
+        metrics.addMetric('RenewalFailed', MetricUnit.Count, 1);
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+      }
+    }
+    metrics.publishStoredMetrics();
+    return { batchItemFailures };
+  };
+}
+
+/** SQS entry point (batch size 1, partial batch responses). */
+export const handler = createRenewerHandler(() => {
+  runtime ??= createRuntime(configFromEnv(process.env));
+  return runtime;
+});

@@ -1,5 +1,54 @@
-// Placeholder so the CDK app can bundle this entry point while the use case is being written; replaced by the
-// real handler in the adapters-and-handlers work.
-export const handler = async (): Promise<void> => {
-  throw new Error('scheduler handler not wired yet');
-};
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { configFromEnv, createRuntime, type Runtime } from './runtime';
+import { logger, metrics } from './telemetry';
+
+let runtime: Runtime | undefined;
+
+/** Builds the handler around a runtime; Lambda uses the one from the environment, tests and the demo their own. */
+export function createSchedulerHandler(get: () => Runtime) {
+  return async (): Promise<{ checked: number; enqueued: number; problems: number }> => {
+    const report = await get().scheduler();
+    for (const problem of report.problems)
+      logger.error('inventory_problem', { path: problem.path, problem: problem.message });
+    for (const check of report.checks) {
+      logger.info('certificate_checked', {
+        certificate_id: check.id,
+        due: check.due,
+        reason: check.reason,
+        explanation: check.explanation,
+        days_to_expiry: check.daysToExpiry,
+        renew_at: check.renewAt,
+        ari_error: check.ariError,
+      });
+      if (check.daysToExpiry !== undefined) {
+        const single = metrics.singleMetric();
+        single.addDimension('CertificateId', check.id);
+        single.addMetric('DaysToExpiry', MetricUnit.Count, Math.round(check.daysToExpiry * 100) / 100);
+      }
+    }
+    metrics.addMetric('SchedulerHeartbeat', MetricUnit.Count, 1);
+    metrics.addMetric('CertificatesDue', MetricUnit.Count, report.enqueued.length);
+    metrics.addMetric('AriErrors', MetricUnit.Count, report.ariErrors);
+    metrics.addMetric('AriChecks', MetricUnit.Count, report.ariRequests);
+    if (report.minDaysToExpiry !== undefined)
+      metrics.addMetric('MinDaysToExpiry', MetricUnit.Count, report.minDaysToExpiry);
+    metrics.publishStoredMetrics();
+    logger.info('scheduler_done', {
+      checked: report.checks.length,
+      enqueued: report.enqueued.length,
+      ari_requests: report.ariRequests,
+      ari_errors: report.ariErrors,
+    });
+    return {
+      checked: report.checks.length,
+      enqueued: report.enqueued.length,
+      problems: report.problems.length,
+    };
+  };
+}
+
+/** EventBridge Scheduler entry point. */
+export const handler = createSchedulerHandler(() => {
+  runtime ??= createRuntime(configFromEnv(process.env));
+  return runtime;
+});

@@ -52,6 +52,8 @@ export const certificateStateSchema = z.object({
   ari: ariStateSchema.optional(),
   /** Why ARI is not usable right now (404, invalid window, …), for `status` and alarms. */
   ariError: z.string().optional(),
+  /** When ARI failed without a usable window: do not ask again before this instant. */
+  ariRetryAt: isoDate.optional(),
   acm: z
     .record(z.string(), z.object({ arn: z.string(), serial: z.string(), keyType: z.enum(KEY_TYPES) }))
     .default({}),

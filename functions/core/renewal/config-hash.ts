@@ -1,0 +1,17 @@
+import type { CaConfig, CertificateConfig } from '../config/inventory';
+
+/**
+ * A digest of the inventory fields that shape the certificate itself (names, key type, CA, profile). When it
+ * differs from the one recorded at issuance, the certificate is renewed with reason `changed`. Tags, regions
+ * and zones are left out: changing them needs a re-import or new DNS setup, not a new certificate.
+ */
+export async function configHash(config: CertificateConfig, ca: CaConfig): Promise<string> {
+  const canonical = JSON.stringify({
+    domains: [...config.domains].sort(),
+    keyType: config.keyType,
+    directoryUrl: ca.directoryUrl,
+    profile: config.profile ?? null,
+  });
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonical));
+  return Buffer.from(digest).toString('hex').slice(0, 32);
+}

@@ -1,0 +1,172 @@
+import { z } from 'zod';
+import { AcmImporter } from '../adapters/acm-importer';
+import { realSleep } from '../adapters/aws-retry';
+import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
+import { Route53DnsProvider } from '../adapters/route53-dns';
+import { S3Lease } from '../adapters/s3-lease';
+import { S3CertificateStore } from '../adapters/s3-store';
+import { SecretsManagerReader } from '../adapters/secrets-reader';
+import { SqsRenewalQueue } from '../adapters/sqs-queue';
+import { AcmeTransport } from '../core/acme';
+import type { Clock } from '../core/clock';
+import { ConfigError } from '../core/config/inventory';
+import type { Fetch } from '../core/http';
+import type { RenewalReason } from '../core/renewal/ports';
+import { type RenewerDeps, renewCertificate } from '../core/renewal/renew-certificate';
+import { runScheduler, type SchedulerReport } from '../core/renewal/run-scheduler';
+
+/** The Lambda environment the CDK construct sets; read once per container. */
+const envSchema = z.object({
+  STATE_BUCKET: z.string().min(3, 'STATE_BUCKET must name the state bucket'),
+  INVENTORY_KEY: z.string().default('inventory.json'),
+  RENEWAL_QUEUE_URL: z.string().optional(),
+  EVENT_BUS_NAME: z.string().optional(),
+  KMS_KEY_ID: z.string().optional(),
+  ARI_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(10),
+  SCHEDULE_INTERVAL_MINUTES: z.coerce.number().int().min(1).default(60),
+  AWS_REGION: z.string().default('us-east-1'),
+  /** Local runs only (demo, tests): one endpoint for every AWS API, e.g. moto. */
+  AWS_ENDPOINT_URL: z.string().optional(),
+});
+
+/** How the runtime reaches AWS and the CA. */
+export interface RuntimeConfig {
+  readonly bucket: string;
+  readonly queueUrl?: string;
+  readonly eventBusName?: string;
+  readonly kmsKeyId?: string;
+  readonly region: string;
+  readonly ariConcurrency: number;
+  readonly scheduleIntervalMs: number;
+  /** Overrides every AWS endpoint (moto); path-style S3 and static test credentials go with it. */
+  readonly endpoint?: string;
+  readonly credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** The HTTP client for the CA; the global fetch in Lambda, a CA-trusting one on the local test bed. */
+  readonly fetch?: Fetch;
+  readonly clock?: Clock;
+  /** Tighter Route 53 polling for the local bed, where changes are in sync at once. */
+  readonly dnsPollIntervalMs?: number;
+}
+
+/** Reads the runtime configuration from the Lambda environment, naming every missing or bad variable. */
+export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      'the Lambda environment',
+      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
+  }
+  const e = parsed.data;
+  return {
+    bucket: e.STATE_BUCKET,
+    queueUrl: e.RENEWAL_QUEUE_URL,
+    eventBusName: e.EVENT_BUS_NAME,
+    kmsKeyId: e.KMS_KEY_ID,
+    region: e.AWS_REGION,
+    ariConcurrency: e.ARI_CONCURRENCY,
+    scheduleIntervalMs: e.SCHEDULE_INTERVAL_MINUTES * 60_000,
+    endpoint: e.AWS_ENDPOINT_URL,
+  };
+}
+
+/** Everything a handler calls, built once per container. */
+export interface Runtime {
+  readonly config: RuntimeConfig;
+  scheduler(options?: { dryRun?: boolean; only?: string }): Promise<SchedulerReport>;
+  renew(
+    request: { id: string; reason: RenewalReason; force?: boolean },
+    owner: string,
+    progress?: RenewerDeps['progress'],
+  ): ReturnType<typeof renewCertificate>;
+  readonly store: S3CertificateStore;
+}
+
+/** Builds the AWS adapters and the ACME transports for one container (or one local run). */
+export function createRuntime(config: RuntimeConfig): Runtime {
+  const base = {
+    region: config.region,
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+  };
+  const fetch: Fetch = config.fetch ?? ((url, init) => globalThis.fetch(url, init));
+  const clock: Clock = config.clock ?? { now: () => new Date() };
+  const store = new S3CertificateStore({
+    bucket: config.bucket,
+    clientConfig: { ...base, ...(config.endpoint ? { forcePathStyle: true } : {}) },
+    kmsKeyId: config.kmsKeyId,
+  });
+  const lease = new S3Lease({
+    bucket: config.bucket,
+    clientConfig: { ...base, ...(config.endpoint ? { forcePathStyle: true } : {}) },
+  });
+  const transports = new Map<string, AcmeTransport>();
+  const transport = (directoryUrl: string): AcmeTransport => {
+    let t = transports.get(directoryUrl);
+    if (!t) {
+      t = new AcmeTransport({ directoryUrl, fetch, clock, sleep: realSleep });
+      transports.set(directoryUrl, t);
+    }
+    return t;
+  };
+  const renewerDeps = (owner: string, progress?: RenewerDeps['progress']): RenewerDeps => ({
+    store,
+    lease,
+    dns: dnsProvider,
+    importer,
+    events,
+    secrets,
+    transport,
+    fetch,
+    clock,
+    sleep: realSleep,
+    random: Math.random,
+    owner,
+    progress,
+    // Leave a margin inside the 15-minute Lambda limit to checkpoint and release the lease.
+    pollTimeoutMs: 10 * 60_000,
+  });
+  const dnsProvider = new Route53DnsProvider({
+    clientConfig: base,
+    stsConfig: base,
+    ...(config.dnsPollIntervalMs ? { pollIntervalMs: config.dnsPollIntervalMs } : {}),
+  });
+  const importer = new AcmImporter({
+    clientConfig: {
+      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+      ...(config.credentials ? { credentials: config.credentials } : {}),
+    },
+  });
+  const events = new EventBridgePublisher({ eventBusName: config.eventBusName, clientConfig: base });
+  const secrets = new SecretsManagerReader({ clientConfig: base });
+  const queue = config.queueUrl
+    ? new SqsRenewalQueue({ queueUrl: config.queueUrl, clientConfig: base })
+    : undefined;
+
+  return {
+    config,
+    store,
+    scheduler: (options) =>
+      runScheduler(
+        {
+          store,
+          queue: queue ?? {
+            enqueue: async () => {
+              throw new ConfigError('the scheduler', [
+                { path: 'RENEWAL_QUEUE_URL', message: 'is required to enqueue renewals' },
+              ]);
+            },
+          },
+          fetch,
+          renewalInfoUrl: async (directoryUrl) => (await transport(directoryUrl).directory()).renewalInfo,
+          now: clock.now(),
+          random: Math.random,
+          concurrency: config.ariConcurrency,
+          lookaheadMs: config.scheduleIntervalMs,
+        },
+        options,
+      ),
+    renew: (request, owner, progress) =>
+      renewCertificate(renewerDeps(owner, progress), { ...request, defaultRegion: config.region }),
+  };
+}
