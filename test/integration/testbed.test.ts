@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import { connect } from 'node:net';
-import { exportJWK, FlattenedSign, generateKeyPair } from 'jose';
+import { calculateJwkThumbprint, exportJWK, FlattenedSign, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Fetch } from '../../functions/core/http';
 import { type ChallTestSrv, startChallTestSrv } from '../support/challtestsrv';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
 import { type PebbleInstance, startPebble } from '../support/pebble';
@@ -32,6 +34,31 @@ function processExists(pid: number): boolean {
 
 function portOf(url: string): number {
   return Number(new URL(url).port);
+}
+
+/** The least ACME a test needs to drive Pebble by hand: an account key, nonces and signed POSTs. */
+async function acmeSession(fetch: Fetch, directoryUrl: string) {
+  const directory = (await (await fetch(directoryUrl)).json()) as Record<string, string>;
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const jwk = await exportJWK(publicKey);
+  let nonce = (await fetch(directory.newNonce!, { method: 'HEAD' })).headers.get('replay-nonce')!;
+  let kid: string | undefined;
+  const post = async (url: string, payload: object | ''): Promise<Response> => {
+    const bytes = new TextEncoder().encode(payload === '' ? '' : JSON.stringify(payload));
+    const jws = await new FlattenedSign(bytes)
+      .setProtectedHeader({ alg: 'ES256', nonce, url, ...(kid ? { kid } : { jwk }) })
+      .sign(privateKey);
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/jose+json' },
+      body: JSON.stringify(jws),
+    });
+    nonce = response.headers.get('replay-nonce') ?? nonce;
+    return response;
+  };
+  const account = await post(directory.newAccount!, { termsOfServiceAgreed: true });
+  kid = account.headers.get('location')!;
+  return { directory, jwk, post };
 }
 
 describe('local test bed', () => {
@@ -81,6 +108,32 @@ describe('local test bed', () => {
     expect(records.sort()).toEqual(['first-value', 'second-value']);
     await dns.clearTxt(name);
     await expect(resolver.resolveTxt(name)).rejects.toMatchObject({ code: 'ENODATA' });
+  });
+
+  it('lets Pebble validate a dns-01 challenge against the TXT record challtestsrv serves', async () => {
+    const acme = await acmeSession(pebble.fetch, pebble.directoryUrl);
+    const order = (await (
+      await acme.post(acme.directory.newOrder!, { identifiers: [{ type: 'dns', value: 'bed.example' }] })
+    ).json()) as { authorizations: string[] };
+    const authzUrl = order.authorizations[0]!;
+    const authz = (await (await acme.post(authzUrl, '')).json()) as {
+      challenges: Array<{ type: string; url: string; token: string }>;
+    };
+    const challenge = authz.challenges.find((c) => c.type === 'dns-01')!;
+    const keyAuthorization = `${challenge.token}.${await calculateJwkThumbprint(acme.jwk, 'sha256')}`;
+    const txt = createHash('sha256').update(keyAuthorization).digest('base64url');
+    await dns.setTxt('_acme-challenge.bed.example', txt);
+    try {
+      expect((await acme.post(challenge.url, {})).status).toBe(200);
+      let status = 'pending';
+      for (let poll = 0; poll < 50 && (status === 'pending' || status === 'processing'); poll++) {
+        await new Promise((resolveSleep) => setTimeout(resolveSleep, 100));
+        status = ((await (await acme.post(authzUrl, '')).json()) as { status: string }).status;
+      }
+      expect(status).toBe('valid');
+    } finally {
+      await dns.clearTxt('_acme-challenge.bed.example');
+    }
   });
 
   it('proxies the CA with its own origin in bodies and headers', async () => {
