@@ -205,7 +205,9 @@ describe('local test bed', () => {
   it('can reset a connection and delay a request', async () => {
     proxy.addRule(({ path }) => (path === '/dir?reset' ? { reset: true } : undefined));
     proxy.addRule(({ path }) => (path === '/dir?slow' ? { delayMs: 300 } : undefined));
-    await expect(proxy.fetch(`${proxy.origin}/dir?reset`)).rejects.toThrow();
+    await expect(proxy.fetch(`${proxy.origin}/dir?reset`)).rejects.toMatchObject({
+      cause: { code: 'ECONNRESET' },
+    });
     const started = performance.now();
     const slow = await proxy.fetch(`${proxy.origin}/dir?slow`);
     expect(slow.status).toBe(200);

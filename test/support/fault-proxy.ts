@@ -15,7 +15,7 @@ export interface ProxiedRequest {
   readonly payload?: unknown;
   /** The decoded JWS protected header (alg, kid or jwk, nonce, url) when the body is a flattened JWS. */
   readonly protectedHeader?: unknown;
-  /** The status the client received (absent while pending, or when the connection was reset). */
+  /** The status the client received (absent while pending, or when a rule reset the connection). */
   status?: number;
   /** Whether a rule or Pebble answered. */
   answeredBy?: 'rule' | 'upstream';
@@ -230,12 +230,16 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     }
     if (decision !== undefined && decision !== 'pass') {
       if ('reset' in decision) {
-        // A TCP RST where the socket allows it (the client sees ECONNRESET), else an abrupt close.
+        record.answeredBy = 'rule';
+        // A TCP RST, so the client sees ECONNRESET as after a real network fault. The TLS socket cannot send one
+        // itself; its TCP socket (Node's internal `_parent`) can. Without it, an abrupt close is the next best.
+        const tcp = (req.socket as unknown as { _parent?: Socket })._parent;
         try {
-          req.socket.resetAndDestroy();
+          tcp?.resetAndDestroy();
         } catch {
-          req.socket.destroy();
+          // Not a TCP handle after all: fall through to the abrupt close.
         }
+        req.socket.destroy();
         return;
       }
       if ('status' in decision) {
