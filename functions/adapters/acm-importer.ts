@@ -171,7 +171,16 @@ export class AcmImporter implements CertificateImporter {
   async #findByTag(request: ImportRequest): Promise<string | undefined> {
     const { region } = request;
     const client = this.#client(region);
-    const names = namesOf(request.files.certPem);
+    let names: Set<string>;
+    try {
+      names = namesOf(request.files.certPem);
+    } catch (error) {
+      throw new AcmeAwsError(
+        'import-failed',
+        `Certificate ${request.certificateId} for ${region} is not a parseable PEM certificate; nothing was imported`,
+        { cause: error },
+      );
+    }
     let nextToken: string | undefined;
     do {
       const page = await this.#call(region, undefined, 'ListCertificates', () =>

@@ -1,0 +1,171 @@
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { S3Lease } from '../../../functions/adapters/s3-lease';
+import { S3CertificateStore, storeKeys } from '../../../functions/adapters/s3-store';
+import { AcmeAwsError, hasCode } from '../../../functions/core/errors';
+import type { StoredAccount } from '../../../functions/core/renewal/ports';
+import { type CertificateState, emptyState } from '../../../functions/core/renewal/state';
+import { awsTestConfig, type MotoServer, startMoto } from '../../support/moto';
+
+const bucket = 'acme-state';
+let moto: MotoServer;
+let s3: S3Client;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  s3 = new S3Client(awsTestConfig(moto.endpoint));
+});
+
+afterAll(async () => {
+  await moto?.stop();
+});
+
+beforeEach(async () => {
+  await moto.reset();
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+});
+
+const store = () => new S3CertificateStore({ bucket, client: s3 });
+const lease = () => new S3Lease({ bucket, client: s3 });
+
+async function body(key: string): Promise<string> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return (await out.Body?.transformToString()) ?? '';
+}
+
+const files = {
+  certPem: '-----BEGIN CERTIFICATE-----\nleaf\n-----END CERTIFICATE-----\n',
+  chainPem: '-----BEGIN CERTIFICATE-----\nintermediate\n-----END CERTIFICATE-----\n',
+  fullchainPem: 'leaf+intermediate',
+  privateKeyPem: '-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----\n',
+};
+
+const state: CertificateState = {
+  ...emptyState('www'),
+  configHash: 'abc',
+  current: {
+    serial: '0a1b',
+    notBefore: '2026-01-01T00:00:00.000Z',
+    notAfter: '2026-02-15T00:00:00.000Z',
+    domains: ['www.example.com'],
+    keyType: 'ec-p256',
+    issuer: 'Pebble Intermediate CA',
+    directoryUrl: 'https://ca.test/dir',
+    accountUrl: 'https://ca.test/acct/1',
+    issuedAt: '2026-01-01T00:00:00.000Z',
+  },
+  acm: {
+    'us-east-1': {
+      arn: 'arn:aws:acm:us-east-1:123456789012:certificate/x',
+      serial: '0a1b',
+      keyType: 'ec-p256',
+    },
+  },
+  failures: 2,
+};
+
+describe('S3CertificateStore against moto', () => {
+  it('round-trips certificates, state, pending keys and the inventory under the documented keys', async () => {
+    const s = store();
+    expect(await s.getCertificate('www')).toBeUndefined();
+    expect(await s.getState('www')).toBeUndefined();
+    expect(await s.loadInventory()).toBeUndefined();
+
+    await s.putCertificate('www', files);
+    await s.putState('www', state);
+    await s.putPendingKey('www', 'pending-key');
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'inventory.json', Body: '{"certificates":[]}' }),
+    );
+
+    expect(await s.getCertificate('www')).toEqual(files);
+    expect(await s.getState('www')).toEqual(state);
+    expect(await s.getPendingKey('www')).toBe('pending-key');
+    expect(await s.loadInventory()).toEqual({ certificates: [] });
+    expect(await body('certificates/www/privkey.pem')).toBe(files.privateKeyPem);
+    expect(await body('certificates/www/fullchain.pem')).toBe(files.fullchainPem);
+    expect(JSON.parse(await body('certificates/www/state.json'))).toMatchObject({ id: 'www', failures: 2 });
+
+    await s.deletePendingKey('www');
+    await s.deletePendingKey('www'); // Deleting twice is fine: a retried renewal does exactly that.
+    expect(await s.getPendingKey('www')).toBeUndefined();
+  });
+
+  it.each([
+    ['truncated JSON', '{"version":1,"id":"www"'],
+    ['a schema violation', JSON.stringify({ version: 2, id: 'www' })],
+  ])('rejects a corrupt state document (%s) with store-failed naming the key', async (_, corrupt) => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: storeKeys.state('www'), Body: corrupt }));
+    const error = await store()
+      .getState('www')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AcmeAwsError);
+    expect(hasCode(error, 'store-failed')).toBe(true);
+    expect((error as Error).message).toContain('s3://acme-state/certificates/www/state.json');
+  });
+
+  it('rejects an inventory that is not JSON as config-invalid', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'inventory.json', Body: 'certificates: []' }));
+    await expect(store().loadInventory()).rejects.toSatisfy((e) => hasCode(e, 'config-invalid'));
+  });
+
+  it('stores one ACME account per directory; a second first run gets the winner back', async () => {
+    const directoryUrl = 'https://acme.test/directory';
+    const first: StoredAccount = {
+      directoryUrl,
+      accountUrl: 'https://acme.test/acct/1',
+      privateJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd' },
+      createdAt: '2026-01-01T00:00:00.000Z',
+    };
+    const second: StoredAccount = { ...first, accountUrl: 'https://acme.test/acct/2' };
+    const s = store();
+
+    expect(await s.getAccount(directoryUrl)).toBeUndefined();
+    expect(await s.putAccount(first)).toEqual(first);
+    expect(await s.putAccount(second)).toEqual(first);
+    expect(await s.getAccount(directoryUrl)).toEqual(first);
+    expect(storeKeys.account(directoryUrl)).toMatch(/^accounts\/[0-9a-f]{16}\.json$/);
+    expect(await s.getAccount('https://other.test/directory')).toBeUndefined();
+  });
+});
+
+describe('S3Lease against moto', () => {
+  const now = new Date('2026-03-01T12:00:00.000Z');
+  const later = (ms: number) => new Date(now.getTime() + ms);
+
+  it('refuses a second acquire while the first holder is live', async () => {
+    const held = await lease().acquire('www', 'renewer-a', 60_000, now);
+    expect(held).toEqual({ id: 'www', owner: 'renewer-a', expiresAt: later(60_000) });
+    expect(await lease().acquire('www', 'renewer-b', 60_000, later(30_000))).toBeUndefined();
+    // Another certificate is independent.
+    expect(await lease().acquire('api', 'renewer-b', 60_000, now)).toMatchObject({ owner: 'renewer-b' });
+  });
+
+  it('takes over an expired lease', async () => {
+    await lease().acquire('www', 'renewer-a', 60_000, now);
+    const taken = await lease().acquire('www', 'renewer-b', 60_000, later(61_000));
+    expect(taken).toMatchObject({ owner: 'renewer-b' });
+    expect(JSON.parse(await body('leases/www.json'))).toMatchObject({ owner: 'renewer-b' });
+  });
+
+  it('ignores a release by a non-owner and frees the lease on release by the owner', async () => {
+    const held = await lease().acquire('www', 'renewer-a', 60_000, now);
+    await lease().release({ id: 'www', owner: 'renewer-b', expiresAt: later(60_000) });
+    expect(await lease().acquire('www', 'renewer-c', 60_000, later(1_000))).toBeUndefined();
+
+    await lease().release(held!);
+    expect(await lease().acquire('www', 'renewer-c', 60_000, later(1_000))).toMatchObject({
+      owner: 'renewer-c',
+    });
+    // Releasing a lease that is no longer ours (taken over) leaves the new holder in place.
+    await lease().release(held!);
+    expect(JSON.parse(await body('leases/www.json'))).toMatchObject({ owner: 'renewer-c' });
+  });
+
+  it('lets exactly one of many concurrent renewers win', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => lease().acquire('www', `renewer-${i}`, 60_000, now)),
+    );
+    expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+  });
+});
