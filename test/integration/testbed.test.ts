@@ -215,6 +215,24 @@ describe('local test bed', () => {
     proxy.clearRules();
   });
 
+  it('starts a Pebble that requires External Account Binding and rejects nonces when asked', async () => {
+    const strict = await startPebble({
+      eabKeys: { 'kid-1': 'c2VjcmV0LWhtYWMta2V5LWZvci10ZXN0cw' },
+      nonceRejectPercent: 10,
+    });
+    try {
+      const directory = (await (await strict.fetch(strict.directoryUrl)).json()) as {
+        meta: Record<string, unknown>;
+      };
+      expect(directory.meta.externalAccountRequired).toBe(true);
+      expect(strict.logs()).toContain('Configured to reject 10% of good nonces');
+      expect(pebble.logs()).toContain('Configured to reject 0% of good nonces');
+    } finally {
+      await strict.stop();
+    }
+    expect(processExists(strict.pid)).toBe(false);
+  });
+
   it('leaves no port open and no process behind after stop', async () => {
     const pids = [pebble.pid, dns.pid];
     const ports = [
