@@ -20,7 +20,7 @@ const MAX_COMMON_NAME = 64;
 export async function createCsr(input: {
   readonly keys: CryptoKeyPair;
   readonly names: readonly string[];
-}): Promise<{ der: Uint8Array; pem: string }> {
+}): Promise<{ der: Uint8Array<ArrayBuffer>; pem: string }> {
   // Duplicates would make the CA reject the CSR as not matching the order's identifier set.
   const names = [...new Set(input.names.map((name) => name.toLowerCase()))];
   if (names.length === 0) {
