@@ -1,0 +1,115 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+
+/** Above this many certificates one search expression draws the lines (a graph holds at most 500 metrics). */
+export const MAX_EXPLICIT_CERTIFICATE_LINES = 100;
+
+/** What the dashboard shows. */
+export interface AcmeDashboardOptions {
+  readonly namespace: string;
+  readonly serviceName: string;
+  readonly certificateIds: readonly string[];
+  readonly interval: Duration;
+  readonly queue: IQueue;
+  readonly deadLetterQueue: IQueue;
+  readonly functions: readonly IFunction[];
+  readonly alarms: readonly cloudwatch.IAlarm[];
+}
+
+/**
+ * A dashboard with days to expiry per certificate (one line per inventory id), renewals and failures, ARI
+ * checks and errors, queue depth and the alarms' states.
+ */
+export function addDashboard(scope: Construct, options: AcmeDashboardOptions): cloudwatch.Dashboard {
+  const { namespace, serviceName, interval } = options;
+  const metric = (metricName: string, statistic: string, label: string, extra: Record<string, string> = {}) =>
+    new cloudwatch.Metric({
+      namespace,
+      metricName,
+      statistic,
+      period: interval,
+      label,
+      dimensionsMap: { service: serviceName, ...extra },
+    });
+
+  const daysToExpiry: cloudwatch.IMetric[] =
+    options.certificateIds.length <= MAX_EXPLICIT_CERTIFICATE_LINES
+      ? options.certificateIds.map((id) => metric('DaysToExpiry', 'Minimum', id, { CertificateId: id }))
+      : [
+          new cloudwatch.MathExpression({
+            expression: `SEARCH('{${namespace},CertificateId,service} MetricName="DaysToExpiry" service="${serviceName}"', 'Minimum', ${interval.toSeconds()})`,
+            label: '',
+            period: interval,
+            usingMetrics: {},
+          }),
+        ];
+
+  const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', {
+    defaultInterval: Duration.days(14),
+  });
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Days to expiry per certificate',
+      left: daysToExpiry,
+      leftYAxis: { min: 0, label: 'days' },
+      width: 24,
+      height: 8,
+      legendPosition: cloudwatch.LegendPosition.RIGHT,
+    }),
+  );
+  dashboard.addWidgets(
+    new cloudwatch.SingleValueWidget({
+      title: 'Soonest expiry (days)',
+      metrics: [metric('MinDaysToExpiry', 'Minimum', 'min days to expiry')],
+      width: 6,
+      height: 6,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Renewals',
+      left: [
+        metric('RenewalSucceeded', 'Sum', 'succeeded'),
+        metric('RenewalFailed', 'Sum', 'failed'),
+        metric('CertificatesDue', 'Sum', 'due (enqueued)'),
+      ],
+      width: 9,
+      height: 6,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'ARI checks',
+      left: [metric('SchedulerHeartbeat', 'Sum', 'scheduler runs'), metric('AriErrors', 'Sum', 'ARI errors')],
+      width: 9,
+      height: 6,
+    }),
+  );
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Renewal queue',
+      left: [
+        options.queue.metricApproximateNumberOfMessagesVisible({
+          label: 'waiting',
+          period: Duration.minutes(5),
+        }),
+        options.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          label: 'dead-lettered',
+          period: Duration.minutes(5),
+        }),
+      ],
+      width: 8,
+      height: 6,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Function errors and throttles',
+      left: options.functions.flatMap((fn) => [
+        fn.metricErrors({ label: `${fn.node.id} errors`, period: Duration.minutes(5) }),
+        fn.metricThrottles({ label: `${fn.node.id} throttles`, period: Duration.minutes(5) }),
+      ]),
+      width: 8,
+      height: 6,
+    }),
+    new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...options.alarms], width: 8, height: 6 }),
+  );
+  return dashboard;
+}
