@@ -74,7 +74,12 @@ async function issue(
   ca: PebbleInstance,
   solver: ChallTestSrvSolver,
   names: readonly string[],
-  options: { keyType?: KeyType; replaces?: string } = {},
+  options: {
+    keyType?: KeyType;
+    replaces?: string;
+    resumeOrderUrl?: string;
+    onOrder?: (order: { url: string; replaced?: string }) => Promise<void>;
+  } = {},
 ): Promise<Issued> {
   const keys = await generateKeyPair(options.keyType ?? 'ec-p256');
   const result = await issueCertificate({
@@ -84,6 +89,8 @@ async function issue(
     dns: solver,
     poll,
     ...(options.replaces ? { replaces: options.replaces } : {}),
+    ...(options.resumeOrderUrl ? { resumeOrderUrl: options.resumeOrderUrl } : {}),
+    ...(options.onOrder ? { onOrder: options.onOrder } : {}),
   });
   const verified = await verifyIssuedCertificate({
     fullchainPem: result.certificate.pem,
@@ -236,6 +243,30 @@ describe('ACME client against Pebble (ARI, dns-01 through challtestsrv)', () => 
     });
     expect(decision.renew).toBe(true);
     expect(decision.reason).toBe('ari-window');
+  });
+
+  it('checkpoints the order before touching DNS, and resumes an interrupted order instead of placing another', async () => {
+    const names = ['resume.example.test'];
+    // An attempt that got as far as placing its order, then died (Lambda timeout): only the order URL survived.
+    let checkpointed: string | undefined;
+    const published = solver.published.length;
+    const interrupted = await issue(client, pebble, solver, names, {
+      onOrder: async ({ url }) => {
+        checkpointed = url;
+        throw new Error('simulated crash right after the checkpoint');
+      },
+    }).catch((e: unknown) => e);
+    expect((interrupted as Error).message).toBe('simulated crash right after the checkpoint');
+    expect(checkpointed).toMatch(/^https:\/\/127\.0\.0\.1:\d+\//);
+    expect(solver.published.length).toBe(published);
+
+    const mark = proxy.requests.length;
+    const resumed = await issue(client, pebble, solver, names, { resumeOrderUrl: checkpointed });
+    expect(resumed.result.resumed).toBe(true);
+    expect(resumed.result.orderUrl).toBe(checkpointed);
+    expect(newOrders(mark)).toHaveLength(0);
+    // The crash came before any DNS change; the resumed attempt published (and removed) the record once.
+    expect(solver.published.length).toBe(published + 1);
   });
 
   it('the seed incident: a 500 on the replacement order still renews, without replaces, saying why', async () => {
