@@ -11,7 +11,12 @@ import { AcmeTransport } from '../core/acme';
 import type { Clock } from '../core/clock';
 import { ConfigError } from '../core/config/inventory';
 import type { Fetch } from '../core/http';
-import type { RenewalReason } from '../core/renewal/ports';
+import type {
+  CertificateImporter,
+  CertificateStore,
+  DnsChallengeProvider,
+  RenewalReason,
+} from '../core/renewal/ports';
 import { type RenewerDeps, renewCertificate } from '../core/renewal/renew-certificate';
 import { runScheduler, type SchedulerReport } from '../core/renewal/run-scheduler';
 
@@ -46,6 +51,12 @@ export interface RuntimeConfig {
   readonly clock?: Clock;
   /** Tighter Route 53 polling for the local bed, where changes are in sync at once. */
   readonly dnsPollIntervalMs?: number;
+  /** Wraps adapters (fault injection in tests, counting in benchmarks); production leaves it unset. */
+  readonly decorate?: {
+    readonly dns?: (real: DnsChallengeProvider) => DnsChallengeProvider;
+    readonly importer?: (real: CertificateImporter) => CertificateImporter;
+    readonly store?: (real: CertificateStore) => CertificateStore;
+  };
 }
 
 /** Reads the runtime configuration from the Lambda environment, naming every missing or bad variable. */
@@ -79,7 +90,7 @@ export interface Runtime {
     owner: string,
     progress?: RenewerDeps['progress'],
   ): ReturnType<typeof renewCertificate>;
-  readonly store: S3CertificateStore;
+  readonly store: CertificateStore;
 }
 
 /** Builds the AWS adapters and the ACME transports for one container (or one local run). */
@@ -91,11 +102,12 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   };
   const fetch: Fetch = config.fetch ?? ((url, init) => globalThis.fetch(url, init));
   const clock: Clock = config.clock ?? { now: () => new Date() };
-  const store = new S3CertificateStore({
+  const s3Store = new S3CertificateStore({
     bucket: config.bucket,
     clientConfig: { ...base, ...(config.endpoint ? { forcePathStyle: true } : {}) },
     kmsKeyId: config.kmsKeyId,
   });
+  const store = config.decorate?.store?.(s3Store) ?? s3Store;
   const lease = new S3Lease({
     bucket: config.bucket,
     clientConfig: { ...base, ...(config.endpoint ? { forcePathStyle: true } : {}) },
@@ -126,17 +138,19 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     // Leave a margin inside the 15-minute Lambda limit to checkpoint and release the lease.
     pollTimeoutMs: 10 * 60_000,
   });
-  const dnsProvider = new Route53DnsProvider({
+  const route53 = new Route53DnsProvider({
     clientConfig: base,
     stsConfig: base,
     ...(config.dnsPollIntervalMs ? { pollIntervalMs: config.dnsPollIntervalMs } : {}),
   });
-  const importer = new AcmImporter({
+  const dnsProvider = config.decorate?.dns?.(route53) ?? route53;
+  const acm = new AcmImporter({
     clientConfig: {
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
       ...(config.credentials ? { credentials: config.credentials } : {}),
     },
   });
+  const importer = config.decorate?.importer?.(acm) ?? acm;
   const events = new EventBridgePublisher({ eventBusName: config.eventBusName, clientConfig: base });
   const secrets = new SecretsManagerReader({ clientConfig: base });
   const queue = config.queueUrl

@@ -56,7 +56,10 @@ export interface Bed {
   drainQueue(queueUrl: string): Promise<SQSEvent>;
   /** Every TXT record set named `_acme-challenge.*` in every zone (should be none between renewals). */
   challengeRecords(): Promise<string[]>;
-  describeCertificate(arn: string, region?: string): Promise<{ serial?: string; domains: string[] }>;
+  /** ACM's view of a certificate; `serialHex` normalised (moto prints decimal, ACM colon-separated hex). */
+  describeCertificate(arn: string, region?: string): Promise<{ serialHex?: string; domains: string[] }>;
+  /** Requests to the CA's newOrder resource seen by the fault proxy, in order. */
+  newOrders(): Promise<Array<{ payload?: unknown }>>;
   stop(): Promise<void>;
 }
 
@@ -195,7 +198,20 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
       },
       async describeCertificate(arn, r) {
         const out = await acm(r).send(new DescribeCertificateCommand({ CertificateArn: arn }));
-        return { serial: out.Certificate?.Serial, domains: out.Certificate?.SubjectAlternativeNames ?? [] };
+        const serial = out.Certificate?.Serial;
+        const serialHex =
+          serial === undefined
+            ? undefined
+            : /^\d+$/.test(serial)
+              ? BigInt(serial).toString(16)
+              : serial.replaceAll(':', '').toLowerCase().replace(/^0+/, '');
+        return { serialHex, domains: out.Certificate?.SubjectAlternativeNames ?? [] };
+      },
+      async newOrders() {
+        if (!proxy) throw new Error('newOrders() needs the bed started with faultProxy: true');
+        const directory = (await (await fetch(directoryUrl)).json()) as { newOrder: string };
+        const path = new URL(directory.newOrder).pathname;
+        return proxy.requests.filter((r) => r.method === 'POST' && r.path === path);
       },
       async stop() {
         for (const s of started.reverse()) await s.stop().catch(() => {});

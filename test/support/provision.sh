@@ -50,6 +50,36 @@ if [ ! -x "$cache/bin/pebble" ] || [ ! -x "$cache/bin/pebble-challtestsrv" ] || 
   ln -sf "$cache/pebble/usr/bin/pebble-challtestsrv" "$cache/bin/pebble-challtestsrv"
 fi
 
+# moto 5.1.1's ACM reads the subject CN of every imported certificate and fails with HTTP 500 when there is
+# none. Real ACM accepts CN-less certificates (Pebble and Let's Encrypt's current profiles issue them), so the
+# bed falls back to the first SAN, as ACM's DomainName does. Idempotent: the marker says it is applied.
+acm_models="$cache/moto/usr/lib/python3/dist-packages/moto/acm/models.py"
+if ! grep -q 'acme-ari-aws: CN-less' "$acm_models"; then
+  /usr/bin/python3 - "$acm_models" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+old = """        self.common_name: Any = self._cert.subject.get_attributes_for_oid(
+            OID_COMMON_NAME
+        )[0].value
+"""
+new = """        # acme-ari-aws: CN-less certificates use their first SAN, as ACM's DomainName does.
+        _cn = self._cert.subject.get_attributes_for_oid(OID_COMMON_NAME)
+        if _cn:
+            self.common_name: Any = _cn[0].value
+        else:
+            try:
+                _san = self._cert.extensions.get_extension_for_oid(cryptography.x509.OID_SUBJECT_ALTERNATIVE_NAME)
+                self.common_name = _san.value.get_values_for_type(DNSName)[0]
+            except Exception:
+                self.common_name = ""
+"""
+if old not in text:
+    sys.exit("moto ACM patch: expected code not found in " + path)
+open(path, "w").write(text.replace(old, new))
+PY
+fi
+
 # Prove each part runs before any test relies on it.
 "$cache/bin/pebble" -version >/dev/null 2>&1 || "$cache/bin/pebble" -h >/dev/null 2>&1 || {
   echo "test bed: $cache/bin/pebble does not run on this machine" >&2; exit 1; }

@@ -23,7 +23,7 @@ export const MAX_NAMES = 100;
 const ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
-const ZONE_ID = /^Z[A-Z0-9]{1,32}$/;
+const ZONE_ID = /^[A-Z0-9]{1,32}$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
 
