@@ -6,6 +6,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
+bash scripts/ensure-deps.sh
+
 step "provision the test bed (first run downloads Pebble and moto; later runs reuse .cache/)"
 bash test/support/provision.sh >/dev/null
 
