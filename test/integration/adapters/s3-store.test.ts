@@ -1,4 +1,10 @@
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3Lease } from '../../../functions/adapters/s3-lease';
 import { S3CertificateStore, storeKeys } from '../../../functions/adapters/s3-store';
@@ -89,6 +95,16 @@ describe('S3CertificateStore against moto', () => {
     await s.deletePendingKey('www');
     await s.deletePendingKey('www'); // Deleting twice is fine: a retried renewal does exactly that.
     expect(await s.getPendingKey('www')).toBeUndefined();
+  });
+
+  it('encrypts private keys with the configured KMS key', async () => {
+    const s = new S3CertificateStore({ bucket, client: s3, kmsKeyId: 'alias/acme-state' });
+    await s.putCertificate('www', files);
+    await s.putPendingKey('www', 'pending');
+    const head = (key: string) => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    expect(await head('certificates/www/privkey.pem')).toMatchObject({ ServerSideEncryption: 'aws:kms' });
+    expect(await head('certificates/www/pending-key.pem')).toMatchObject({ ServerSideEncryption: 'aws:kms' });
+    expect((await head('certificates/www/cert.pem')).ServerSideEncryption).not.toBe('aws:kms');
   });
 
   it.each([

@@ -1,0 +1,189 @@
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListHostedZonesCommand,
+  ListResourceRecordSetsCommand,
+  PriorRequestNotComplete,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { normalizeDnsName, Route53DnsProvider } from '../../../functions/adapters/route53-dns';
+import { hasCode } from '../../../functions/core/errors';
+
+const client = new Route53Client({
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+});
+const route53 = mockClient(client);
+let slept: number[];
+
+function provider(options: { propagationTimeoutMs?: number } = {}) {
+  return new Route53DnsProvider({
+    client,
+    sleep: async (ms) => {
+      slept.push(ms);
+    },
+    random: () => 0.5,
+    ...options,
+  });
+}
+
+/** An SDK-shaped service error, as the XML protocol parser produces it. */
+function awsError(name: string, status = 400): Error {
+  return Object.assign(new Error(`${name} from Route 53`), { name, $metadata: { httpStatusCode: status } });
+}
+
+const record = { identifier: 'example.com', name: '_acme-challenge.example.com', value: 'token' };
+
+beforeEach(() => {
+  slept = [];
+  route53.reset();
+  route53.on(ListHostedZonesCommand).resolves({
+    HostedZones: [{ Id: '/hostedzone/ZEXAMPLE', Name: 'example.com.', CallerReference: 'r' }],
+    IsTruncated: false,
+    MaxItems: 100,
+  });
+  route53
+    .on(ListResourceRecordSetsCommand)
+    .resolves({ ResourceRecordSets: [], IsTruncated: false, MaxItems: 1 });
+  route53
+    .on(GetChangeCommand)
+    .resolves({ ChangeInfo: { Id: '/change/C1', Status: 'INSYNC', SubmittedAt: new Date() } });
+});
+
+describe('Route53DnsProvider faults', () => {
+  it.each([
+    ['Throttling', awsError('Throttling')],
+    ['ThrottlingException', awsError('ThrottlingException')],
+    [
+      'PriorRequestNotComplete',
+      new PriorRequestNotComplete({ message: 'busy', $metadata: { httpStatusCode: 400 } }),
+    ],
+  ])('retries %s with backoff and then succeeds', async (_, fault) => {
+    route53
+      .on(ChangeResourceRecordSetsCommand)
+      .rejectsOnce(fault)
+      .rejectsOnce(fault)
+      .resolves({ ChangeInfo: { Id: '/change/C1', Status: 'PENDING', SubmittedAt: new Date() } });
+
+    const handle = await provider().present([record]);
+
+    expect(handle.changes).toEqual([
+      { zoneId: 'ZEXAMPLE', name: '_acme-challenge.example.com', values: ['token'] },
+    ]);
+    expect(route53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(3);
+    // Two jittered backoffs (random 0.5 of 200 ms and 400 ms), then one INSYNC poll.
+    expect(slept).toEqual([100, 200, 2000]);
+  });
+
+  it('gives up on throttling after a bounded number of attempts with dns-failed', async () => {
+    route53.on(ChangeResourceRecordSetsCommand).rejects(awsError('Throttling'));
+    const error = await provider()
+      .present([record])
+      .catch((e: unknown) => e);
+    expect(hasCode(error, 'dns-failed')).toBe(true);
+    expect((error as Error).message).toMatch(/ZEXAMPLE.*Throttling/);
+    expect(route53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(6);
+  });
+
+  it('fails with dns-failed naming the change id when the change stays PENDING past its budget, and removes its record', async () => {
+    route53
+      .on(ChangeResourceRecordSetsCommand)
+      .resolves({ ChangeInfo: { Id: '/change/CSTUCK', Status: 'PENDING', SubmittedAt: new Date() } });
+    route53
+      .on(GetChangeCommand)
+      .resolves({ ChangeInfo: { Id: '/change/CSTUCK', Status: 'PENDING', SubmittedAt: new Date() } });
+    // After the failed wait, cleanup reads the record set it wrote back.
+    route53
+      .on(ListResourceRecordSetsCommand)
+      .resolvesOnce({ ResourceRecordSets: [], IsTruncated: false, MaxItems: 1 })
+      .resolvesOnce({ ResourceRecordSets: [], IsTruncated: false, MaxItems: 1 })
+      .resolves({
+        ResourceRecordSets: [
+          {
+            Name: '_acme-challenge.example.com.',
+            Type: 'TXT',
+            TTL: 60,
+            ResourceRecords: [{ Value: '"token"' }],
+          },
+        ],
+        IsTruncated: false,
+        MaxItems: 1,
+      });
+
+    const error = await provider({ propagationTimeoutMs: 30_000 })
+      .present([record])
+      .catch((e: unknown) => e);
+
+    expect(hasCode(error, 'dns-failed')).toBe(true);
+    expect((error as Error).message).toContain('/change/CSTUCK');
+    expect(slept.reduce((a, b) => a + b, 0)).toBe(30_000);
+    const batches = route53
+      .commandCalls(ChangeResourceRecordSetsCommand)
+      .map((c) => c.args[0].input.ChangeBatch);
+    expect(batches.map((b) => b?.Changes?.map((c) => c.Action))).toEqual([['UPSERT'], ['DELETE']]);
+  });
+
+  it('polls with growing intervals until INSYNC', async () => {
+    route53
+      .on(ChangeResourceRecordSetsCommand)
+      .resolves({ ChangeInfo: { Id: '/change/C2', Status: 'PENDING', SubmittedAt: new Date() } });
+    route53
+      .on(GetChangeCommand)
+      .resolvesOnce({ ChangeInfo: { Id: '/change/C2', Status: 'PENDING', SubmittedAt: new Date() } })
+      .resolvesOnce({ ChangeInfo: { Id: '/change/C2', Status: 'PENDING', SubmittedAt: new Date() } })
+      .resolves({ ChangeInfo: { Id: '/change/C2', Status: 'INSYNC', SubmittedAt: new Date() } });
+
+    await provider().present([record]);
+
+    expect(slept).toEqual([2000, 3000, 4500]);
+  });
+
+  it('does not retry an access failure and names the zone', async () => {
+    route53.on(ChangeResourceRecordSetsCommand).rejects(awsError('AccessDenied', 403));
+    await expect(provider().present([record])).rejects.toSatisfy(
+      (e) => hasCode(e, 'dns-failed') && /ZEXAMPLE.*AccessDenied \(HTTP 403\)/.test(e.message),
+    );
+    expect(route53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(1);
+  });
+
+  it('lists every page of hosted zones once per provider', async () => {
+    route53
+      .on(ListHostedZonesCommand)
+      .resolvesOnce({
+        HostedZones: [{ Id: '/hostedzone/ZOTHER', Name: 'other.test.', CallerReference: 'r' }],
+        IsTruncated: true,
+        NextMarker: 'page2',
+        MaxItems: 1,
+      })
+      .resolves({
+        HostedZones: [{ Id: '/hostedzone/ZPAGE2', Name: 'example.com.', CallerReference: 'r' }],
+        IsTruncated: false,
+        MaxItems: 1,
+      });
+    route53
+      .on(ChangeResourceRecordSetsCommand)
+      .resolves({ ChangeInfo: { Id: '/change/C3', Status: 'INSYNC', SubmittedAt: new Date() } });
+    const dns = provider();
+
+    const first = await dns.present([record]);
+    await dns.present([{ ...record, value: 'again' }]);
+
+    expect(first.changes[0]?.zoneId).toBe('ZPAGE2');
+    expect(route53.commandCalls(ListHostedZonesCommand).map((c) => c.args[0].input.Marker)).toEqual([
+      undefined,
+      'page2',
+    ]);
+  });
+});
+
+describe('normalizeDnsName', () => {
+  it.each([
+    ['Example.COM.', 'example.com'],
+    ['\\052.example.com.', '*.example.com'],
+    ['_acme-challenge.example.com', '_acme-challenge.example.com'],
+  ])('%s → %s', (input, expected) => {
+    expect(normalizeDnsName(input)).toBe(expected);
+  });
+});
