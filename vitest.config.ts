@@ -1,7 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 // One command runs everything; the projects differ only in what they need from the test bed.
+// Every project fails a test file whose output contains private key material.
+const setupFiles = ['test/support/no-secrets-in-output.ts'];
 const integration = {
+  setupFiles,
   globalSetup: ['test/support/global-setup.ts'],
   testTimeout: 180_000,
   hookTimeout: 180_000,
@@ -12,10 +15,11 @@ const integration = {
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000 } },
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], setupFiles, testTimeout: 20_000 } },
       {
         test: {
           name: 'infra',
+          setupFiles,
           include: ['test/infra/**/*.test.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
