@@ -459,7 +459,7 @@ export class AcmeCertificates extends Construct {
       description: `Uploads the acme-ari inventory (${this.serviceName})`,
     });
     logGroup.grantWrite(role);
-    const deployment = new s3deploy.BucketDeployment(this, 'InventoryUpload', {
+    new s3deploy.BucketDeployment(this, 'InventoryUpload', {
       sources: [s3deploy.Source.jsonData(INVENTORY_KEY, this.inventory)],
       destinationBucket: this.bucket,
       // The bucket also holds certificates, keys and state: pruning would delete them on every deploy.
@@ -488,7 +488,6 @@ export class AcmeCertificates extends Construct {
         reason: "CDK's BucketDeployment function; its runtime is pinned by aws-cdk-lib and updated with it.",
       });
     }
-    void deployment;
   }
 
   /** Object read/write on the state bucket and use of its key; nothing else in S3 or KMS. */

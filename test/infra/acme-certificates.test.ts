@@ -1,0 +1,225 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../functions/core/config/inventory';
+import { AcmeCa } from '../../infra/lib/acme-ca';
+import { AcmeCertificates, type AcmeCertificatesProps } from '../../infra/lib/acme-certificates';
+import type { InventoryInput } from '../../infra/lib/resolve-inventory';
+import { cdkJsonContext } from './synth';
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
+
+const ACCOUNT = '111122223333';
+const ZONE = 'Z0123456789EXAMPLE';
+const INVENTORY: InventoryInput = {
+  certificates: [
+    { id: 'www', domains: ['example.com', '*.example.com'], hostedZones: { 'example.com': ZONE } },
+    { id: 'api', domains: ['api.example.net'], hostedZones: { 'api.example.net': 'Z0AAAABBBBCCCC' } },
+  ],
+};
+
+/** Synthesizes one stack without bundling (fast) but with cdk-nag, returning its template and findings. */
+function synth(
+  props: Partial<AcmeCertificatesProps> | ((stack: Stack) => Partial<AcmeCertificatesProps>),
+  env?: { account: string; region: string },
+) {
+  const outdir = mkdtempSync(join(tmpdir(), 'acme-construct-'));
+  const app = new App({ outdir, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const stack = new Stack(app, 'Test', env ? { env } : {});
+  // Props that need constructs (secrets, topics) are made in the same stack first.
+  const extra = typeof props === 'function' ? props(stack) : props;
+  const acme = new AcmeCertificates(stack, 'Certificates', { inventory: INVENTORY, ...extra });
+  const assembly = app.synth();
+  const template = assembly.getStackByName('Test').template as { Resources: Record<string, Resource> };
+  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+    pluginReports: { violations?: { ruleName: string }[] }[];
+  };
+  return {
+    acme,
+    resources: (type: string) => Object.values(template.Resources).filter((r) => r.Type === type),
+    statements: (): Statement[] =>
+      Object.values(template.Resources)
+        .filter((r) => r.Type === 'AWS::IAM::Policy')
+        .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement),
+    findings: report.pluginReports.flatMap((p) => (p.violations ?? []).map((v) => v.ruleName)),
+  };
+}
+
+function configErrorOf(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('AcmeCertificates', () => {
+  it('grants the EAB secret of a construct CA and of an inventory CA, and nothing else in Secrets Manager', () => {
+    const inventorySecret = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:gts-eab-AbC123`;
+    const result = synth((stack) => {
+      const secret = new secretsmanager.Secret(stack, 'ZeroSslHmac');
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'Test fixture: an EAB HMAC key is issued by the CA and cannot be rotated by Secrets Manager.',
+      });
+      return {
+        inventory: {
+          cas: {
+            gts: {
+              directoryUrl: 'https://dv.acme-v02.api.pki.goog/directory',
+              eab: { keyId: 'kid-1', hmacSecretArn: inventorySecret },
+            },
+          },
+          certificates: [
+            ...INVENTORY.certificates,
+            { id: 'gts-cert', domains: ['gts.example.com'], ca: 'gts', hostedZones: { 'example.com': ZONE } },
+          ],
+        },
+        ca: AcmeCa.zeroSsl({ keyId: 'kid-zerossl', hmacSecret: secret }),
+      };
+    });
+    const secretStatements = result
+      .statements()
+      .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
+    const resources = secretStatements.flatMap((s) => [s.Resource].flat());
+    const granted = JSON.stringify(resources);
+    expect(granted).toContain(inventorySecret);
+    expect(granted).toContain('{"Ref":"ZeroSslHmac');
+    expect(resources).toHaveLength(2);
+    expect(result.findings).toEqual([]);
+    // The construct CA is written into the uploaded inventory with its secret ARN (a deploy-time value).
+    expect(result.acme.inventory.cas.zerossl?.eab?.keyId).toBe('kid-zerossl');
+    expect(result.acme.inventory.certificates.map((c) => c.ca)).toEqual(['zerossl', 'zerossl', 'gts']);
+  });
+
+  it('allows sts:AssumeRole exactly on the inventory zone roles', () => {
+    const role = `arn:aws:iam::444455556666:role/acme-dns`;
+    const result = synth({
+      inventory: {
+        certificates: [
+          ...INVENTORY.certificates,
+          { id: 'other', domains: ['other.example'], zoneRoleArns: { 'other.example': role } },
+        ],
+      },
+    });
+    const assume = result.statements().filter((s) => [s.Action].flat().includes('sts:AssumeRole'));
+    expect(assume.map((s) => s.Resource)).toEqual([role]);
+    expect(result.findings).toEqual([]);
+  });
+
+  it('alarms on ACM DaysToExpiry for each known certificate ARN, missing data breaching', () => {
+    const arn = `arn:aws:acm:eu-west-1:${ACCOUNT}:certificate/0b1c2d3e-1111-2222-3333-444455556666`;
+    const result = synth(
+      { knownCertificateArns: { www: arn }, alarmThresholds: { acmDaysToExpiry: 20 } },
+      { account: ACCOUNT, region: 'eu-west-1' },
+    );
+    const alarms = result.resources('AWS::CloudWatch::Alarm').map((a) => a.Properties);
+    expect(alarms).toHaveLength(5);
+    expect(alarms.find((a) => a.Namespace === 'AWS/CertificateManager')).toMatchObject({
+      MetricName: 'DaysToExpiry',
+      Dimensions: [{ Name: 'CertificateArn', Value: arn }],
+      Threshold: 20,
+      TreatMissingData: 'breaching',
+    });
+    expect(result.findings).toEqual([]);
+  });
+
+  it('rejects a known ARN of another region or of an unknown id', () => {
+    const error = configErrorOf(() =>
+      synth(
+        {
+          knownCertificateArns: {
+            www: `arn:aws:acm:us-east-1:${ACCOUNT}:certificate/abc`,
+            nope: `arn:aws:acm:eu-west-1:${ACCOUNT}:certificate/def`,
+          },
+        },
+        { account: ACCOUNT, region: 'eu-west-1' },
+      ),
+    );
+    expect(error.problems.map((p) => p.path).sort()).toEqual([
+      'knownCertificateArns.nope',
+      'knownCertificateArns.www',
+    ]);
+  });
+
+  it('uses an existing topic, subscribes the e-mail and keeps one renewal at a time when asked', () => {
+    let existing: sns.Topic | undefined;
+    const result = synth((scope) => {
+      existing = new sns.Topic(scope, 'Existing', { enforceSSL: true });
+      return { alarmTopic: existing, notificationEmail: 'ops@example.com', renewerConcurrency: 1 };
+    });
+    // Only the given topic: the construct made none of its own, and every alarm notifies the given one.
+    expect(result.resources('AWS::SNS::Topic')).toHaveLength(1);
+    expect(result.acme.alarmTopic).toBe(existing);
+    for (const alarm of result.resources('AWS::CloudWatch::Alarm')) {
+      expect(JSON.stringify(alarm.Properties.AlarmActions)).toContain('Existing');
+    }
+    expect(result.resources('AWS::SNS::Subscription')[0]?.Properties).toMatchObject({
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+    const fn = result
+      .resources('AWS::Lambda::Function')
+      .find((f) => /Renews one certificate/.test(String(f.Properties.Description)));
+    expect(fn?.Properties.ReservedConcurrentExecutions).toBe(1);
+    const mapping = result.resources('AWS::Lambda::EventSourceMapping')[0];
+    expect(mapping?.Properties.ScalingConfig).toBeUndefined();
+  });
+
+  it('runs on the given interval and sizes the heartbeat alarm to it', () => {
+    const result = synth({ scheduleInterval: Duration.minutes(30) });
+    expect(result.resources('AWS::Scheduler::Schedule')[0]?.Properties.ScheduleExpression).toBe(
+      'rate(30 minutes)',
+    );
+    const heartbeat = result
+      .resources('AWS::CloudWatch::Alarm')
+      .find((a) => a.Properties.MetricName === 'SchedulerHeartbeat');
+    expect(heartbeat?.Properties).toMatchObject({ Period: 1800, EvaluationPeriods: 2 });
+  });
+
+  it('writes server access logs when given a bucket', () => {
+    const result = synth((scope) => ({
+      serverAccessLogsBucket: s3.Bucket.fromBucketName(scope, 'Logs', 'access-logs-bucket'),
+    }));
+    const state = result
+      .resources('AWS::S3::Bucket')
+      .find((b) => b.Properties.VersioningConfiguration !== undefined);
+    expect(state?.Properties.LoggingConfiguration).toMatchObject({
+      DestinationBucketName: 'access-logs-bucket',
+    });
+    // CDK cannot add the log delivery policy to an imported bucket and says so; the owner of that bucket must.
+    expect(result.findings).toEqual(['Annotation::@aws-cdk/aws-s3:accessLogsPolicyNotAdded']);
+  });
+
+  it.each([
+    ['an interval under 5 minutes', { scheduleInterval: Duration.minutes(2) }, 'scheduleInterval'],
+    ['an interval over 12 hours', { scheduleInterval: Duration.days(1) }, 'scheduleInterval'],
+    ['no renewer concurrency', { renewerConcurrency: 0 }, 'renewerConcurrency'],
+    [
+      'no zone to grant',
+      { inventory: { certificates: [{ id: 'www', domains: ['example.com'] }] } },
+      'certificates',
+    ],
+    [
+      'a construct CA that the inventory defines too',
+      {
+        ca: AcmeCa.fromDirectoryUrl('mine', 'https://ca.example/dir'),
+        inventory: { ...INVENTORY, cas: { mine: { directoryUrl: 'https://ca.example/dir' } } },
+      },
+      'cas.mine',
+    ],
+  ] as const)('rejects %s', (_name, props, path) => {
+    const error = configErrorOf(() => synth(props as Partial<AcmeCertificatesProps>));
+    expect(error.problems.map((p) => p.path)).toContain(path);
+  });
+});
