@@ -157,13 +157,12 @@ async function accountFor(deps: RenewerDeps, ca: CaConfig, transport: AcmeTransp
   ).client;
 }
 
+/** Subject and issuer common names of a chain's topmost certificate, for `preferredChain`. */
 function issuerNames(pem: string): string[] {
-  const chain = splitPemChain(pem);
-  const top = chain.at(-1);
+  const top = splitPemChain(pem).at(-1);
   if (!top) return [];
   const parsed = parseCertificate(top);
-  const subjectCn = /CN=([^,]+)/.exec(parsed.subject)?.[1];
-  return [parsed.issuerCommonName, subjectCn].filter((n): n is string => n !== undefined);
+  return [parsed.issuerCommonName, parsed.subjectCommonName].filter((n): n is string => n !== undefined);
 }
 
 /**
