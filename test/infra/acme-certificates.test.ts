@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../functions/core/config/inventory';
 import { AcmeCa } from '../../infra/lib/acme-ca';
 import { AcmeCertificates, type AcmeCertificatesProps } from '../../infra/lib/acme-certificates';
+import { MAX_EXPLICIT_CERTIFICATE_LINES } from '../../infra/lib/acme-dashboard';
 import type { InventoryInput } from '../../infra/lib/resolve-inventory';
 import { cdkJsonContext } from './synth';
 
@@ -185,6 +186,19 @@ describe('AcmeCertificates', () => {
       .resources('AWS::CloudWatch::Alarm')
       .find((a) => a.Properties.MetricName === 'SchedulerHeartbeat');
     expect(heartbeat?.Properties).toMatchObject({ Period: 1800, EvaluationPeriods: 2 });
+  });
+
+  it('draws many certificates with one search expression instead of a line each', () => {
+    const certificates = Array.from({ length: MAX_EXPLICIT_CERTIFICATE_LINES + 1 }, (_, i) => ({
+      id: `cert-${i}`,
+      domains: [`c${i}.example.com`],
+      hostedZones: { 'example.com': ZONE },
+    }));
+    const result = synth({ inventory: { certificates } });
+    const body = JSON.stringify(result.resources('AWS::CloudWatch::Dashboard')[0]?.Properties.DashboardBody);
+    expect(body).toContain('SEARCH(');
+    expect(body).not.toContain('cert-100');
+    expect(result.findings).toEqual([]);
   });
 
   it('writes server access logs when given a bucket', () => {
