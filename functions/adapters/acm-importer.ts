@@ -7,6 +7,7 @@ import {
   type KeyAlgorithm,
   ListCertificatesCommand,
   ListTagsForCertificateCommand,
+  type ListTagsForCertificateCommandOutput,
 } from '@aws-sdk/client-acm';
 import type { KeyType } from '../core/config/inventory';
 import { AcmeAwsError } from '../core/errors';
@@ -17,6 +18,13 @@ import { awsErrorName, describeAwsError, type RetryOptions, withRetry } from './
 /** The tag that ties an ACM certificate to its inventory entry, so a lost ARN is found again, not duplicated. */
 export const CERTIFICATE_ID_TAG = 'acme-ari:certificate-id';
 
+/**
+ * Tag naming the deployment that manages a certificate. The renewer's IAM policy allows ImportCertificate only
+ * with this tag in the request (first import) or on the resource (re-import), so the value must be the
+ * construct's service name.
+ */
+export const MANAGED_BY_TAG = 'acme-ari:managed-by';
+
 /** How {@link AcmImporter} builds its per-region clients. */
 export interface AcmImporterOptions {
   /** @default `new ACMClient({ ...clientConfig, region })` */
@@ -24,6 +32,8 @@ export interface AcmImporterOptions {
   /** Endpoint and credentials for the clients built per region. */
   readonly clientConfig?: Omit<ACMClientConfig, 'region'>;
   readonly retry?: RetryOptions;
+  /** Value of the {@link MANAGED_BY_TAG} set on first import. @default no such tag */
+  readonly managedBy?: string;
 }
 
 /** ACM's key algorithm names for our key types (DescribeCertificate `KeyAlgorithm`). */
@@ -194,9 +204,22 @@ export class AcmImporter implements CertificateImporter {
         // Only certificates sharing a name are candidates: one tag read per lookalike, not per certificate.
         const covered = [summary.DomainName, ...(summary.SubjectAlternativeNameSummaries ?? [])];
         if (!covered.some((name) => name !== undefined && names.has(name.toLowerCase()))) continue;
-        const tags = await this.#call(region, arn, 'ListTagsForCertificate', () =>
-          client.send(new ListTagsForCertificateCommand({ CertificateArn: arn })),
-        );
+        let tags: ListTagsForCertificateCommandOutput;
+        try {
+          tags = await withRetry(
+            () => client.send(new ListTagsForCertificateCommand({ CertificateArn: arn })),
+            this.#options.retry,
+          );
+        } catch (error) {
+          // The renewer may read tags only of certificates carrying our managed-by tag: a denial means "not ours".
+          if (awsErrorName(error) === 'AccessDeniedException' || awsErrorName(error) === 'AccessDenied')
+            continue;
+          throw new AcmeAwsError(
+            'import-failed',
+            `ACM ListTagsForCertificate ${arn} in ${region} failed: ${describeAwsError(error)}`,
+            { cause: error },
+          );
+        }
         if (tags.Tags?.some((t) => t.Key === CERTIFICATE_ID_TAG && t.Value === request.certificateId))
           return arn;
       }
@@ -223,8 +246,11 @@ export class AcmImporter implements CertificateImporter {
               ? {
                   Tags: [
                     { Key: CERTIFICATE_ID_TAG, Value: request.certificateId },
+                    ...(this.#options.managedBy === undefined
+                      ? []
+                      : [{ Key: MANAGED_BY_TAG, Value: this.#options.managedBy }]),
                     ...Object.entries(request.tags)
-                      .filter(([key]) => key !== CERTIFICATE_ID_TAG)
+                      .filter(([key]) => key !== CERTIFICATE_ID_TAG && key !== MANAGED_BY_TAG)
                       .map(([Key, Value]) => ({ Key, Value })),
                   ],
                 }

@@ -30,6 +30,8 @@ const envSchema = z.object({
   ARI_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(10),
   SCHEDULE_INTERVAL_MINUTES: z.coerce.number().int().min(1).default(60),
   AWS_REGION: z.string().default('us-east-1'),
+  /** Names this deployment; also the ACM managed-by tag the renewer's IAM policy requires. */
+  POWERTOOLS_SERVICE_NAME: z.string().optional(),
   /** Local runs only (demo, tests): one endpoint for every AWS API, e.g. moto. */
   AWS_ENDPOINT_URL: z.string().optional(),
 });
@@ -41,6 +43,8 @@ export interface RuntimeConfig {
   readonly eventBusName?: string;
   readonly kmsKeyId?: string;
   readonly region: string;
+  /** The deployment's service name, written as the ACM `acme-ari:managed-by` tag on first import. */
+  readonly serviceName?: string;
   readonly ariConcurrency: number;
   readonly scheduleIntervalMs: number;
   /** Overrides every AWS endpoint (moto); path-style S3 and static test credentials go with it. */
@@ -75,6 +79,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     eventBusName: e.EVENT_BUS_NAME,
     kmsKeyId: e.KMS_KEY_ID,
     region: e.AWS_REGION,
+    serviceName: e.POWERTOOLS_SERVICE_NAME,
     ariConcurrency: e.ARI_CONCURRENCY,
     scheduleIntervalMs: e.SCHEDULE_INTERVAL_MINUTES * 60_000,
     endpoint: e.AWS_ENDPOINT_URL,
@@ -145,6 +150,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   });
   const dnsProvider = config.decorate?.dns?.(route53) ?? route53;
   const acm = new AcmImporter({
+    managedBy: config.serviceName,
     clientConfig: {
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
       ...(config.credentials ? { credentials: config.credentials } : {}),

@@ -2,11 +2,10 @@ import { ArnFormat, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 
-/** Tag every certificate this system imports into ACM carries; its value is the construct's service name. */
-export const MANAGED_BY_TAG = 'acme-ari:managed-by';
+import { CERTIFICATE_ID_TAG, MANAGED_BY_TAG } from '../../functions/adapters/acm-importer';
 
-/** Tag naming the inventory entry an imported certificate belongs to (set by the importer on first import). */
-export const CERTIFICATE_ID_TAG = 'acme-ari:certificate-id';
+// One source of truth: the importer writes these tags, the policy here conditions on them.
+export { CERTIFICATE_ID_TAG, MANAGED_BY_TAG };
 
 /** The only record names the renewer may touch: RFC 8555 §8.4 "_acme-challenge" TXT records. */
 export const ACME_CHALLENGE_RECORD_PATTERN = '_acme-challenge.*';

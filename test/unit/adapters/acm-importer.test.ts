@@ -3,11 +3,19 @@ import {
   DescribeCertificateCommand,
   ImportCertificateCommand,
   LimitExceededException,
+  ListCertificatesCommand,
+  ListTagsForCertificateCommand,
 } from '@aws-sdk/client-acm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AcmImporter, sameSerial } from '../../../functions/adapters/acm-importer';
+import {
+  AcmImporter,
+  CERTIFICATE_ID_TAG,
+  MANAGED_BY_TAG,
+  sameSerial,
+} from '../../../functions/adapters/acm-importer';
 import { hasCode } from '../../../functions/core/errors';
+import { buildTestChain } from '../pki/fixtures';
 
 const client = new ACMClient({
   region: 'eu-central-1',
@@ -89,6 +97,39 @@ describe('AcmImporter faults', () => {
     await expect(importer().importCertificate(request)).rejects.toSatisfy(
       (e) => hasCode(e, 'import-failed') && e.message.includes(arn),
     );
+  });
+});
+
+describe('AcmImporter under the least-privilege policy', () => {
+  it('tags a first import with the managed-by tag and skips certificates whose tags it may not read', async () => {
+    const chain = await buildTestChain({ names: ['www.example.test'] });
+    const foreign = 'arn:aws:acm:eu-central-1:123456789012:certificate/foreign';
+    acm.on(ListCertificatesCommand).resolves({
+      CertificateSummaryList: [{ CertificateArn: foreign, DomainName: 'www.example.test', Type: 'IMPORTED' }],
+    });
+    // The policy allows ListTagsForCertificate only on certificates carrying our managed-by tag.
+    acm
+      .on(ListTagsForCertificateCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    acm.on(ImportCertificateCommand).resolves({ CertificateArn: arn });
+    const result = await new AcmImporter({
+      clientFor: () => client,
+      managedBy: 'acme-ari-prod',
+    }).importCertificate({
+      ...request,
+      arn: undefined,
+      arnKeyType: undefined,
+      files: { ...request.files, certPem: chain.leaf.pem },
+      tags: { team: 'web', [MANAGED_BY_TAG]: 'spoofed' },
+    });
+    expect(result).toMatchObject({ arn, imported: true });
+    const sent = acm.commandCalls(ImportCertificateCommand)[0]!.args[0].input;
+    expect(sent.CertificateArn).toBeUndefined();
+    expect(sent.Tags).toEqual([
+      { Key: CERTIFICATE_ID_TAG, Value: 'www' },
+      { Key: MANAGED_BY_TAG, Value: 'acme-ari-prod' },
+      { Key: 'team', Value: 'web' },
+    ]);
   });
 });
 
