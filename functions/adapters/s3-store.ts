@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AcmeAwsError } from '../core/errors';
 import type { CertificateFiles, CertificateStore, StoredAccount } from '../core/renewal/ports';
 import { type CertificateState, certificateStateSchema } from '../core/renewal/state';

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeError } from '../core/errors';
 import { configFromEnv, createRuntime, type Runtime } from './runtime';
 import { logger, metrics } from './telemetry';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AcmImporter } from '../adapters/acm-importer';
 import { realSleep } from '../adapters/aws-retry';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher';

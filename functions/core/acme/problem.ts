@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AcmeAwsError, type ErrorCode } from '../errors';
 
 /** The ACME error namespace. @see RFC 8555 §6.7 */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AcmeAwsError } from '../errors';
 
 const identifierSchema = z.object({ type: z.string(), value: z.string() });

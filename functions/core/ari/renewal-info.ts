@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AcmeAwsError } from '../errors';
 
 /** The CA's suggested renewal window: renew at some instant in [start, end). */

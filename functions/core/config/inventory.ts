@@ -1,5 +1,5 @@
 import { domainToASCII } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AcmeAwsError } from '../errors';
 
 /** Key types a certificate can be issued for; all of them are accepted by ACM. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { KEY_TYPES } from '../config/inventory';
 
 const isoDate = z.iso.datetime({ offset: true });
