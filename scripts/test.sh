@@ -19,3 +19,6 @@ npx biome ci .
 
 step "tests: unit, infra (CDK), integration and faults (real Pebble + moto)"
 npx vitest run "$@"
+
+step "cdk synth (offline, local esbuild bundling, cdk-nag AwsSolutions)"
+npx cdk synth --quiet >/dev/null
