@@ -79,6 +79,21 @@ export interface RenewOutcome {
   readonly retryAfter?: string;
 }
 
+/** One renewal request as the renewer receives it. */
+export interface RenewRequest {
+  readonly id: string;
+  readonly reason: RenewalReason;
+  /** Renew even when the certificate is not due. */
+  readonly force?: boolean;
+  /** ACM region when the inventory entry names none (the deployment's region). */
+  readonly defaultRegion?: string;
+  /**
+   * The scheduler's lookahead: a certificate due before the next scheduler run counts as due now, so the
+   * renewer agrees with the scheduler that enqueued it (RFC 9773 §4.2).
+   */
+  readonly lookaheadMs?: number;
+}
+
 /** A lease outlives the longest Lambda run (15 min), so a crashed holder frees it on its own. */
 export const LEASE_TTL_MS = 16 * 60_000;
 
@@ -171,10 +186,7 @@ function issuerNames(pem: string): string[] {
  * publish the outcome. Failures are recorded in the state and rethrown, so the queue retries and then
  * dead-letters; a rate limit defers instead, with the CA's Retry-After recorded.
  */
-export async function renewCertificate(
-  deps: RenewerDeps,
-  request: { id: string; reason: RenewalReason; force?: boolean; defaultRegion?: string },
-): Promise<RenewOutcome> {
+export async function renewCertificate(deps: RenewerDeps, request: RenewRequest): Promise<RenewOutcome> {
   const { inventory, problems } = parseInventoryLenient(await deps.store.loadInventory());
   const config = inventory.certificates.find((c) => c.id === request.id);
   if (!config) {
@@ -262,7 +274,7 @@ async function renewLeased(
   deps: RenewerDeps,
   inventory: Inventory,
   config: CertificateConfig,
-  request: { id: string; reason: RenewalReason; force?: boolean; defaultRegion?: string },
+  request: RenewRequest,
   getState: () => CertificateState,
   setState: (state: CertificateState) => void,
 ): Promise<RenewOutcome> {
@@ -278,7 +290,7 @@ async function renewLeased(
   const current = state.current;
   const usableAri = current?.certId && state.ari?.certId === current.certId ? state.ari : undefined;
   const decision = decideRenewal({
-    now,
+    now: new Date(now.getTime() + (request.lookaheadMs ?? 0)),
     certificate: current
       ? { notBefore: new Date(current.notBefore), notAfter: new Date(current.notAfter) }
       : undefined,
