@@ -6,12 +6,18 @@ export interface DownloadedCertificate {
   readonly alternates: readonly string[];
 }
 
-/** Extracts `rel="alternate"` targets from Link headers. @see RFC 8288 */
+/**
+ * Extracts `rel="alternate"` targets from Link headers.
+ * @see RFC 8288 §3.3 "The 'rel' parameter can ... contain multiple relation types ... separated by spaces"
+ */
 export function alternateLinks(link: string | null): string[] {
   if (!link) return [];
   const out: string[] = [];
   for (const match of link.matchAll(/<([^>]+)>\s*((?:;\s*[^;,]+)*)/g)) {
-    if (/;\s*rel\s*=\s*"?alternate"?/i.test(match[2] ?? '')) out.push(match[1]!);
+    // Compare whole relation types: "alternates" is not "alternate", and "up alternate" contains it.
+    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))/i.exec(match[2] ?? '');
+    const types = (rel?.[1] ?? rel?.[2] ?? '').toLowerCase().split(/\s+/);
+    if (types.includes('alternate')) out.push(match[1]!);
   }
   return out;
 }

@@ -26,6 +26,13 @@ describe('alternateLinks', () => {
       '<https://ca.test/dir>;rel="index", <https://ca.test/cert/1/1>;rel="alternate", <https://ca.test/cert/1/2>;rel="alternate"',
       ['https://ca.test/cert/1/1', 'https://ca.test/cert/1/2'],
     ],
+    [
+      'a relation list containing alternate',
+      '<https://ca.test/c/4>; rel="up alternate"',
+      ['https://ca.test/c/4'],
+    ],
+    ['a different relation that starts with alternate', '<https://ca.test/c/5>; rel="alternates"', []],
+    ['a link without rel', '<https://ca.test/c/6>; title="alternate"', []],
     ['only an up link', '<https://ca.test/issuer>;rel="up"', []],
     [
       'a link with a title before rel',
