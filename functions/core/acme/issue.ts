@@ -130,9 +130,11 @@ export async function issueCertificate<H>(input: IssueInput<H>): Promise<IssueRe
   let order = placed.order;
   if (order.status === 'pending') {
     await authorize(input, order);
-    order = await getOrder(input.client, placed.url);
+    // RFC 8555 §7.1.6 makes the order "ready" once every authorization is valid, but a CA may update it a moment
+    // later; finalizing a still-pending order only earns 403 orderNotReady. The first poll is immediate.
+    order = await waitForOrder(input.client, placed.url, ['ready', 'processing', 'valid'], input.poll);
   }
-  if (order.status === 'pending' || order.status === 'ready') {
+  if (order.status === 'ready') {
     order = await finalizeOrder(input.client, { url: placed.url, order }, await input.csr(), input.poll);
   } else if (order.status === 'processing') {
     order = await waitForOrder(input.client, placed.url, ['valid'], input.poll);
