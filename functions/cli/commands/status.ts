@@ -1,0 +1,33 @@
+import { type CliIo, EXIT, UsageError } from '../failure';
+import { collectStatus, renderStatus } from '../status-report';
+import type { Target } from '../target';
+
+/** Flags of `acme-ari status`. */
+export interface StatusArgs {
+  readonly json: boolean;
+  /** Exit 3 when a certificate has fewer days left than this, or none was issued yet. */
+  readonly failUnder?: string;
+}
+
+/**
+ * `acme-ari status`: every inventory certificate with its issuer, expiry, ARI window and selected time, next ARI
+ * check, last result and ACM ARNs; `--json` for machines, `--fail-under N` for monitoring scripts.
+ */
+export async function statusCommand(target: Target, args: StatusArgs, io: CliIo): Promise<number> {
+  const failUnder = args.failUnder === undefined ? undefined : Number(args.failUnder);
+  if (failUnder !== undefined && !(Number.isFinite(failUnder) && failUnder >= 0))
+    throw new UsageError(`--fail-under needs a number of days, not "${args.failUnder}"`);
+  const report = await collectStatus(target.runtime.store, new Date());
+  io.out(args.json ? JSON.stringify(report, null, 2) : renderStatus(report));
+  if (!args.json && report.certificates.length === 0)
+    io.err(`no certificates in the inventory of ${target.description}`);
+  if (failUnder === undefined) return EXIT.ok;
+  const short = report.certificates.filter((c) => c.daysLeft === undefined || c.daysLeft < failUnder);
+  for (const c of short)
+    io.err(
+      c.daysLeft === undefined
+        ? `${c.id}: not issued yet`
+        : `${c.id}: ${c.daysLeft.toFixed(1)} days left, fewer than ${failUnder}`,
+    );
+  return short.length > 0 ? EXIT.expiring : EXIT.ok;
+}

@@ -1,0 +1,173 @@
+import type { ConfigProblem } from '../core/config/inventory';
+import { parseInventoryLenient } from '../core/config/inventory';
+import type { CertificateStore } from '../core/renewal/ports';
+import type { CertificateState } from '../core/renewal/state';
+import { renderTable } from './table';
+
+const DAY_MS = 24 * 60 * 60_000;
+
+/** What `status` shows for one certificate; also its `--json` shape. */
+export interface StatusRow {
+  readonly id: string;
+  /** The names the inventory asks for. */
+  readonly domains: readonly string[];
+  /** Common name of the issuing CA certificate, when a certificate was issued. */
+  readonly issuer?: string;
+  readonly serial?: string;
+  readonly notAfter?: string;
+  /** Days until `notAfter`, two decimals; negative once expired. */
+  readonly daysLeft?: number;
+  /** The CA's suggested renewal window and the time chosen inside it (RFC 9773 §4.2). */
+  readonly ari?: {
+    readonly windowStart: string;
+    readonly windowEnd: string;
+    readonly selectedTime: string;
+    readonly explanationUrl?: string;
+  };
+  /** Why ARI is not usable right now, when it is not. */
+  readonly ariError?: string;
+  /** When the scheduler asks the CA's renewalInfo again (its Retry-After, clamped). */
+  readonly nextCheckAt?: string;
+  readonly lastResult?: string;
+  readonly lastReason?: string;
+  readonly lastAttemptAt?: string;
+  readonly lastError?: string;
+  /** The CA's problem document (RFC 7807 type, detail, status) of the last failure. */
+  readonly lastProblem?: { readonly type?: string; readonly detail?: string; readonly status?: number };
+  readonly failures: number;
+  /** The certID the last order named in `replaces`, when the caller observed it (the demo does). */
+  readonly replaced?: string;
+  /** Why the last renewal was placed again without `replaces`. */
+  readonly replacesDropped?: string;
+  /** ACM certificate ARN per region. */
+  readonly acm: Readonly<Record<string, string>>;
+  /** An order in flight that the next renewer attempt resumes. */
+  readonly pendingOrder?: string;
+  /** The CA asked us to wait until then (rate limit). */
+  readonly retryAfter?: string;
+}
+
+/** The whole `status` answer: one row per inventory certificate, plus the inventory's problems. */
+export interface StatusReport {
+  readonly generatedAt: string;
+  readonly certificates: readonly StatusRow[];
+  readonly problems: readonly ConfigProblem[];
+}
+
+/** The common name of an RFC 4514 distinguished name, or the whole name when it has none. */
+export function commonName(dn: string): string {
+  return /(?:^|,)\s*CN=((?:\\.|[^,])+)/i.exec(dn)?.[1]?.trim() ?? dn;
+}
+
+/** Builds one status row from an inventory entry and its state document (absent before the first issuance). */
+export function statusRow(
+  id: string,
+  domains: readonly string[],
+  state: CertificateState | undefined,
+  now: Date,
+): StatusRow {
+  const current = state?.current;
+  const ari = state?.ari && state.ari.certId === current?.certId ? state.ari : undefined;
+  return {
+    id,
+    domains,
+    issuer: current ? commonName(current.issuer) : undefined,
+    serial: current?.serial,
+    notAfter: current?.notAfter,
+    daysLeft: current
+      ? Math.round(((Date.parse(current.notAfter) - now.getTime()) / DAY_MS) * 100) / 100
+      : undefined,
+    ari: ari
+      ? {
+          windowStart: ari.windowStart,
+          windowEnd: ari.windowEnd,
+          selectedTime: ari.selectedTime,
+          ...(ari.explanationUrl ? { explanationUrl: ari.explanationUrl } : {}),
+        }
+      : undefined,
+    ariError: state?.ariError,
+    nextCheckAt: ari?.nextCheckAt ?? state?.ariRetryAt,
+    lastResult: state?.lastResult,
+    lastReason: state?.lastReason,
+    lastAttemptAt: state?.lastAttemptAt,
+    lastError: state?.lastError,
+    lastProblem: state?.lastProblem,
+    failures: state?.failures ?? 0,
+    replacesDropped: state?.replacesDropped?.reason,
+    acm: Object.fromEntries(Object.entries(state?.acm ?? {}).map(([region, entry]) => [region, entry.arn])),
+    pendingOrder: state?.pendingOrder?.url,
+    retryAfter: state?.retryAfter,
+  };
+}
+
+/** Reads the inventory and every certificate's state from the store; a bad inventory entry is reported, not fatal. */
+export async function collectStatus(store: CertificateStore, now: Date): Promise<StatusReport> {
+  const { inventory, problems } = parseInventoryLenient(await store.loadInventory());
+  const certificates = await Promise.all(
+    inventory.certificates.map(async (c) => statusRow(c.id, c.domains, await store.getState(c.id), now)),
+  );
+  return { generatedAt: now.toISOString(), certificates, problems };
+}
+
+/** `2026-01-02T03:04:05.678Z` → `2026-01-02 03:04` (UTC, minutes are enough to read a schedule). */
+export function shortTime(iso: string | undefined): string {
+  return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : '';
+}
+
+/** Region and the start of an ACM ARN's id, enough to tell certificates apart; `--json` has the whole ARN. */
+function shortArn(region: string, arn: string): string {
+  return `${region} ${(arn.split('/').pop() ?? arn).slice(0, 8)}…`;
+}
+
+function lastResultCell(row: StatusRow): string[] {
+  if (!row.lastResult) return [row.pendingOrder ? 'order in flight' : 'not issued yet'];
+  const lines = [`${row.lastResult}${row.lastReason ? ` (${row.lastReason})` : ''}`];
+  if (row.replaced) lines.push(`replaces ${row.replaced.slice(0, 16)}…`);
+  if (row.replacesDropped) lines.push('replaces dropped');
+  if (row.failures > 0) lines.push(`${row.failures} failure${row.failures === 1 ? '' : 's'}`);
+  if (row.retryAfter) lines.push(`wait until ${shortTime(row.retryAfter)}`);
+  return lines;
+}
+
+/**
+ * The `status` table: certificate, names, issuer, expiry with days left, ARI window and selected time, next ARI
+ * check, last result and ACM ARNs per region. Times are UTC. The demo prints the same table.
+ */
+export function renderStatus(report: StatusReport): string {
+  const rows = report.certificates.map((row) => [
+    row.id,
+    [...row.domains],
+    row.issuer ?? '',
+    row.notAfter ? [shortTime(row.notAfter), `(${row.daysLeft?.toFixed(1)} days)`] : 'not issued',
+    row.ari
+      ? [`${shortTime(row.ari.windowStart)} –`, shortTime(row.ari.windowEnd)]
+      : row.ariError
+        ? 'unavailable'
+        : '',
+    row.ari ? shortTime(row.ari.selectedTime) : '',
+    shortTime(row.nextCheckAt),
+    lastResultCell(row),
+    Object.entries(row.acm).map(([region, arn]) => shortArn(region, arn)),
+  ]);
+  const table = renderTable(
+    [
+      'CERTIFICATE',
+      'NAMES',
+      'ISSUER',
+      'EXPIRES (UTC)',
+      'ARI WINDOW (UTC)',
+      'RENEW AT',
+      'NEXT ARI CHECK',
+      'LAST RESULT',
+      'ACM',
+    ],
+    rows,
+  );
+  const notes = [
+    ...report.certificates
+      .filter((r) => r.lastError && r.lastResult !== 'renewed')
+      .map((r) => `${r.id}: ${r.lastProblem?.detail ?? r.lastError}`),
+    ...report.problems.map((p) => `inventory ${p.path}: ${p.message}`),
+  ];
+  return notes.length ? `${table}\n\n${notes.join('\n')}` : table;
+}
