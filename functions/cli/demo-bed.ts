@@ -93,7 +93,7 @@ function decodeOrder(body: unknown): { names: string[]; replaces?: string } | un
 }
 
 function portOf(address: string): number {
-  return Number(/:(\d+)$/.exec(address.replace(/\/.*$/, '').replace(/^\w+:\/\//, ''))?.[1]);
+  return Number(address.includes('://') ? new URL(address).port : address.split(':').pop());
 }
 
 /**
