@@ -31,6 +31,8 @@ import { type CertificateState, certificateStateSchema } from '../../functions/c
 export interface StoreWrite {
   readonly op: 'putState' | 'putCertificate' | 'putPendingKey' | 'deletePendingKey' | 'putAccount';
   readonly id: string;
+  /** For `putState`: the serial the written state names as current, so tests see when a new one is recorded. */
+  readonly serial?: string;
 }
 
 /**
@@ -80,7 +82,7 @@ export class MemoryStore implements CertificateStore {
   async putState(id: string, state: CertificateState): Promise<void> {
     // Parsed on write too: a use case that writes a document the next read would reject is a bug to surface here.
     this.states.set(id, JSON.stringify(certificateStateSchema.parse(JSON.parse(JSON.stringify(state)))));
-    this.writes.push({ op: 'putState', id });
+    this.writes.push({ op: 'putState', id, ...(state.current ? { serial: state.current.serial } : {}) });
   }
 
   async getCertificate(id: string): Promise<CertificateFiles | undefined> {

@@ -245,7 +245,7 @@ describe('runScheduler: dry run and writes', () => {
     ari.answers.set(certIdOf(1), { window: WINDOW });
 
     await runScheduler(deps);
-    expect(store.writes).toEqual([{ op: 'putState', id: 'shop' }]);
+    expect(store.writes).toEqual([{ op: 'putState', id: 'shop', serial: '01' }]);
     const second = await runScheduler({ ...deps, now: new Date(NOW.getTime() + HOUR) });
 
     expect(ari.requests).toHaveLength(1);
