@@ -12,19 +12,22 @@ import type { Fetch } from '../../../functions/core/http';
 import { parseCertificate, signingAlgorithm, x509 } from '../../../functions/core/pki';
 import { configHash } from '../../../functions/core/renewal/config-hash';
 import { type RenewerDeps, renewCertificate } from '../../../functions/core/renewal/renew-certificate';
+import { runScheduler } from '../../../functions/core/renewal/run-scheduler';
 import type { CertificateState } from '../../../functions/core/renewal/state';
 import {
+  FakeAriServer,
   FixedClock,
   instantSleep,
   MemoryDns,
   MemoryEvents,
   MemoryImporter,
   MemoryLease,
+  MemoryQueue,
   MemorySecrets,
   MemoryStore,
   seededRandom,
 } from '../../support/fakes';
-import { DIRECTORY_URL, FakeCa, json, ORIGIN } from '../acme/fake-ca';
+import { DIRECTORY_URL, FakeCa, json, ORIGIN, problem } from '../acme/fake-ca';
 import { buildTestChain, FIXED, type TestChain } from '../pki/fixtures';
 
 const NAMES = ['example.test', '*.example.test'];
@@ -303,5 +306,43 @@ describe('renewCertificate: a renewal that reaches the CA', () => {
     expect(saved).toMatchObject({ failures: 1, lastResult: 'failed' });
     expect(importer.requests).toEqual([]);
     expect(events.published.map((e) => e.detailType)).toEqual(['Certificate Renewal Failed']);
+  });
+
+  it("a rate limit defers with the CA's Retry-After, and the next scheduler pass leaves the certificate alone", async () => {
+    const { ca, store, importer, events, deps } = await renewerBed();
+    ca.on('/order', () =>
+      problem(429, 'rateLimited', 'too many new orders recently', { 'retry-after': '3600' }),
+    );
+
+    const outcome = await renewCertificate(deps, { id: 'shop', reason: 'ari-window' });
+
+    const retryAfter = new Date(FIXED.now.getTime() + 60 * 60_000).toISOString();
+    expect(outcome).toMatchObject({ id: 'shop', result: 'deferred', retryAfter });
+    const saved = store.state('shop')!;
+    expect(saved).toMatchObject({ lastResult: 'deferred', retryAfter, failures: 1 });
+    expect(saved.current?.serial).toBe(oldSerial);
+    expect(saved.lastProblem?.type).toBe('urn:ietf:params:acme:error:rateLimited');
+    expect(importer.requests).toEqual([]);
+    expect(events.published).toEqual([
+      {
+        detailType: 'Certificate Renewal Failed',
+        detail: expect.objectContaining({ id: 'shop', code: 'acme-rate-limited', retryAfter }),
+      },
+    ]);
+
+    // Still inside its ARI window, but the CA said to wait: the scheduler must not enqueue it again.
+    const queue = new MemoryQueue();
+    const ari = new FakeAriServer();
+    const report = await runScheduler({
+      store,
+      queue,
+      fetch: ari.fetch,
+      renewalInfoUrl: async () => ari.baseUrl,
+      now: new Date(FIXED.now.getTime() + 30 * 60_000),
+      random: seededRandom(1),
+    });
+    expect(report.checks[0]).toMatchObject({ id: 'shop', reason: 'deferred', due: false });
+    expect(queue.batches).toEqual([]);
+    expect(ari.requests).toEqual([]);
   });
 });
