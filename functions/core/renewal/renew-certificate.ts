@@ -242,6 +242,9 @@ export async function renewCertificate(deps: RenewerDeps, request: RenewRequest)
       retryAfter,
     };
     await deps.store.putState(config.id, state).catch(() => {});
+    // The pending key is a checkpoint only while an order in the state needs it; a failure before the order
+    // was placed, or after the state moved on, would otherwise leave a private key nothing will ever use.
+    if (!state.pendingOrder) await deps.store.deletePendingKey(config.id).catch(() => {});
     await deps.events
       .publish('Certificate Renewal Failed', {
         id: config.id,
