@@ -94,8 +94,10 @@ export class AcmeProblemError extends AcmeAwsError {
 }
 
 /**
- * The CA's rate limit was hit; `retryAfter` says when to try again.
+ * The CA asked us to come back later: a rate limit, or a 503 with Retry-After; `retryAfter` says when.
  * @see RFC 8555 §6.6 "the server ... MAY include a Retry-After header field indicating how long to wait"
+ * @see RFC 9110 §15.6.4 "The server MAY send a Retry-After header field to suggest an appropriate amount of time
+ * for the client to wait before retrying the request" (503 Service Unavailable)
  */
 export class RateLimitedError extends AcmeProblemError {
   readonly retryAfter: Date | undefined;

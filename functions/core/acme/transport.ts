@@ -149,12 +149,12 @@ export class AcmeTransport {
       body = undefined;
     }
     const problem = parseProblem(body, response.status, text);
-    if (acmeErrorName(problem) === 'rateLimited' || response.status === 429) {
-      throw new RateLimitedError(
-        problem,
-        request,
-        parseRetryAfter(response.headers.get('retry-after'), this.options.clock.now()),
-      );
+    const retryAfter = parseRetryAfter(response.headers.get('retry-after'), this.options.clock.now());
+    // RFC 9110 §15.6.4: a 503 with Retry-After says how long the CA expects to be down (Let's Encrypt sends it
+    // during maintenance). Retrying sooner through the queue only dead-letters the renewal; defer like a rate limit.
+    const unavailable = response.status === 503 && retryAfter !== undefined;
+    if (acmeErrorName(problem) === 'rateLimited' || response.status === 429 || unavailable) {
+      throw new RateLimitedError(problem, request, retryAfter);
     }
     throw new AcmeProblemError(problem, request);
   }
