@@ -3,15 +3,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SQSEvent } from 'aws-lambda';
 import { type Bed, startBed } from '../../test/support/bed';
-import type { ProblemDocument } from '../core/acme/problem';
 import { type Inventory, parseInventory } from '../core/config/inventory';
-import { AcmeAwsError } from '../core/errors';
 import type { Fetch } from '../core/http';
 import type { RenewalRequest } from '../core/renewal/ports';
 import type { CertificateState } from '../core/renewal/state';
 import { createRenewerHandler } from '../handlers/renewer';
 import type { Runtime, RuntimeConfig } from '../handlers/runtime';
 import { createSchedulerHandler } from '../handlers/scheduler';
+import { RenewalFailedError } from './failure';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -26,21 +25,6 @@ export interface ObservedOrder {
   readonly names: readonly string[];
   readonly replaces?: string;
   readonly status: number;
-}
-
-/** A renewal the renewer handler could not complete, with the CA's problem document when there was one. */
-export class RenewalFailedError extends AcmeAwsError {
-  readonly problem?: ProblemDocument;
-
-  constructor(id: string, state: CertificateState | undefined) {
-    // No code says "a renewal failed" as such; acme-protocol is the closest when the CA sent no problem document.
-    super(
-      state?.lastProblem ? 'acme-problem' : 'acme-protocol',
-      `renewal of "${id}" failed: ${state?.lastError ?? 'the renewer reported a failure without recording why'}`,
-    );
-    this.name = 'RenewalFailedError';
-    if (state?.lastProblem) this.problem = state.lastProblem;
-  }
 }
 
 /** One renewer invocation's result as the demo reports it. */

@@ -1,6 +1,7 @@
 import { AcmeProblemError, type ProblemDocument } from '../core/acme/problem';
 import { ConfigError } from '../core/config/inventory';
 import { AcmeAwsError } from '../core/errors';
+import type { CertificateState } from '../core/renewal/state';
 
 /** The CLI's exit codes; `docs/cli.md` documents the same table. */
 export const EXIT = {
@@ -23,6 +24,21 @@ export class UsageError extends AcmeAwsError {
   }
 }
 
+/** A renewal the renewer handler could not complete, with the CA's problem document when there was one. */
+export class RenewalFailedError extends AcmeAwsError {
+  readonly problem?: ProblemDocument;
+
+  constructor(id: string, state: CertificateState | undefined) {
+    // No code says "a renewal failed" as such; acme-protocol is the closest when the CA sent no problem document.
+    super(
+      state?.lastProblem ? 'acme-problem' : 'acme-protocol',
+      `renewal of "${id}" failed: ${state?.lastError ?? 'the renewer reported a failure without recording why'}`,
+    );
+    this.name = 'RenewalFailedError';
+    if (state?.lastProblem) this.problem = state.lastProblem;
+  }
+}
+
 /** Where the CLI writes: stdout for results (tables, JSON), stderr for progress and errors. */
 export interface CliIo {
   out(text: string): void;
@@ -41,6 +57,19 @@ export function describeProblem(problem: ProblemDocument | undefined): string[] 
   return lines;
 }
 
+/** The problem document an error carries: the CA's own (`AcmeProblemError`) or one recorded with a failed renewal. */
+function problemOf(error: unknown): ProblemDocument | undefined {
+  if (error instanceof AcmeProblemError) return error.problem;
+  if (
+    error instanceof AcmeAwsError &&
+    'problem' in error &&
+    typeof error.problem === 'object' &&
+    error.problem
+  )
+    return error.problem as ProblemDocument;
+  return undefined;
+}
+
 /**
  * What the operator sees when a command fails: one line saying what failed, the CA's problem document when there
  * is one, every problem of an invalid configuration, and the stack only with `--debug`.
@@ -51,13 +80,9 @@ export function describeFailure(error: unknown, debug: boolean): string[] {
   const lines = [`error: ${first}`];
   // A ConfigError's message already lists every problem, one per line; other messages stay on one line.
   if (error instanceof ConfigError) lines.push(...rest);
-  const problem =
-    error instanceof AcmeProblemError
-      ? error.problem
-      : error instanceof Error && error.cause instanceof AcmeProblemError
-        ? error.cause.problem
-        : undefined;
-  lines.push(...describeProblem(problem));
+  lines.push(
+    ...describeProblem(problemOf(error) ?? (error instanceof Error ? problemOf(error.cause) : undefined)),
+  );
   if (debug && error instanceof Error && error.stack) lines.push(error.stack);
   return lines;
 }

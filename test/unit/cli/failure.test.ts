@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { describeFailure, EXIT, exitCodeFor, UsageError } from '../../../functions/cli/failure';
+import {
+  describeFailure,
+  EXIT,
+  exitCodeFor,
+  RenewalFailedError,
+  UsageError,
+} from '../../../functions/cli/failure';
 import { AcmeProblemError } from '../../../functions/core/acme/problem';
 import { ConfigError } from '../../../functions/core/config/inventory';
 import { AcmeAwsError } from '../../../functions/core/errors';
+import { emptyState } from '../../../functions/core/renewal/state';
 
 const rejected = new AcmeProblemError(
   {
@@ -34,6 +41,22 @@ describe('describeFailure', () => {
     expect(describeFailure(wrapped, false)[1]).toMatch(
       /^ {2}problem: urn:ietf:params:acme:error:rejectedIdentifier/,
     );
+  });
+
+  it('shows the problem a failed renewal recorded in its state (what the demo reports)', () => {
+    const failed = new RenewalFailedError('shop', {
+      ...emptyState('shop'),
+      failures: 1,
+      lastResult: 'failed',
+      lastError: 'AcmeProblemError: ACME POST https://ca.test/order failed: unauthorized (HTTP 403): no TXT',
+      lastProblem: { type: 'urn:ietf:params:acme:error:unauthorized', detail: 'no TXT', status: 403 },
+    });
+    expect(describeFailure(failed, false)).toEqual([
+      'error: renewal of "shop" failed: AcmeProblemError: ACME POST https://ca.test/order failed: unauthorized (HTTP 403): no TXT',
+      '  problem: urn:ietf:params:acme:error:unauthorized (HTTP 403): no TXT',
+    ]);
+    expect(failed.code).toBe('acme-problem');
+    expect(new RenewalFailedError('shop', undefined).code).toBe('acme-protocol');
   });
 
   it('lists every problem of an invalid configuration', () => {
