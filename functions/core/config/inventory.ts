@@ -129,32 +129,17 @@ const certificateSchema = z
   });
 export type CertificateConfig = z.infer<typeof certificateSchema>;
 
-const inventorySchema = z
-  .strictObject({
-    cas: z.record(z.string(), caSchema).default({}),
-    certificates: z.array(certificateSchema),
-  })
-  .superRefine((inventory, ctx) => {
-    const ids = new Set<string>();
-    inventory.certificates.forEach((cert, index) => {
-      if (ids.has(cert.id)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['certificates', index, 'id'],
-          message: `duplicate id "${cert.id}"`,
-        });
-      }
-      ids.add(cert.id);
-      if (!(cert.ca in inventory.cas) && !(cert.ca in CA_PRESETS)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['certificates', index, 'ca'],
-          message: `unknown CA "${cert.ca}"; define it under "cas" or use one of ${Object.keys(CA_PRESETS).join(', ')}`,
-        });
-      }
-    });
-  });
-export type Inventory = z.infer<typeof inventorySchema>;
+/** A validated inventory: the CAs and the certificates to keep alive. */
+export interface Inventory {
+  readonly cas: Record<string, CaConfig>;
+  readonly certificates: CertificateConfig[];
+}
+
+const shapeSchema = z.strictObject({
+  cas: z.unknown().optional(),
+  certificates: z.array(z.unknown(), { error: 'must be a list of certificate entries' }),
+});
+const casSchema = z.record(z.string(), caSchema);
 
 /** One problem with a configuration file: where it is (`certificates[2].domains[0]`) and what to do. */
 export interface ConfigProblem {
@@ -189,31 +174,56 @@ export class ConfigError extends AcmeAwsError {
 
 /** Validates a whole inventory: either every entry is usable, or a `ConfigError` lists every problem at once. */
 export function parseInventory(input: unknown, source = 'inventory'): Inventory {
-  const result = inventorySchema.safeParse(input);
-  if (!result.success) throw new ConfigError(source, problemsOf(result.error));
-  return result.data;
+  const { inventory, problems } = parseInventoryLenient(input);
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return inventory;
 }
 
 /**
  * Validates entry by entry, so one bad certificate never stops the renewal of the good ones: the scheduler
- * renews what is valid and reports the rest.
+ * renews what is valid and reports the rest. Every problem is listed, those of each entry and those between
+ * entries (duplicate ids, unknown CAs) alike.
  */
 export function parseInventoryLenient(input: unknown): { inventory: Inventory; problems: ConfigProblem[] } {
-  const whole = inventorySchema.safeParse(input);
-  if (whole.success) return { inventory: whole.data, problems: [] };
-  const problems = problemsOf(whole.error);
-  const shape = z
-    .object({ cas: z.unknown().optional(), certificates: z.array(z.unknown()) })
-    .safeParse(input);
-  if (!shape.success) return { inventory: { cas: {}, certificates: [] }, problems };
-  const cas = z.record(z.string(), caSchema).safeParse(shape.data.cas ?? {});
-  const good: unknown[] = [];
+  const problems: ConfigProblem[] = [];
+  const shape = shapeSchema.safeParse(input);
+  if (!shape.success) return { inventory: { cas: {}, certificates: [] }, problems: problemsOf(shape.error) };
+  const parsedCas = casSchema.safeParse(shape.data.cas ?? {});
+  const cas = parsedCas.success ? parsedCas.data : {};
+  if (!parsedCas.success)
+    problems.push(...problemsOf(parsedCas.error).map((p) => ({ ...p, path: `cas.${p.path}` })));
+
+  const certificates: CertificateConfig[] = [];
+  const ids = new Set<string>();
   shape.data.certificates.forEach((entry, index) => {
-    const bad = problems.some((p) => p.path.startsWith(`certificates[${index}]`));
-    if (!bad) good.push(entry);
+    const where = `certificates[${index}]`;
+    const parsed = certificateSchema.safeParse(entry);
+    if (!parsed.success) {
+      problems.push(
+        ...problemsOf(parsed.error).map((p) => ({
+          ...p,
+          path: p.path === '(root)' ? where : `${where}.${p.path}`,
+        })),
+      );
+      return;
+    }
+    const cert = parsed.data;
+    let usable = true;
+    if (ids.has(cert.id)) {
+      problems.push({ path: `${where}.id`, message: `duplicate id "${cert.id}"; ids must be unique` });
+      usable = false;
+    }
+    ids.add(cert.id);
+    if (!(cert.ca in cas) && !(cert.ca in CA_PRESETS)) {
+      problems.push({
+        path: `${where}.ca`,
+        message: `unknown CA "${cert.ca}"; define it under "cas" or use one of ${Object.keys(CA_PRESETS).join(', ')}`,
+      });
+      usable = false;
+    }
+    if (usable) certificates.push(cert);
   });
-  const partial = inventorySchema.safeParse({ cas: cas.success ? cas.data : {}, certificates: good });
-  return { inventory: partial.success ? partial.data : { cas: {}, certificates: [] }, problems };
+  return { inventory: { cas, certificates }, problems };
 }
 
 /** The directory URL for a certificate's CA, from the inventory's `cas` or a preset. */

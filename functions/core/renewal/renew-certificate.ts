@@ -297,7 +297,8 @@ async function renewLeased(
     certificate: current
       ? { notBefore: new Date(current.notBefore), notAfter: new Date(current.notAfter) }
       : undefined,
-    configChanged: current !== undefined && state.configHash !== hash,
+    // As the scheduler does: a state without a recorded hash (older or hand-written) is not a change.
+    configChanged: current !== undefined && state.configHash !== undefined && state.configHash !== hash,
     ari: usableAri
       ? {
           selectedTime: new Date(usableAri.selectedTime),
@@ -311,12 +312,33 @@ async function renewLeased(
   if (!mustRenew) {
     // A duplicate message, or a retry after an import failure: make ACM match the stored certificate, no order.
     const imported = await importEverywhere(deps, config, state, regions);
-    if (imported.results.length > 0) await save({ ...imported.state, lastResult: 'imported' });
-    if (imported.failures.length > 0)
+    if (imported.failures.length > 0) {
+      if (imported.results.length > 0) await save(imported.state);
       throw new AcmeAwsError(
         'import-failed',
         `ACM import failed for "${config.id}": ${imported.failures.join('; ')}`,
       );
+    }
+    if (imported.results.length > 0) {
+      // Every region now serves the current certificate: the earlier failure is over, say so.
+      await save({
+        ...imported.state,
+        lastResult: 'imported',
+        failures: 0,
+        lastError: undefined,
+        lastProblem: undefined,
+        lastAttemptAt: deps.clock.now().toISOString(),
+      });
+      await deps.events.publish('Certificate Renewed', {
+        id: config.id,
+        domains: config.domains,
+        reason: 'retry',
+        importOnly: true,
+        serial: current?.serial,
+        notAfter: current?.notAfter,
+        acm: Object.fromEntries(Object.entries(imported.state.acm).map(([region, v]) => [region, v.arn])),
+      });
+    }
     return {
       id: config.id,
       result: imported.results.length > 0 ? 'imported' : 'up-to-date',
