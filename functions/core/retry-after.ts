@@ -12,10 +12,17 @@ export function parseRetryAfter(value: string | null | undefined, now: Date): Da
     // A delay too large for a Date is as useless as a malformed one.
     return Number.isSafeInteger(seconds) && !Number.isNaN(at.getTime()) ? at : undefined;
   }
-  // An HTTP-date always names a weekday and GMT; refusing anything else keeps Date.parse's leniency out.
-  if (!/^[A-Za-z]{3},? .*GMT$/.test(text) && !/^[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} .*GMT$/.test(text))
+  // RFC 9110 §5.6.7: "A recipient that parses a timestamp value in an HTTP header field MUST accept all three
+  // HTTP-date formats". Only those three shapes reach Date.parse, keeping its leniency out; asctime carries no
+  // zone and is UTC by definition.
+  const asctime = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/.test(text);
+  if (
+    !asctime &&
+    !/^[A-Za-z]{3},? .*GMT$/.test(text) &&
+    !/^[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} .*GMT$/.test(text)
+  )
     return undefined;
-  const at = Date.parse(text);
+  const at = Date.parse(asctime ? `${text} GMT` : text);
   return Number.isNaN(at) ? undefined : new Date(at);
 }
 

@@ -21,6 +21,11 @@ describe('parseRetryAfter', () => {
     ['an IMF-fixdate in the future', 'Sun, 01 Jun 2025 13:30:00 GMT', new Date('2025-06-01T13:30:00.000Z')],
     ['an IMF-fixdate in the past', 'Wed, 21 Oct 2015 07:28:00 GMT', new Date('2015-10-21T07:28:00.000Z')],
     ['an obsolete RFC 850 date', 'Sunday, 06-Nov-94 08:49:37 GMT', new Date('1994-11-06T08:49:37.000Z')],
+    [
+      "an obsolete asctime date (UTC, not the machine's zone)",
+      'Sun Nov  6 08:49:37 1994',
+      new Date('1994-11-06T08:49:37.000Z'),
+    ],
     ['an ISO timestamp (not an HTTP-date)', '2025-06-01T13:30:00Z', undefined],
     ['a date without GMT', 'Sun, 01 Jun 2025 13:30:00', undefined],
     ['a date with an impossible day', 'Sun, 99 Jun 2025 13:30:00 GMT', undefined],
