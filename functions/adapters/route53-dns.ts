@@ -138,23 +138,7 @@ export class Route53DnsProvider implements DnsChallengeProvider {
     const pending: Promise<void>[] = [];
     try {
       for (const { access, zone, names } of groups.values()) {
-        const changes: Change[] = [];
-        for (const [name, values] of names) {
-          const existing = await this.#findRecordSet(access, zone, name, 'TXT');
-          const current = (existing?.ResourceRecords ?? []).map((r) => r.Value ?? '');
-          // UPSERT of the union: values other clients (or other certificates) published stay in place.
-          const union = [...current, ...[...values].map(quoteTxt).filter((v) => !current.includes(v))];
-          changes.push({
-            Action: 'UPSERT',
-            ResourceRecordSet: {
-              Name: name,
-              Type: 'TXT',
-              TTL: this.#options.ttl ?? 60,
-              ResourceRecords: union.map((Value) => ({ Value })),
-            },
-          });
-        }
-        const info = await this.#submit(access, zone, changes, 'acme-ari-aws: dns-01 challenge');
+        const info = await this.#publishZone(access, zone, names);
         for (const [name, values] of names) {
           const roleArn = access.roleArn === undefined ? {} : { roleArn: access.roleArn };
           submitted.push({ zoneId: zone.id, ...roleArn, name, values: [...values] });
@@ -168,6 +152,42 @@ export class Route53DnsProvider implements DnsChallengeProvider {
       throw error;
     }
     return { changes: submitted };
+  }
+
+  /**
+   * Adds our values to each record set of one zone in one batch. Compare-and-swap: an existing set is replaced by
+   * DELETE (which must match it exactly) plus CREATE of the union, and a missing one is CREATEd, so a concurrent
+   * writer makes the batch fail with InvalidChangeBatch instead of losing its value; re-reading converges.
+   */
+  async #publishZone(access: Access, zone: Zone, names: Map<string, Set<string>>) {
+    for (let attempt = 1; ; attempt++) {
+      const changes: Change[] = [];
+      for (const [name, values] of names) {
+        const existing = await this.#findRecordSet(access, zone, name, 'TXT');
+        const current = (existing?.ResourceRecords ?? []).map((r) => r.Value ?? '');
+        // The union: values other clients (or other certificates) published stay in place.
+        const union = [...current, ...[...values].map(quoteTxt).filter((v) => !current.includes(v))];
+        if (existing !== undefined && union.length === current.length) continue; // Ours are there already.
+        if (existing !== undefined) changes.push({ Action: 'DELETE', ResourceRecordSet: existing });
+        changes.push({
+          Action: 'CREATE',
+          ResourceRecordSet: {
+            Name: name,
+            Type: 'TXT',
+            TTL: this.#options.ttl ?? 60,
+            ResourceRecords: union.map((Value) => ({ Value })),
+          },
+        });
+      }
+      if (changes.length === 0) return { id: '', status: 'INSYNC' };
+      try {
+        return await this.#submit(access, zone, changes, 'acme-ari-aws: dns-01 challenge');
+      } catch (error) {
+        const conflict =
+          error instanceof AcmeAwsError && awsErrorName(error.cause) === 'InvalidChangeBatch' && attempt < 3;
+        if (!conflict) throw error;
+      }
+    }
   }
 
   async cleanup(handle: DnsChangeHandle): Promise<void> {

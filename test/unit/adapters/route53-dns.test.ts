@@ -53,6 +53,41 @@ beforeEach(() => {
 });
 
 describe('Route53DnsProvider faults', () => {
+  it('never loses a value another writer published at the same moment: the swap fails and is redone', async () => {
+    const foreign = {
+      Name: '_acme-challenge.example.com.',
+      Type: 'TXT' as const,
+      TTL: 60,
+      ResourceRecords: [{ Value: '"foreign"' }],
+    };
+    // Nothing is there when we read; another writer creates the set just before our batch lands, so our CREATE
+    // is refused. The re-read sees its value and the retry swaps the set for the union.
+    let sets: (typeof foreign)[] = [];
+    route53
+      .on(ListResourceRecordSetsCommand)
+      .callsFake(async () => ({ ResourceRecordSets: sets, IsTruncated: false, MaxItems: 1 }));
+    let calls = 0;
+    route53.on(ChangeResourceRecordSetsCommand).callsFake(async () => {
+      if (++calls === 1) {
+        sets = [foreign];
+        throw awsError('InvalidChangeBatch');
+      }
+      return { ChangeInfo: { Id: '/change/C2', Status: 'INSYNC', SubmittedAt: new Date() } };
+    });
+
+    await provider().present([record]);
+
+    const batches = route53
+      .commandCalls(ChangeResourceRecordSetsCommand)
+      .map((c) => c.args[0].input.ChangeBatch);
+    expect(batches.map((b) => b?.Changes?.map((c) => c.Action))).toEqual([['CREATE'], ['DELETE', 'CREATE']]);
+    expect(batches[1]?.Changes?.[0]?.ResourceRecordSet).toEqual(foreign);
+    expect(batches[1]?.Changes?.[1]?.ResourceRecordSet?.ResourceRecords).toEqual([
+      { Value: '"foreign"' },
+      { Value: '"token"' },
+    ]);
+  });
+
   it.each([
     ['Throttling', awsError('Throttling')],
     ['ThrottlingException', awsError('ThrottlingException')],
@@ -122,7 +157,7 @@ describe('Route53DnsProvider faults', () => {
     const batches = route53
       .commandCalls(ChangeResourceRecordSetsCommand)
       .map((c) => c.args[0].input.ChangeBatch);
-    expect(batches.map((b) => b?.Changes?.map((c) => c.Action))).toEqual([['UPSERT'], ['DELETE']]);
+    expect(batches.map((b) => b?.Changes?.map((c) => c.Action))).toEqual([['CREATE'], ['DELETE']]);
   });
 
   it('polls with growing intervals until INSYNC', async () => {
