@@ -1,0 +1,47 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Fetch } from '../../functions/core/http';
+import { createRuntime, type RuntimeConfig } from '../../functions/handlers/runtime';
+import { createSchedulerHandler } from '../../functions/handlers/scheduler';
+
+/**
+ * One scheduler pass through the real Lambda handler, in a process of its own (a fresh container). Counts the
+ * requests that reached the CA at the fetch, samples RSS every 20 ms, and writes its figures to the file named by
+ * the second argument; stdout carries only the handler's logs and EMF metrics, whose bytes the parent counts for
+ * the CloudWatch Logs estimate.
+ */
+const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as {
+  config: Omit<RuntimeConfig, 'fetch' | 'clock' | 'decorate'>;
+};
+let ariRequests = 0;
+let caRequests = 0;
+let caMs = 0;
+const fetch: Fetch = async (url, init) => {
+  caRequests++;
+  if (/renewalInfo/i.test(String(url))) ariRequests++;
+  const started = performance.now();
+  const response = await globalThis.fetch(url, init);
+  // Buffer the body so the time covers the whole answer; the caller reads the copy.
+  const body = await response.arrayBuffer();
+  caMs += performance.now() - started;
+  return new Response(response.status === 204 || response.status === 304 ? null : body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+};
+let peakRss = process.memoryUsage().rss;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 20);
+
+const runtime = createRuntime({ ...input.config, fetch });
+const handler = createSchedulerHandler(() => runtime);
+const started = performance.now();
+const result = await handler();
+const ms = performance.now() - started;
+peakRss = Math.max(peakRss, process.memoryUsage().rss);
+clearInterval(sampler);
+writeFileSync(
+  process.argv[3]!,
+  JSON.stringify({ ms, ariRequests, caRequests, caMs, ...result, peakRssBytes: peakRss }),
+);

@@ -1,0 +1,257 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RuntimeConfig } from '../../functions/handlers/runtime';
+import type { Bed } from '../../test/support/bed';
+import { testBedTls } from '../../test/support/tls';
+import { createFloorRunner } from '../lib/acme-floor';
+import { bundleLikeLambda } from '../lib/bundle';
+import { startDnsHookServer } from '../lib/dns-hook-server';
+import { assertSucceeded, type MeasuredRun, measure } from '../lib/measure';
+import type { Peers } from '../lib/peers';
+import { type Summary, summarize } from '../lib/stats';
+
+/** The tools compared side by side. */
+export type Tool = 'ours' | 'lego' | 'certbot';
+
+/** Certificate shapes issued by every tool. */
+export type Shape = 'apex+wildcard' | 'single';
+
+/** Results of one tool for one shape. */
+export interface ToolResult {
+  readonly wall: Summary;
+  readonly rssKib: Summary;
+  /** Ours only: time inside `renew` (the process minus Node start and module loading). */
+  readonly inProcess?: Summary;
+  readonly failures: readonly string[];
+}
+
+/** Everything section 1 measured. */
+export interface IssuanceResults {
+  readonly n: number;
+  readonly byShape: Record<Shape, Partial<Record<Tool, ToolResult>>>;
+  /** Bare replay: Pebble's own time (tight polling) and the polite floor (Retry-After honoured). */
+  readonly floor: Record<Shape, { tight: Summary; polite: Summary }>;
+  readonly notes: readonly string[];
+}
+
+const SHAPES: readonly Shape[] = ['apex+wildcard', 'single'];
+
+function names(tool: Tool | 'floor', shape: Shape): string[] {
+  const zone = `${tool}.bench.test`;
+  return shape === 'single' ? [`www.${zone}`] : [zone, `*.${zone}`];
+}
+
+/**
+ * Section 1: N issuances per tool and shape against one Pebble, interleaved ours → lego → certbot so drift in
+ * the machine's load hits every tool alike. Each run is a process of its own under GNU time.
+ */
+export async function runIssuance(input: {
+  readonly bed: Bed;
+  readonly config: RuntimeConfig;
+  readonly bucket: string;
+  readonly peers: Peers;
+  readonly n: number;
+  /** One unmeasured round first (registers accounts, warms caches); the smoke run skips it to stay short. */
+  readonly warmUp: boolean;
+  readonly scratch: string;
+  readonly log: (line: string) => void;
+}): Promise<IssuanceResults> {
+  const { bed, peers, n, scratch, log } = input;
+  const notes: string[] = [];
+  const tls = testBedTls();
+  const zoneIds = new Map<string, string>();
+  for (const tool of ['ours', 'lego', 'certbot', 'floor'] as const) {
+    zoneIds.set(`${tool}.bench.test`, await bed.createZone(`${tool}.bench.test`));
+  }
+  await bed.putInventory(input.bucket, {
+    cas: { pebble: { directoryUrl: bed.directoryUrl } },
+    certificates: SHAPES.map((shape) => ({
+      id: shape === 'single' ? 'ours-single' : 'ours-wildcard',
+      ca: 'pebble',
+      domains: names('ours', shape),
+      keyType: 'ec-p256',
+    })),
+  });
+
+  const child = await bundleLikeLambda('bench/children/issue-once.ts', 'issue-once');
+  const hooks = await startDnsHookServer({ ...bed.aws, scratchDir: scratch });
+  const baseEnv = { PATH: process.env.PATH, HOME: scratch, LANG: 'C.UTF-8' };
+  const legoDir = join(scratch, 'lego');
+  const certbotDir = join(scratch, 'certbot');
+  mkdirSync(legoDir, { recursive: true });
+  mkdirSync(certbotDir, { recursive: true });
+
+  const runners: Record<
+    Tool,
+    ((shape: Shape) => Promise<MeasuredRun & { inProcessMs?: number }>) | undefined
+  > = {
+    ours: async (shape) => {
+      const id = shape === 'single' ? 'ours-single' : 'ours-wildcard';
+      const { fetch: _fetch, clock: _clock, decorate: _decorate, ...config } = input.config;
+      const file = join(scratch, `ours-${id}.json`);
+      writeFileSync(file, JSON.stringify({ config, id }));
+      const run = assertSucceeded(
+        'our issuance',
+        await measure(process.execPath, [child.path, file], {
+          env: { ...baseEnv, NODE_EXTRA_CA_CERTS: tls.caPath },
+        }),
+      );
+      const line = JSON.parse(run.stdout.trim().split('\n').pop()!) as { renewMs: number; result: string };
+      if (line.result !== 'renewed') throw new Error(`our issuance ended "${line.result}", not "renewed"`);
+      return { ...run, inProcessMs: line.renewMs };
+    },
+    lego: peers.lego
+      ? async (shape) =>
+          assertSucceeded(
+            'lego',
+            await measure(
+              peers.lego!.path,
+              [
+                '--server',
+                bed.directoryUrl,
+                '--accept-tos',
+                '--email',
+                'bench@lego.bench.test',
+                '--key-type',
+                'ec256',
+                '--dns',
+                'exec',
+                '--dns.resolvers',
+                bed.dns.address,
+                '--dns.disable-cp',
+                '--path',
+                join(legoDir, '.lego'),
+                ...names('lego', shape).flatMap((d) => ['-d', d]),
+                'run',
+              ],
+              {
+                cwd: legoDir,
+                env: {
+                  ...baseEnv,
+                  LEGO_CA_CERTIFICATES: tls.caPath,
+                  EXEC_PATH: hooks.hookPath,
+                  // lego solves an exec-provider order one challenge at a time and sleeps this long in between
+                  // (default 60 s); zero keeps the comparison about the protocol, not a tuning default.
+                  EXEC_SEQUENCE_INTERVAL: '0',
+                  EXEC_PROPAGATION_TIMEOUT: '30',
+                  EXEC_POLLING_INTERVAL: '1',
+                },
+              },
+            ),
+          )
+      : undefined,
+    certbot: peers.certbot
+      ? async (shape) =>
+          assertSucceeded(
+            'certbot',
+            await measure(
+              peers.certbot!.path,
+              [
+                'certonly',
+                '--manual',
+                '--preferred-challenges',
+                'dns',
+                '--manual-auth-hook',
+                `${hooks.hookPath} present`,
+                '--manual-cleanup-hook',
+                `${hooks.hookPath} cleanup`,
+                '--server',
+                bed.directoryUrl,
+                '--config-dir',
+                join(certbotDir, 'config'),
+                '--work-dir',
+                join(certbotDir, 'work'),
+                '--logs-dir',
+                join(certbotDir, 'logs'),
+                '--non-interactive',
+                '--agree-tos',
+                '--register-unsafely-without-email',
+                '--key-type',
+                'ecdsa',
+                '--cert-name',
+                `bench-${shape === 'single' ? 'single' : 'wildcard'}`,
+                '--force-renewal',
+                ...names('certbot', shape).flatMap((d) => ['-d', d]),
+              ],
+              { cwd: certbotDir, env: { ...baseEnv, REQUESTS_CA_BUNDLE: tls.caPath } },
+            ),
+          )
+      : undefined,
+  };
+
+  const samples = new Map<
+    string,
+    { wall: number[]; rss: number[]; inProcess: number[]; failures: string[] }
+  >();
+  const bucketOf = (tool: Tool, shape: Shape) => {
+    const key = `${tool}|${shape}`;
+    let s = samples.get(key);
+    if (!s) {
+      s = { wall: [], rss: [], inProcess: [], failures: [] };
+      samples.set(key, s);
+    }
+    return s;
+  };
+  const tools = (Object.keys(runners) as Tool[]).filter((t) => runners[t] !== undefined);
+
+  // One unmeasured round first: accounts are registered (each tool then reuses its own, as a renewal would),
+  // the page cache is warm, and Pebble's first-order costs are paid.
+  for (const shape of input.warmUp ? SHAPES : [])
+    for (const tool of tools) {
+      try {
+        await runners[tool]!(shape);
+      } catch (error) {
+        notes.push(`warm-up ${tool} ${shape} failed: ${String(error).slice(0, 400)}`);
+        log(`  warm-up ${tool} ${shape} FAILED`);
+      }
+    }
+  for (let i = 0; i < n; i++) {
+    for (const shape of SHAPES) {
+      for (const tool of tools) {
+        const s = bucketOf(tool, shape);
+        try {
+          const run = await runners[tool]!(shape);
+          s.wall.push(run.wallMs);
+          if (run.maxRssKib !== undefined) s.rss.push(run.maxRssKib);
+          if (run.inProcessMs !== undefined) s.inProcess.push(run.inProcessMs);
+          log(`  ${tool.padEnd(7)} ${shape.padEnd(13)} #${i + 1}: ${(run.wallMs / 1000).toFixed(2)} s`);
+        } catch (error) {
+          s.failures.push(String(error).slice(0, 400));
+          log(`  ${tool.padEnd(7)} ${shape.padEnd(13)} #${i + 1}: FAILED`);
+        }
+      }
+    }
+  }
+  await hooks.stop();
+
+  const floorRunner = await createFloorRunner({
+    directoryUrl: bed.directoryUrl,
+    fetch: bed.fetch,
+    route53: bed.clients.route53,
+    zoneIdFor: () => zoneIds.get('floor.bench.test')!,
+  });
+  const floor = {} as IssuanceResults['floor'];
+  for (const shape of SHAPES) {
+    const tight: number[] = [];
+    const polite: number[] = [];
+    for (let i = 0; i < (input.warmUp ? Math.max(n, 3) : n); i++) {
+      tight.push((await floorRunner(names('floor', shape), { polite: false })).acmeMs);
+      polite.push((await floorRunner(names('floor', shape), { polite: true })).acmeMs);
+    }
+    floor[shape] = { tight: summarize(tight), polite: summarize(polite) };
+  }
+
+  const byShape = { 'apex+wildcard': {}, single: {} } as IssuanceResults['byShape'];
+  for (const shape of SHAPES)
+    for (const tool of tools) {
+      const s = bucketOf(tool, shape);
+      byShape[shape][tool] = {
+        wall: summarize(s.wall),
+        rssKib: summarize(s.rss),
+        ...(s.inProcess.length ? { inProcess: summarize(s.inProcess) } : {}),
+        failures: s.failures,
+      };
+      for (const f of s.failures) notes.push(`${tool} ${shape}: ${f}`);
+    }
+  return { n, byShape, floor, notes };
+}

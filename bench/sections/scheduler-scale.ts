@@ -1,0 +1,185 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { mapLimit } from '../../functions/core/concurrency';
+import type { CertificateState } from '../../functions/core/renewal/state';
+import type { RuntimeConfig } from '../../functions/handlers/runtime';
+import type { Bed } from '../../test/support/bed';
+import { testBedTls } from '../../test/support/tls';
+import { bundleLikeLambda } from '../lib/bundle';
+import type { CountingProxy } from '../lib/counting-proxy';
+import { assertSucceeded, measure } from '../lib/measure';
+
+/** One measured scheduler pass. */
+export interface PassResult {
+  /** Wall time of the whole process (Node start, bundle load, pass), under GNU time. */
+  readonly processMs: number;
+  /** Time inside the handler. */
+  readonly handlerMs: number;
+  readonly maxRssKib?: number;
+  /** User + system CPU of the scheduler process: our own work, as opposed to waiting for moto or Pebble. */
+  readonly cpuMs?: number;
+  /** Peak `process.memoryUsage().rss` sampled every 20 ms inside the process. */
+  readonly sampledPeakRssBytes: number;
+  readonly ariRequests: number;
+  readonly caRequests: number;
+  /** Summed duration of the requests to the CA (directory and renewalInfo). */
+  readonly caMs: number;
+  /** Summed duration of the AWS calls, measured at the endpoint (moto here). */
+  readonly awsMs: number;
+  readonly checked: number;
+  readonly enqueued: number;
+  /** AWS calls seen at the endpoint, `service:action` → count. */
+  readonly awsCalls: Record<string, number>;
+  /** Bytes the handler wrote to stdout (structured logs and EMF metrics): what CloudWatch Logs would ingest. */
+  readonly logBytes: number;
+}
+
+/** Section 2 for one inventory size. */
+export interface ScaleResult {
+  readonly certificates: number;
+  readonly seedMs: number;
+  readonly first: PassResult;
+  readonly second: PassResult;
+}
+
+/** Everything section 2 measured. */
+export interface SchedulerResults {
+  readonly seeds: number;
+  /** Pebble's Retry-After on renewalInfo, as seen on a seed certificate. */
+  readonly ariRetryAfter: string | null;
+  readonly sizes: readonly ScaleResult[];
+}
+
+const SEEDS = 4;
+
+/**
+ * Section 2: real certificates cheaply. A handful are issued by Pebble through the renewer; every inventory entry
+ * i then gets seed i mod 4's state document (same names, key type and CA, so the same config hash), with its ARI
+ * data removed. The first pass therefore asks Pebble's renewalInfo for every entry and gets real answers about
+ * real certificates; the second pass, right after, must skip them all because of Retry-After.
+ */
+export async function runSchedulerScale(input: {
+  readonly bed: Bed;
+  readonly proxy: CountingProxy;
+  readonly sizes: readonly number[];
+  readonly scratch: string;
+  readonly log: (line: string) => void;
+}): Promise<SchedulerResults> {
+  const { bed, proxy, log } = input;
+  const tls = testBedTls();
+  const seedStack = await bed.createStack('seeds');
+  await bed.createZone('sched.bench.test');
+  const seedDomains = (i: number) => [`s${i}.sched.bench.test`];
+  await bed.putInventory(seedStack.bucket, {
+    cas: { pebble: { directoryUrl: bed.directoryUrl } },
+    certificates: Array.from({ length: SEEDS }, (_, i) => ({
+      id: `seed-${i}`,
+      ca: 'pebble',
+      domains: seedDomains(i),
+      keyType: 'ec-p256',
+    })),
+  });
+  const seedRuntime = bed.runtime(seedStack.config);
+  const seeds: CertificateState[] = [];
+  for (let i = 0; i < SEEDS; i++) {
+    const outcome = await seedRuntime.renew({ id: `seed-${i}`, reason: 'new' }, 'bench-seed');
+    if (outcome.result !== 'renewed') throw new Error(`seed certificate ${i} ended "${outcome.result}"`);
+    const state = await seedRuntime.store.getState(`seed-${i}`);
+    if (!state?.current?.certId) throw new Error(`seed certificate ${i} has no CertID`);
+    seeds.push(state);
+  }
+  const directory = (await (await bed.fetch(bed.directoryUrl)).json()) as { renewalInfo: string };
+  const probe = await bed.fetch(`${directory.renewalInfo.replace(/\/$/, '')}/${seeds[0]!.current!.certId}`);
+  await probe.arrayBuffer();
+  const ariRetryAfter = probe.headers.get('retry-after');
+
+  const child = await bundleLikeLambda('bench/children/scheduler-pass.ts', 'scheduler-pass');
+  const sizes: ScaleResult[] = [];
+  for (const size of input.sizes) {
+    const stack = await bed.createStack(`sched-${size}`);
+    const ids = Array.from({ length: size }, (_, i) => `c-${String(i).padStart(5, '0')}`);
+    const seedStarted = performance.now();
+    await bed.putInventory(stack.bucket, {
+      cas: { pebble: { directoryUrl: bed.directoryUrl } },
+      certificates: ids.map((id, i) => ({
+        id,
+        ca: 'pebble',
+        domains: seedDomains(i % SEEDS),
+        keyType: 'ec-p256',
+      })),
+    });
+    await mapLimit(ids, 32, async (id, i) => {
+      const { ari: _ari, ...seed } = seeds[i % SEEDS]!;
+      await bed.clients.s3.send(
+        new PutObjectCommand({
+          Bucket: stack.bucket,
+          Key: `certificates/${id}/state.json`,
+          Body: JSON.stringify({ ...seed, id }),
+          ContentType: 'application/json',
+        }),
+      );
+    });
+    const seedMs = performance.now() - seedStarted;
+    log(`  ${size} certificates seeded in ${(seedMs / 1000).toFixed(1)} s`);
+    const pass = async (n: number): Promise<PassResult> => {
+      const config: Omit<RuntimeConfig, 'fetch' | 'clock' | 'decorate'> = (({
+        fetch: _f,
+        clock: _c,
+        decorate: _d,
+        ...rest
+      }) => ({ ...rest, endpoint: proxy.endpoint }))(stack.config);
+      const configFile = join(input.scratch, `sched-${size}-${n}.json`);
+      const outFile = join(input.scratch, `sched-${size}-${n}.out.json`);
+      writeFileSync(configFile, JSON.stringify({ config }));
+      proxy.reset();
+      const run = assertSucceeded(
+        `scheduler pass over ${size} certificates`,
+        await measure(process.execPath, [child.path, configFile, outFile], {
+          env: {
+            PATH: process.env.PATH,
+            NODE_EXTRA_CA_CERTS: tls.caPath,
+            POWERTOOLS_SERVICE_NAME: 'acme-ari-bench',
+            POWERTOOLS_METRICS_NAMESPACE: 'AcmeAriBench',
+            POWERTOOLS_METRICS_DISABLED: 'false',
+          },
+          timeoutMs: 15 * 60_000,
+        }),
+      );
+      const out = JSON.parse(readFileSync(outFile, 'utf8')) as {
+        ms: number;
+        ariRequests: number;
+        caRequests: number;
+        caMs: number;
+        checked: number;
+        enqueued: number;
+        peakRssBytes: number;
+      };
+      if (out.checked !== size) throw new Error(`the pass checked ${out.checked} of ${size} certificates`);
+      const result: PassResult = {
+        processMs: run.wallMs,
+        handlerMs: out.ms,
+        maxRssKib: run.maxRssKib,
+        cpuMs: run.cpuMs,
+        sampledPeakRssBytes: out.peakRssBytes,
+        ariRequests: out.ariRequests,
+        caRequests: out.caRequests,
+        caMs: out.caMs,
+        awsMs: proxy.totalMs(),
+        checked: out.checked,
+        enqueued: out.enqueued,
+        awsCalls: Object.fromEntries(proxy.counts()),
+        logBytes: Buffer.byteLength(run.stdout),
+      };
+      log(
+        `  ${size} certificates, pass ${n}: ${(result.handlerMs / 1000).toFixed(2)} s, ${result.ariRequests} ARI requests, ` +
+          `${((result.maxRssKib ?? 0) / 1024).toFixed(0)} MiB`,
+      );
+      return result;
+    };
+    const first = await pass(1);
+    const second = await pass(2);
+    sizes.push({ certificates: size, seedMs, first, second });
+  }
+  return { seeds: SEEDS, ariRetryAfter, sizes };
+}
