@@ -35,7 +35,7 @@ export interface StatusRow {
   /** The CA's problem document (RFC 7807 type, detail, status) of the last failure. */
   readonly lastProblem?: { readonly type?: string; readonly detail?: string; readonly status?: number };
   readonly failures: number;
-  /** The certID the last order named in `replaces`, when the caller observed it (the demo does). */
+  /** The certID the current certificate's order named in `replaces`, when the CA accepted it. */
   readonly replaced?: string;
   /** Why the last renewal was placed again without `replaces`. */
   readonly replacesDropped?: string;
@@ -93,6 +93,7 @@ export function statusRow(
     lastError: state?.lastError,
     lastProblem: state?.lastProblem,
     failures: state?.failures ?? 0,
+    replaced: state?.current?.replaced,
     replacesDropped: state?.replacesDropped?.reason,
     acm: Object.fromEntries(Object.entries(state?.acm ?? {}).map(([region, entry]) => [region, entry.arn])),
     pendingOrder: state?.pendingOrder?.url,

@@ -446,6 +446,7 @@ async function renewLeased(
       directoryUrl: ca.directoryUrl,
       accountUrl: client.accountUrl,
       certId: newCertId,
+      replaced: issued.replaced,
       issuedAt: issuedAt.toISOString(),
     },
     ari: undefined,

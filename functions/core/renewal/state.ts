@@ -46,6 +46,8 @@ export const certificateStateSchema = z.object({
       directoryUrl: z.string(),
       accountUrl: z.string(),
       certId: z.string().optional(),
+      /** The certID this certificate's order named in `replaces` (RFC 9773 §5), when the CA accepted it. */
+      replaced: z.string().optional(),
       issuedAt: isoDate,
     })
     .optional(),

@@ -141,6 +141,7 @@ describe('scheduler + renewer against Pebble and moto', () => {
     expect((last.payload as { replaces?: string }).replaces).toBe(before.current!.certId);
     const after = (await store.getState(ID))!;
     expect(after.current!.serial).not.toBe(before.current!.serial);
+    expect(after.current!.replaced).toBe(before.current!.certId);
     expect(after.acm['us-east-1']!.arn).toBe(before.acm['us-east-1']!.arn);
     const acm = await bed.describeCertificate(after.acm['us-east-1']!.arn);
     expect(acm.serialHex).toBe(after.current!.serial.replace(/^0+/, ''));
