@@ -241,10 +241,14 @@ export async function renewCertificate(deps: RenewerDeps, request: RenewRequest)
       lastProblem: problem ? { ...problem } : undefined,
       retryAfter,
     };
-    await deps.store.putState(config.id, state).catch(() => {});
-    // The pending key is a checkpoint only while an order in the state needs it; a failure before the order
-    // was placed, or after the state moved on, would otherwise leave a private key nothing will ever use.
-    if (!state.pendingOrder) await deps.store.deletePendingKey(config.id).catch(() => {});
+    const recorded = await deps.store.putState(config.id, state).then(
+      () => true,
+      () => false,
+    );
+    // The pending key is a checkpoint only while an order in the stored state needs it; a failure before the
+    // order was placed, or after the state moved on, would otherwise leave a private key nothing will ever use.
+    // When the state could not be written, S3 may still name the order: keep the key so the retry resumes it.
+    if (recorded && !state.pendingOrder) await deps.store.deletePendingKey(config.id).catch(() => {});
     await deps.events
       .publish('Certificate Renewal Failed', {
         id: config.id,
