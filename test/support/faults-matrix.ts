@@ -9,9 +9,9 @@ export interface MatrixRow {
   /** `renewed …`, `deferred …` or `failed loudly: <code> …`. */
   readonly outcome: string;
   /** The stored and imported certificate stayed in place and valid (or was replaced by a verified renewal). */
-  readonly nothingLost: boolean;
+  readonly nothingLost: boolean | null;
   /** No `_acme-challenge` record, no lease, no pending key except the documented resume checkpoint. */
-  readonly nothingLeaked: boolean;
+  readonly nothingLeaked: boolean | null;
   readonly notes?: string;
 }
 
@@ -29,7 +29,8 @@ const AREAS: ReadonlyArray<[string, string]> = [
 ];
 
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
-const yes = (value: boolean) => (value ? 'yes' : '**NO**');
+/** `null` is a scenario with nothing to lose or leak (a pure parser). */
+const yes = (value: boolean | null) => (value === null ? 'n/a' : value ? 'yes' : '**NO**');
 
 /** Renders the whole document from every area's results. */
 export function renderReliabilityDoc(rows: readonly MatrixRow[]): string {
