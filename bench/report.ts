@@ -202,9 +202,13 @@ function schedulerSection(r: SchedulerResults, concurrency: number): string[] {
         'concurrent calls largely one after another and slows down as the versioned bucket fills: ' +
         `${perCert(second.awsMs)} of summed S3 call time per certificate in the read-only pass. The scheduler ` +
         `process itself (process start included) used ${seconds(p.cpuMs)} of CPU in the first pass ` +
-        `(${perCert(p.cpuMs)} per certificate: S3 response parsing, zod validation of each state document, the ` +
-        'ARI decision, and one structured log line plus one EMF metric document per certificate) and ' +
-        `${seconds(second.cpuMs)} in the second (${perCert(second.cpuMs)}). On AWS an S3 GET takes about 10–30 ms ` +
+        `(${perCert(p.cpuMs)} per certificate; it covers the SDK's request signing and response parsing, zod ` +
+        'validation of each state document, the ARI decision, and one log line plus one EMF document per ' +
+        `certificate; not profiled further) and ${seconds(second.cpuMs)} in the second (${perCert(second.cpuMs)}). ` +
+        "Lambda gives a function CPU in proportion to its memory (one vCPU at 1,769 MB), so at the scheduler's " +
+        `512 MB that CPU time alone would stretch to about ${seconds(((p.cpuMs ?? 0) * 1769) / 512)}: at this ` +
+        'scale the scheduler needs more memory (1,769 MB for a full vCPU) as much as more concurrency. ' +
+        'On AWS an S3 GET takes about 10–30 ms ' +
         'and a renewalInfo request to a real CA 50–150 ms, so at concurrency 10 a pass that refreshes ARI for ' +
         '10,000 certificates needs roughly 10,000 × ~150 ms ÷ 10 ≈ 150 s, and a read-only pass ≈ 20–40 s. ' +
         "`ARI_CONCURRENCY` (up to 100) is the knob that brings a refresh pass under 60 s, within the CA's rate " +
@@ -388,8 +392,10 @@ function costSection(
     '',
     `ACM exportable public certificates: $${PRICES.acmExportableFqdn} per fully qualified domain name and ` +
       `$${PRICES.acmExportableWildcard} per wildcard name, charged at issuance and again at every renewal (AWS Price ` +
-      'List, ACM offer, usage types `USE1-IssueExportablePublicCertificateDomain` and ' +
-      '`…IssueExportablePublicCertificateWildcardDomain`; https://aws.amazon.com/certificate-manager/pricing/; ' +
+      'List ACM offer, usage types `USE1-IssueExportablePublicCertificateDomain` and ' +
+      '`…IssueExportablePublicCertificateWildcardDomain`, read from a mirror of the offer file: ' +
+      'huggingface.co/datasets/labofsahil/aws-pricing-dataset, ACM.csv; ' +
+      'https://aws.amazon.com/certificate-manager/pricing/; ' +
       'https://docs.aws.amazon.com/acm/latest/userguide/acm-exportable-certificates.html). The monthly figures ' +
       `assume ${ASSUMPTIONS.acmChargesPerYear} charges a year per certificate (the 200-day maximum validity of ` +
       "CA/B Forum ballot SC-081 from 2026-03-15). ACM's non-exportable public certificates remain free when they " +
