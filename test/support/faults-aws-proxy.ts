@@ -44,50 +44,6 @@ export function route53Error(code: string, message: string, status = 400): AwsFa
   };
 }
 
-/**
- * moto (5.1) refuses a Route 53 CREATE that is identical to any CREATE in the zone's history, even after the record
- * set was deleted ("Tried to create resource record set … but it already exists"); Route 53 itself accepts it. A
- * resumed order publishes the same challenge value again, so on the bed its CREATE would fail. This tells that
- * answer apart from a real conflict.
- */
-function isMotoRecreateQuirk(call: AwsCall, answer: string): boolean {
-  return (
-    call.service === 'route53' &&
-    call.method === 'POST' &&
-    /\/rrset\/?$/.test(call.path.split('?')[0]!) &&
-    /Tried to create resource record set .* but it already exists/.test(answer)
-  );
-}
-
-/**
- * The same batch with CREATE as UPSERT, when every CREATEd set is absent or DELETEd in the batch (so Route 53
- * would have accepted the CREATE); `undefined` when one really exists (a genuine conflict, left to fail).
- */
-async function recreateAsUpsert(
-  call: AwsCall,
-  list: (path: string) => Promise<{ body: Buffer }>,
-): Promise<string | undefined> {
-  const zonePath = call.path.split('?')[0]!.replace(/\/$/, '');
-  const changes = [
-    ...call.body.matchAll(
-      /<Change><Action>(\w+)<\/Action><ResourceRecordSet><Name>([^<]+)<\/Name><Type>(\w+)<\/Type>/g,
-    ),
-  ];
-  const deleted = new Set(
-    changes.filter((c) => c[1] === 'DELETE').map((c) => `${c[2]!.replace(/\.$/, '')} ${c[3]}`),
-  );
-  for (const [, action, name, type] of changes) {
-    if (action !== 'CREATE' || deleted.has(`${name!.replace(/\.$/, '')} ${type}`)) continue;
-    const found = await list(`${zonePath}?maxitems=1&name=${encodeURIComponent(name!)}&type=${type}`);
-    const first = /<ResourceRecordSet><Name>([^<]+)<\/Name><Type>(\w+)<\/Type>/.exec(
-      found.body.toString('utf8'),
-    );
-    if (first && first[1]!.replace(/\.$/, '') === name!.replace(/\.$/, '') && first[2] === type)
-      return undefined;
-  }
-  return call.body.replaceAll('<Action>CREATE</Action>', '<Action>UPSERT</Action>');
-}
-
 const hopByHop = new Set([
   'connection',
   'keep-alive',
@@ -180,13 +136,7 @@ export async function startAwsFaultProxy(targetEndpoint: string): Promise<AwsFau
         res.end(fault.body ?? '');
         return;
       }
-      let answer = await forward(req, body);
-      if (answer.status === 400 && isMotoRecreateQuirk(call, answer.body.toString('utf8'))) {
-        const upsert = await recreateAsUpsert(call, (path) =>
-          forward({ method: 'GET', url: path, headers: req.headers }, Buffer.alloc(0)),
-        );
-        if (upsert !== undefined) answer = await forward(req, Buffer.from(upsert));
-      }
+      const answer = await forward(req, body);
       const out = fault ? Buffer.from(fault.rewrite(answer.body.toString('utf8'))) : answer.body;
       call.answeredBy = 'upstream';
       call.status = answer.status;

@@ -80,6 +80,29 @@ open(path, "w").write(text.replace(old, new))
 PY
 fi
 
+# moto 5.1.1's Route 53 refuses a CREATE identical to any change in the zone's history, even after the record
+# set was deleted, and does not refuse a CREATE over a set that exists now. Real Route 53 does the opposite, and
+# the dns-01 adapter's compare-and-swap (DELETE + CREATE in one batch) relies on it: the bed checks the current
+# record sets instead, treating those deleted in the same batch as gone. Idempotent, like the ACM patch.
+r53_models="$cache/moto/usr/lib/python3/dist-packages/moto/route53/models.py"
+if ! grep -q 'acme-ari-aws: CREATE checks' "$r53_models"; then
+  /usr/bin/python3 - "$r53_models" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+old = """            if value["Action"] == "CREATE" and value in the_zone.rr_changes:
+"""
+new = """            # acme-ari-aws: CREATE checks the record sets that exist now, as Route 53 does.
+            _key = (value["ResourceRecordSet"]["Name"].rstrip(".").lower(), value["ResourceRecordSet"]["Type"])
+            _deleted = {(c["ResourceRecordSet"]["Name"].rstrip(".").lower(), c["ResourceRecordSet"]["Type"]) for c in change_list if c["Action"] == "DELETE"}
+            if value["Action"] == "CREATE" and _key not in _deleted and any((r.name.rstrip(".").lower(), r.type_) == _key for r in the_zone.rrsets):
+"""
+if old not in text:
+    sys.exit("moto Route 53 patch: expected code not found in " + path)
+open(path, "w").write(text.replace(old, new))
+PY
+fi
+
 # Prove each part runs before any test relies on it.
 "$cache/bin/pebble" -version >/dev/null 2>&1 || "$cache/bin/pebble" -h >/dev/null 2>&1 || {
   echo "test bed: $cache/bin/pebble does not run on this machine" >&2; exit 1; }

@@ -221,6 +221,41 @@ describe('Route53DnsProvider against moto', () => {
     expect(await recordSets(zone)).toEqual({ '_acme-challenge.shared.example.com': ['"foreign"'] });
   });
 
+  it('publishes the same value again after cleanup (a resumed order), and a CREATE over a live set is refused', async () => {
+    const zone = await createZone('example.com');
+    const { dnsProvider } = provider();
+    const records = [txt('example.com', 'resumed-value')];
+
+    await dnsProvider.cleanup(await dnsProvider.present(records));
+    const again = await dnsProvider.present(records);
+    expect(await recordSets(zone)).toEqual({ '_acme-challenge.example.com': ['"resumed-value"'] });
+    await dnsProvider.cleanup(again);
+    expect(await recordSets(zone)).toEqual({});
+
+    // The compare-and-swap relies on Route 53 refusing a CREATE over a set that exists now.
+    await putTxt(zone, '_acme-challenge.taken.example.com', ['"foreign"']);
+    await expect(
+      route53.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: zone,
+          ChangeBatch: {
+            Changes: [
+              {
+                Action: 'CREATE',
+                ResourceRecordSet: {
+                  Name: '_acme-challenge.taken.example.com',
+                  Type: 'TXT',
+                  TTL: 60,
+                  ResourceRecords: [{ Value: '"ours"' }],
+                },
+              },
+            ],
+          },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidChangeBatch' });
+  });
+
   it('follows a CNAME at _acme-challenge to the delegated zone', async () => {
     const customer = await createZone('customer.com');
     const delegate = await createZone('acme-delegate.net');
