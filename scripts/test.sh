@@ -20,5 +20,8 @@ npx biome ci .
 step "tests: unit, infra (CDK), integration and faults (real Pebble + moto)"
 npx vitest run "$@"
 
+step "benchmark smoke (every bench section, tiny sizes, so the benchmark code cannot rot; full run: npm run bench)"
+npx tsx bench/run.ts --smoke
+
 step "cdk synth (offline, local esbuild bundling, cdk-nag AwsSolutions)"
 npx cdk synth --quiet >/dev/null
