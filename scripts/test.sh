@@ -18,7 +18,13 @@ step "lint and format (Biome)"
 npx biome ci .
 
 step "tests: unit, infra (CDK), integration and faults (real Pebble + moto)"
-npx vitest run "$@"
+mkdir -p .cache
+npx vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest-results.json "$@"
+# One plain closing line, readable by any CI: how many tests ran and how many failed.
+node -e '
+  const r = JSON.parse(require("node:fs").readFileSync(".cache/vitest-results.json", "utf8"));
+  if (r.numTotalTests === 0) { console.error("no test ran"); process.exit(1); }
+  console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);'
 
 step "benchmark smoke (every bench section, tiny sizes, so the benchmark code cannot rot; full run: npm run bench)"
 npx tsx bench/run.ts --smoke
