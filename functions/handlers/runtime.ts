@@ -29,6 +29,10 @@ const envSchema = z.object({
   KMS_KEY_ID: z.string().optional(),
   ARI_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(10),
   SCHEDULE_INTERVAL_MINUTES: z.coerce.number().int().min(1).default(60),
+  PER_CERTIFICATE_METRICS: z
+    .enum(['all', 'near-expiry'], { error: "must be 'all' or 'near-expiry'" })
+    .default('all'),
+  PER_CERTIFICATE_METRIC_DAYS: z.coerce.number().min(0).default(30),
   AWS_REGION: z.string().default('us-east-1'),
   /** Names this deployment; also the ACM managed-by tag the renewer's IAM policy requires. */
   POWERTOOLS_SERVICE_NAME: z.string().optional(),
@@ -47,6 +51,12 @@ export interface RuntimeConfig {
   readonly serviceName?: string;
   readonly ariConcurrency: number;
   readonly scheduleIntervalMs: number;
+  /**
+   * Which certificates get a `DaysToExpiry` metric of their own: all, or those with at most `days` left
+   * (each is a CloudWatch custom metric, the largest cost at scale).
+   * @default { mode: 'all' }
+   */
+  readonly perCertificateMetrics?: { readonly mode: 'all' | 'near-expiry'; readonly days: number };
   /** Overrides every AWS endpoint (moto); path-style S3 and static test credentials go with it. */
   readonly endpoint?: string;
   readonly credentials?: { accessKeyId: string; secretAccessKey: string };
@@ -82,6 +92,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     serviceName: e.POWERTOOLS_SERVICE_NAME,
     ariConcurrency: e.ARI_CONCURRENCY,
     scheduleIntervalMs: e.SCHEDULE_INTERVAL_MINUTES * 60_000,
+    perCertificateMetrics: { mode: e.PER_CERTIFICATE_METRICS, days: e.PER_CERTIFICATE_METRIC_DAYS },
     endpoint: e.AWS_ENDPOINT_URL,
   };
 }

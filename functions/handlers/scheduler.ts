@@ -7,7 +7,9 @@ let runtime: Runtime | undefined;
 /** Builds the handler around a runtime; Lambda uses the one from the environment, tests and the demo their own. */
 export function createSchedulerHandler(get: () => Runtime) {
   return async (): Promise<{ checked: number; enqueued: number; problems: number }> => {
-    const report = await get().scheduler();
+    const current = get();
+    const report = await current.scheduler();
+    const perCertificate = current.config.perCertificateMetrics ?? { mode: 'all', days: 0 };
     for (const problem of report.problems)
       logger.error('inventory_problem', { path: problem.path, problem: problem.message });
     for (const check of report.checks) {
@@ -20,7 +22,8 @@ export function createSchedulerHandler(get: () => Runtime) {
         renew_at: check.renewAt,
         ari_error: check.ariError,
       });
-      if (check.daysToExpiry !== undefined) {
+      const wanted = perCertificate.mode === 'all' || (check.daysToExpiry ?? Infinity) <= perCertificate.days;
+      if (check.daysToExpiry !== undefined && wanted) {
         const single = metrics.singleMetric();
         single.addDimension('CertificateId', check.id);
         single.addMetric('DaysToExpiry', MetricUnit.Count, Math.round(check.daysToExpiry * 100) / 100);

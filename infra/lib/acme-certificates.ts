@@ -101,6 +101,19 @@ export interface AcmeCertificatesProps {
    */
   readonly ariConcurrency?: number;
   /**
+   * Which certificates get their own `DaysToExpiry` metric (one CloudWatch custom metric each, the largest cost
+   * at scale: see bench/results.md). `'near-expiry'` publishes it only for certificates with at most
+   * `perCertificateMetricDays` left, so the dashboard shows the ones that need attention; the
+   * `MinDaysToExpiry` alarm covers every certificate either way.
+   * @default 'all'
+   */
+  readonly perCertificateMetrics?: 'all' | 'near-expiry';
+  /**
+   * Days left under which `'near-expiry'` publishes a certificate's `DaysToExpiry`.
+   * @default 30
+   */
+  readonly perCertificateMetricDays?: number;
+  /**
    * Regions to import into for certificates whose inventory entry lists none.
    * @default - the stack's region
    */
@@ -321,6 +334,8 @@ export class AcmeCertificates extends Construct {
         ...commonEnv,
         RENEWAL_QUEUE_URL: this.queue.queueUrl,
         ARI_CONCURRENCY: String(props.ariConcurrency ?? 10),
+        PER_CERTIFICATE_METRICS: props.perCertificateMetrics ?? 'all',
+        PER_CERTIFICATE_METRIC_DAYS: String(props.perCertificateMetricDays ?? 30),
         SCHEDULE_INTERVAL_MINUTES: String(interval.toMinutes()),
       },
     });

@@ -95,6 +95,8 @@ describe('cdk synth of the app (certificates.json + cdk.json context)', () => {
     expect(scheduler.Variables).toMatchObject({
       INVENTORY_KEY: 'inventory.json',
       ARI_CONCURRENCY: '10',
+      PER_CERTIFICATE_METRICS: 'all',
+      PER_CERTIFICATE_METRIC_DAYS: '30',
       POWERTOOLS_METRICS_NAMESPACE: 'AcmeAri',
       NODE_OPTIONS: '--enable-source-maps',
     });
