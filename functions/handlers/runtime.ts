@@ -1,165 +1,36 @@
-import * as z from 'zod';
 import { AcmImporter } from '../adapters/acm-importer';
 import { realSleep } from '../adapters/aws-retry';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
 import { Route53DnsProvider } from '../adapters/route53-dns';
 import { S3Lease } from '../adapters/s3-lease';
-import { S3CertificateStore } from '../adapters/s3-store';
 import { SecretsManagerReader } from '../adapters/secrets-reader';
-import { SqsRenewalQueue } from '../adapters/sqs-queue';
-import { AcmeTransport } from '../core/acme';
-import type { Clock } from '../core/clock';
-import { ConfigError } from '../core/config/inventory';
-import type { Fetch } from '../core/http';
-import type {
-  CertificateImporter,
-  CertificateStore,
-  DnsChallengeProvider,
-  RenewalReason,
-} from '../core/renewal/ports';
+import type { RenewalReason } from '../core/renewal/ports';
 import { type RenewerDeps, renewCertificate } from '../core/renewal/renew-certificate';
-import { runScheduler, type SchedulerReport } from '../core/renewal/run-scheduler';
+import type { RuntimeConfig } from './runtime-config';
+import { awsBase, createSchedulerRuntime, type SchedulerRuntime, s3ClientConfig } from './scheduler-runtime';
 
-/** The Lambda environment the CDK construct sets; read once per container. */
-const envSchema = z.object({
-  STATE_BUCKET: z.string().min(3, 'STATE_BUCKET must name the state bucket'),
-  INVENTORY_KEY: z.string().default('inventory.json'),
-  RENEWAL_QUEUE_URL: z.string().optional(),
-  EVENT_BUS_NAME: z.string().optional(),
-  KMS_KEY_ID: z.string().optional(),
-  ARI_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(10),
-  SCHEDULE_INTERVAL_MINUTES: z.coerce.number().int().min(1).default(60),
-  PER_CERTIFICATE_METRICS: z
-    .enum(['all', 'near-expiry'], { error: "must be 'all' or 'near-expiry'" })
-    .default('all'),
-  PER_CERTIFICATE_METRIC_DAYS: z.coerce.number().min(0).default(30),
-  AWS_REGION: z.string().default('us-east-1'),
-  /** Names this deployment; also the ACM managed-by tag the renewer's IAM policy requires. */
-  POWERTOOLS_SERVICE_NAME: z.string().optional(),
-  /** Local runs only (demo, tests): one endpoint for every AWS API, e.g. moto. */
-  AWS_ENDPOINT_URL: z.string().optional(),
-});
+export { configFromEnv, type RuntimeConfig } from './runtime-config';
 
-/** How the runtime reaches AWS and the CA. */
-export interface RuntimeConfig {
-  readonly bucket: string;
-  readonly queueUrl?: string;
-  readonly eventBusName?: string;
-  readonly kmsKeyId?: string;
-  readonly region: string;
-  /** The deployment's service name, written as the ACM `acme-ari:managed-by` tag on first import. */
-  readonly serviceName?: string;
-  readonly ariConcurrency: number;
-  readonly scheduleIntervalMs: number;
-  /**
-   * Which certificates get a `DaysToExpiry` metric of their own: all, or those with at most `days` left
-   * (each is a CloudWatch custom metric, the largest cost at scale).
-   * @default { mode: 'all' }
-   */
-  readonly perCertificateMetrics?: { readonly mode: 'all' | 'near-expiry'; readonly days: number };
-  /** Overrides every AWS endpoint (moto); path-style S3 and static test credentials go with it. */
-  readonly endpoint?: string;
-  readonly credentials?: { accessKeyId: string; secretAccessKey: string };
-  /** The HTTP client for the CA; the global fetch in Lambda, a CA-trusting one on the local test bed. */
-  readonly fetch?: Fetch;
-  readonly clock?: Clock;
-  /** Tighter Route 53 polling for the local bed, where changes are in sync at once. */
-  readonly dnsPollIntervalMs?: number;
-  /** Wraps adapters (fault injection in tests, counting in benchmarks); production leaves it unset. */
-  readonly decorate?: {
-    readonly dns?: (real: DnsChallengeProvider) => DnsChallengeProvider;
-    readonly importer?: (real: CertificateImporter) => CertificateImporter;
-    readonly store?: (real: CertificateStore) => CertificateStore;
-  };
-}
-
-/** Reads the runtime configuration from the Lambda environment, naming every missing or bad variable. */
-export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      'the Lambda environment',
-      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-    );
-  }
-  const e = parsed.data;
-  return {
-    bucket: e.STATE_BUCKET,
-    queueUrl: e.RENEWAL_QUEUE_URL,
-    eventBusName: e.EVENT_BUS_NAME,
-    kmsKeyId: e.KMS_KEY_ID,
-    region: e.AWS_REGION,
-    serviceName: e.POWERTOOLS_SERVICE_NAME,
-    ariConcurrency: e.ARI_CONCURRENCY,
-    scheduleIntervalMs: e.SCHEDULE_INTERVAL_MINUTES * 60_000,
-    perCertificateMetrics: { mode: e.PER_CERTIFICATE_METRICS, days: e.PER_CERTIFICATE_METRIC_DAYS },
-    endpoint: e.AWS_ENDPOINT_URL,
-  };
-}
-
-/** Everything a handler calls, built once per container. */
-export interface Runtime {
-  readonly config: RuntimeConfig;
-  scheduler(options?: { dryRun?: boolean; only?: string }): Promise<SchedulerReport>;
+/** Everything a handler calls, built once per container: the scheduler's parts plus the renewer's. */
+export interface Runtime extends SchedulerRuntime {
   renew(
     request: { id: string; reason: RenewalReason; force?: boolean },
     owner: string,
     progress?: RenewerDeps['progress'],
   ): ReturnType<typeof renewCertificate>;
-  readonly store: CertificateStore;
 }
 
 /** Builds the AWS adapters and the ACME transports for one container (or one local run). */
 export function createRuntime(config: RuntimeConfig): Runtime {
-  const base = {
-    region: config.region,
-    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-    ...(config.credentials ? { credentials: config.credentials } : {}),
-  };
-  const fetch: Fetch = config.fetch ?? ((url, init) => globalThis.fetch(url, init));
-  const clock: Clock = config.clock ?? { now: () => new Date() };
-  const s3Store = new S3CertificateStore({
-    bucket: config.bucket,
-    clientConfig: { ...base, ...(config.endpoint ? { forcePathStyle: true } : {}) },
-    kmsKeyId: config.kmsKeyId,
-  });
-  const store = config.decorate?.store?.(s3Store) ?? s3Store;
-  const lease = new S3Lease({
-    bucket: config.bucket,
-    clientConfig: { ...base, ...(config.endpoint ? { forcePathStyle: true } : {}) },
-  });
-  const transports = new Map<string, AcmeTransport>();
-  const transport = (directoryUrl: string): AcmeTransport => {
-    let t = transports.get(directoryUrl);
-    if (!t) {
-      t = new AcmeTransport({ directoryUrl, fetch, clock, sleep: realSleep });
-      transports.set(directoryUrl, t);
-    }
-    return t;
-  };
-  const renewerDeps = (owner: string, progress?: RenewerDeps['progress']): RenewerDeps => ({
-    store,
-    lease,
-    dns: dnsProvider,
-    importer,
-    events,
-    secrets,
-    transport,
-    fetch,
-    clock,
-    sleep: realSleep,
-    random: Math.random,
-    owner,
-    progress,
-    // Leave a margin inside the 15-minute Lambda limit to checkpoint and release the lease.
-    pollTimeoutMs: 10 * 60_000,
-  });
+  const scheduling = createSchedulerRuntime(config);
+  const base = awsBase(config);
+  const lease = new S3Lease({ bucket: config.bucket, clientConfig: s3ClientConfig(config) });
   const route53 = new Route53DnsProvider({
     clientConfig: base,
     stsConfig: base,
     ...(config.dnsPollIntervalMs ? { pollIntervalMs: config.dnsPollIntervalMs } : {}),
   });
-  const dnsProvider = config.decorate?.dns?.(route53) ?? route53;
+  const dns = config.decorate?.dns?.(route53) ?? route53;
   const acm = new AcmImporter({
     managedBy: config.serviceName,
     clientConfig: {
@@ -170,34 +41,31 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   const importer = config.decorate?.importer?.(acm) ?? acm;
   const events = new EventBridgePublisher({ eventBusName: config.eventBusName, clientConfig: base });
   const secrets = new SecretsManagerReader({ clientConfig: base });
-  const queue = config.queueUrl
-    ? new SqsRenewalQueue({ queueUrl: config.queueUrl, clientConfig: base })
-    : undefined;
-
+  const renewerDeps = (owner: string, progress?: RenewerDeps['progress']): RenewerDeps => ({
+    store: scheduling.store,
+    lease,
+    dns,
+    importer,
+    events,
+    secrets,
+    transport: scheduling.transport,
+    fetch: scheduling.fetch,
+    clock: scheduling.clock,
+    sleep: realSleep,
+    random: Math.random,
+    owner,
+    progress,
+    // Leave a margin inside the 15-minute Lambda limit to checkpoint and release the lease.
+    pollTimeoutMs: 10 * 60_000,
+  });
   return {
-    config,
-    store,
-    scheduler: (options) =>
-      runScheduler(
-        {
-          store,
-          queue: queue ?? {
-            enqueue: async () => {
-              throw new ConfigError('the scheduler', [
-                { path: 'RENEWAL_QUEUE_URL', message: 'is required to enqueue renewals' },
-              ]);
-            },
-          },
-          fetch,
-          renewalInfoUrl: async (directoryUrl) => (await transport(directoryUrl).directory()).renewalInfo,
-          now: clock.now(),
-          random: Math.random,
-          concurrency: config.ariConcurrency,
-          lookaheadMs: config.scheduleIntervalMs,
-        },
-        options,
-      ),
+    ...scheduling,
     renew: (request, owner, progress) =>
-      renewCertificate(renewerDeps(owner, progress), { ...request, defaultRegion: config.region }),
+      renewCertificate(renewerDeps(owner, progress), {
+        ...request,
+        defaultRegion: config.region,
+        // The renewer agrees with the scheduler that enqueued the certificate (RFC 9773 §4.2 lookahead).
+        lookaheadMs: config.scheduleIntervalMs,
+      }),
   };
 }

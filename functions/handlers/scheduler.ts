@@ -1,11 +1,12 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { configFromEnv, createRuntime, type Runtime } from './runtime';
+import { configFromEnv } from './runtime-config';
+import { createSchedulerRuntime, type SchedulerRuntime } from './scheduler-runtime';
 import { logger, metrics } from './telemetry';
 
-let runtime: Runtime | undefined;
+let runtime: SchedulerRuntime | undefined;
 
 /** Builds the handler around a runtime; Lambda uses the one from the environment, tests and the demo their own. */
-export function createSchedulerHandler(get: () => Runtime) {
+export function createSchedulerHandler(get: () => SchedulerRuntime) {
   return async (): Promise<{ checked: number; enqueued: number; problems: number }> => {
     const current = get();
     const report = await current.scheduler();
@@ -52,6 +53,6 @@ export function createSchedulerHandler(get: () => Runtime) {
 
 /** EventBridge Scheduler entry point. */
 export const handler = createSchedulerHandler(() => {
-  runtime ??= createRuntime(configFromEnv(process.env));
+  runtime ??= createSchedulerRuntime(configFromEnv(process.env));
   return runtime;
 });

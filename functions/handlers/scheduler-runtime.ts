@@ -1,0 +1,89 @@
+import { realSleep } from '../adapters/aws-retry';
+import { S3CertificateStore } from '../adapters/s3-store';
+import { SqsRenewalQueue } from '../adapters/sqs-queue';
+import { AcmeTransport } from '../core/acme';
+import type { Clock } from '../core/clock';
+import { ConfigError } from '../core/config/inventory';
+import type { Fetch } from '../core/http';
+import type { CertificateStore } from '../core/renewal/ports';
+import { runScheduler, type SchedulerReport } from '../core/renewal/run-scheduler';
+import type { RuntimeConfig } from './runtime-config';
+
+/**
+ * What the scheduler needs, and only that: the scheduler Lambda bundles this module alone, so it carries the S3
+ * and SQS clients and none of the renewer's (Route 53, STS, ACM, EventBridge, Secrets Manager).
+ */
+export interface SchedulerRuntime {
+  readonly config: RuntimeConfig;
+  readonly store: CertificateStore;
+  readonly fetch: Fetch;
+  readonly clock: Clock;
+  /** One transport per directory URL, so each CA's directory is fetched once per container. */
+  transport(directoryUrl: string): AcmeTransport;
+  scheduler(options?: { dryRun?: boolean; only?: string }): Promise<SchedulerReport>;
+}
+
+/** Client settings shared by every AWS client: region, and for the local bed the endpoint and credentials. */
+export function awsBase(config: RuntimeConfig) {
+  return {
+    region: config.region,
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+  };
+}
+
+/** S3 settings: path-style addressing when an endpoint (moto) is set. */
+export function s3ClientConfig(config: RuntimeConfig) {
+  return { ...awsBase(config), ...(config.endpoint ? { forcePathStyle: true } : {}) };
+}
+
+/** Builds the scheduler's adapters and ACME transports for one container (or one local run). */
+export function createSchedulerRuntime(config: RuntimeConfig): SchedulerRuntime {
+  const fetch: Fetch = config.fetch ?? ((url, init) => globalThis.fetch(url, init));
+  const clock: Clock = config.clock ?? { now: () => new Date() };
+  const s3Store = new S3CertificateStore({
+    bucket: config.bucket,
+    clientConfig: s3ClientConfig(config),
+    kmsKeyId: config.kmsKeyId,
+  });
+  const store = config.decorate?.store?.(s3Store) ?? s3Store;
+  const transports = new Map<string, AcmeTransport>();
+  const transport = (directoryUrl: string): AcmeTransport => {
+    let t = transports.get(directoryUrl);
+    if (!t) {
+      t = new AcmeTransport({ directoryUrl, fetch, clock, sleep: realSleep });
+      transports.set(directoryUrl, t);
+    }
+    return t;
+  };
+  const queue = config.queueUrl
+    ? new SqsRenewalQueue({ queueUrl: config.queueUrl, clientConfig: awsBase(config) })
+    : {
+        enqueue: async () => {
+          throw new ConfigError('the scheduler', [
+            { path: 'RENEWAL_QUEUE_URL', message: 'is required to enqueue renewals' },
+          ]);
+        },
+      };
+  return {
+    config,
+    store,
+    fetch,
+    clock,
+    transport,
+    scheduler: (options) =>
+      runScheduler(
+        {
+          store,
+          queue,
+          fetch,
+          renewalInfoUrl: async (directoryUrl) => (await transport(directoryUrl).directory()).renewalInfo,
+          now: clock.now(),
+          random: Math.random,
+          concurrency: config.ariConcurrency,
+          lookaheadMs: config.scheduleIntervalMs,
+        },
+        options,
+      ),
+  };
+}
