@@ -1,7 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { BUNDLING, ESM_REQUIRE_BANNER, PROJECT_ROOT } from '../../infra/lib/lambda-bundling';
+import { ESBUILD_OPTIONS, PROJECT_ROOT } from '../../infra/lib/lambda-bundling';
 
 /** Where bench bundles go (git-ignored). */
 export const BENCH_CACHE = join(PROJECT_ROOT, '.cache', 'bench');
@@ -31,20 +31,10 @@ export async function bundleLikeLambda(entry: string, name: string): Promise<Bun
   mkdirSync(outdir, { recursive: true });
   const outfile = join(outdir, 'index.mjs');
   const result = await build({
-    absWorkingDir: PROJECT_ROOT,
+    ...ESBUILD_OPTIONS,
     entryPoints: [join(PROJECT_ROOT, entry)],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: BUNDLING.target!,
-    minify: BUNDLING.minify!,
-    sourcemap: BUNDLING.sourceMap!,
-    sourcesContent: BUNDLING.sourcesContent!,
-    mainFields: [...BUNDLING.mainFields!],
-    banner: { js: ESM_REQUIRE_BANNER },
     outfile,
     metafile: true,
-    logLevel: 'silent',
   });
   const byOwner = new Map<string, number>();
   for (const output of Object.values(result.metafile.outputs)) {

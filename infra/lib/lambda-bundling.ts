@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { BuildOptions } from 'esbuild';
 
 /** Absolute path of the repository root, so entry points resolve the same way from the CLI and from tests. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
@@ -45,3 +46,21 @@ export const BUNDLING: BundlingOptions = {
   mainFields: ['module', 'main'],
   banner: ESM_REQUIRE_BANNER,
 };
+
+/**
+ * {@link BUNDLING} spelled as esbuild build options, for the tools that must bundle exactly as the construct
+ * does: the infra test that compares the deployed asset, and the benchmarks that measure it.
+ */
+export const ESBUILD_OPTIONS = {
+  absWorkingDir: PROJECT_ROOT,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: BUNDLING.target!,
+  minify: BUNDLING.minify!,
+  sourcemap: BUNDLING.sourceMap!,
+  sourcesContent: BUNDLING.sourcesContent!,
+  mainFields: [...BUNDLING.mainFields!],
+  banner: { js: ESM_REQUIRE_BANNER },
+  logLevel: 'silent',
+} as const satisfies BuildOptions;

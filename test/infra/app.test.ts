@@ -4,7 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CERTIFICATE_ID_TAG } from '../../functions/adapters/acm-importer';
-import { BUNDLING, ESM_REQUIRE_BANNER, HANDLER_ENTRIES, PROJECT_ROOT } from '../../infra/lib/lambda-bundling';
+import { ESBUILD_OPTIONS, HANDLER_ENTRIES, PROJECT_ROOT } from '../../infra/lib/lambda-bundling';
 import { ACME_CHALLENGE_RECORD_PATTERN, MANAGED_BY_TAG } from '../../infra/lib/renewer-permissions';
 import { buildApp, validationFindings } from './synth';
 
@@ -263,20 +263,10 @@ describe('bundled handler code in the cloud assembly', () => {
     'is byte for byte what esbuild makes of functions/handlers/%s.ts with the same options',
     async (entry) => {
       const result = await build({
-        absWorkingDir: PROJECT_ROOT,
+        ...ESBUILD_OPTIONS,
         entryPoints: [join(PROJECT_ROOT, HANDLER_ENTRIES[entry])],
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: BUNDLING.target!,
-        minify: BUNDLING.minify!,
-        sourcemap: BUNDLING.sourceMap!,
-        sourcesContent: BUNDLING.sourcesContent!,
-        mainFields: [...BUNDLING.mainFields!],
-        banner: { js: ESM_REQUIRE_BANNER },
         outfile: join(PROJECT_ROOT, '.cache', 'infra-test', 'index.mjs'),
         write: false,
-        logLevel: 'silent',
       });
       const js = result.outputFiles.find((f) => f.path.endsWith('index.mjs'));
       expect(js?.text).toBe(readFileSync(assetPath(entry), 'utf8'));
