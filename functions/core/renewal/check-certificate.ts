@@ -97,24 +97,37 @@ export async function checkCertificate(input: CheckCertificateInput): Promise<Ch
     }
   }
 
-  const usableAri =
-    current?.certId !== undefined && state.ari?.certId === current.certId ? state.ari : undefined;
   const at = new Date(now.getTime() + (input.lookaheadMs ?? 0));
-  const decision = decideRenewal({
+  const decision = decideFromState(state, input.configHash, at);
+  return { decision, state, ariRequested, ariError };
+}
+
+/**
+ * The renew/not-yet decision for a state document at instant `at`: the ARI window counts only when it belongs to
+ * the current certificate, and a state without a recorded config hash (older or hand-written) is not a change.
+ * The scheduler and the renewer both decide through this, so they never disagree about a certificate.
+ */
+export function decideFromState(
+  state: CertificateState,
+  currentConfigHash: string,
+  at: Date,
+): RenewalDecision {
+  const current = state.current;
+  const ari = current?.certId !== undefined && state.ari?.certId === current.certId ? state.ari : undefined;
+  return decideRenewal({
     now: at,
     certificate: current
       ? { notBefore: new Date(current.notBefore), notAfter: new Date(current.notAfter) }
       : undefined,
     configChanged:
-      current !== undefined && state.configHash !== undefined && state.configHash !== input.configHash,
-    ari: usableAri
+      current !== undefined && state.configHash !== undefined && state.configHash !== currentConfigHash,
+    ari: ari
       ? {
-          selectedTime: new Date(usableAri.selectedTime),
-          windowStart: new Date(usableAri.windowStart),
-          windowEnd: new Date(usableAri.windowEnd),
-          nextCheckAt: new Date(usableAri.nextCheckAt),
+          selectedTime: new Date(ari.selectedTime),
+          windowStart: new Date(ari.windowStart),
+          windowEnd: new Date(ari.windowEnd),
+          nextCheckAt: new Date(ari.nextCheckAt),
         }
       : undefined,
   });
-  return { decision, state, ariRequested, ariError };
 }

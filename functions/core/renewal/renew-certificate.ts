@@ -7,7 +7,7 @@ import {
   RateLimitedError,
   selectChain,
 } from '../acme';
-import { certId, decideRenewal, fetchRenewalInfo, selectRenewalTime } from '../ari';
+import { certId, fetchRenewalInfo, selectRenewalTime } from '../ari';
 import type { Clock, Random, Sleep } from '../clock';
 import {
   type CaConfig,
@@ -27,6 +27,7 @@ import {
   splitPemChain,
   verifyIssuedCertificate,
 } from '../pki';
+import { decideFromState } from './check-certificate';
 import { configHash } from './config-hash';
 import type {
   CertificateImporter,
@@ -295,22 +296,7 @@ async function renewLeased(
   const hash = await configHash(config, ca);
   const regions = regionsOf(config, request.defaultRegion);
   const current = state.current;
-  const usableAri = current?.certId && state.ari?.certId === current.certId ? state.ari : undefined;
-  const decision = decideRenewal({
-    now: new Date(now.getTime() + (request.lookaheadMs ?? 0)),
-    certificate: current
-      ? { notBefore: new Date(current.notBefore), notAfter: new Date(current.notAfter) }
-      : undefined,
-    // As the scheduler does: a state without a recorded hash (older or hand-written) is not a change.
-    configChanged: current !== undefined && state.configHash !== undefined && state.configHash !== hash,
-    ari: usableAri
-      ? {
-          selectedTime: new Date(usableAri.selectedTime),
-          windowStart: new Date(usableAri.windowStart),
-          windowEnd: new Date(usableAri.windowEnd),
-        }
-      : undefined,
-  });
+  const decision = decideFromState(state, hash, new Date(now.getTime() + (request.lookaheadMs ?? 0)));
   const mustRenew = request.force === true || state.pendingOrder !== undefined || decision.renew;
 
   if (!mustRenew) {
