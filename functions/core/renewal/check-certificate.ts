@@ -2,13 +2,14 @@ import {
   decideRenewal,
   fetchRenewalInfo,
   type RenewalDecision,
+  type RenewalInfo,
   RenewalInfoError,
   selectRenewalTime,
 } from '../ari';
 import type { Random } from '../clock';
 import { describeError } from '../errors';
 import type { Fetch } from '../http';
-import type { CertificateState } from './state';
+import type { AriState, CertificateState } from './state';
 
 /** Input of {@link checkCertificate}: one certificate's state, the CA's ARI endpoint and the clock. */
 export interface CheckCertificateInput {
@@ -72,15 +73,7 @@ export async function checkCertificate(input: CheckCertificateInput): Promise<Ch
         ...state,
         ariError: undefined,
         ariRetryAt: undefined,
-        ari: {
-          certId: current.certId,
-          windowStart: info.window.start.toISOString(),
-          windowEnd: info.window.end.toISOString(),
-          selectedTime: selectedTime.toISOString(),
-          explanationUrl: info.explanationUrl,
-          nextCheckAt: nextCheckAt.toISOString(),
-          checkedAt: now.toISOString(),
-        },
+        ari: ariState({ certId: current.certId, info, selectedTime, nextCheckAt, checkedAt: now }),
       };
     } catch (error) {
       ariError = describeError(error);
@@ -130,4 +123,23 @@ export function decideFromState(
         }
       : undefined,
   });
+}
+
+/** The ARI part of a state document, from one renewalInfo answer and the time selected in its window. */
+export function ariState(input: {
+  certId: string;
+  info: RenewalInfo;
+  selectedTime: Date;
+  nextCheckAt: Date;
+  checkedAt: Date;
+}): AriState {
+  return {
+    certId: input.certId,
+    windowStart: input.info.window.start.toISOString(),
+    windowEnd: input.info.window.end.toISOString(),
+    selectedTime: input.selectedTime.toISOString(),
+    explanationUrl: input.info.explanationUrl,
+    nextCheckAt: input.nextCheckAt.toISOString(),
+    checkedAt: input.checkedAt.toISOString(),
+  };
 }

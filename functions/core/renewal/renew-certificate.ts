@@ -27,7 +27,7 @@ import {
   splitPemChain,
   verifyIssuedCertificate,
 } from '../pki';
-import { decideFromState } from './check-certificate';
+import { ariState, decideFromState } from './check-certificate';
 import { configHash } from './config-hash';
 import type {
   CertificateImporter,
@@ -466,15 +466,13 @@ async function renewLeased(
       });
       state = {
         ...state,
-        ari: {
+        ari: ariState({
           certId: newCertId,
-          windowStart: info.window.start.toISOString(),
-          windowEnd: info.window.end.toISOString(),
-          selectedTime: selectRenewalTime({ window: info.window, random: deps.random }).toISOString(),
-          explanationUrl: info.explanationUrl,
-          nextCheckAt: nextCheckAt.toISOString(),
-          checkedAt: issuedAt.toISOString(),
-        },
+          info,
+          selectedTime: selectRenewalTime({ window: info.window, random: deps.random }),
+          nextCheckAt,
+          checkedAt: issuedAt,
+        }),
       };
     } catch (error) {
       state = { ...state, ariError: describeError(error) };
