@@ -3,7 +3,15 @@ import { Resolver } from 'node:dns/promises';
 import { connect } from 'node:net';
 import { calculateJwkThumbprint, exportJWK, FlattenedSign, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { certId } from '../../functions/core/ari/cert-id';
+import { fetchRenewalInfo, RenewalInfoError } from '../../functions/core/ari/fetch-renewal-info';
 import type { Fetch } from '../../functions/core/http';
+import {
+  createCsr,
+  generateKeyPair as generateCertificateKeys,
+  parseCertificate,
+  splitPemChain,
+} from '../../functions/core/pki';
 import { type ChallTestSrv, startChallTestSrv } from '../support/challtestsrv';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
 import { type PebbleInstance, startPebble } from '../support/pebble';
@@ -61,6 +69,71 @@ async function acmeSession(fetch: Fetch, directoryUrl: string) {
   return { directory, jwk, post };
 }
 
+type AcmeSession = Awaited<ReturnType<typeof acmeSession>>;
+
+/** Polls a resource by POST-as-GET until its status leaves pending/processing (or 50 polls have passed). */
+async function settled(
+  acme: AcmeSession,
+  url: string,
+): Promise<{ status: string } & Record<string, unknown>> {
+  let resource = (await (await acme.post(url, '')).json()) as { status: string } & Record<string, unknown>;
+  for (
+    let poll = 0;
+    poll < 50 && (resource.status === 'pending' || resource.status === 'processing');
+    poll++
+  ) {
+    await new Promise((resolveSleep) => setTimeout(resolveSleep, 100));
+    resource = (await (await acme.post(url, '')).json()) as { status: string } & Record<string, unknown>;
+  }
+  return resource;
+}
+
+/**
+ * Orders `name` by hand (naming `profile` when given), answers dns-01 through challtestsrv, finalizes and
+ * downloads: the bed's own check that Pebble issues, independent of the client under test.
+ */
+async function issueByHand(acme: AcmeSession, dns: ChallTestSrv, name: string, profile?: string) {
+  const created = await acme.post(acme.directory.newOrder!, {
+    identifiers: [{ type: 'dns', value: name }],
+    ...(profile !== undefined ? { profile } : {}),
+  });
+  expect(created.status).toBe(201);
+  const orderUrl = created.headers.get('location')!;
+  const order = (await created.json()) as { authorizations: string[]; finalize: string; profile?: string };
+  for (const authzUrl of order.authorizations) {
+    const authz = (await (await acme.post(authzUrl, '')).json()) as {
+      status: string;
+      challenges: Array<{ type: string; url: string; token: string }>;
+    };
+    if (authz.status === 'valid') continue;
+    const challenge = authz.challenges.find((c) => c.type === 'dns-01')!;
+    const keyAuthorization = `${challenge.token}.${await calculateJwkThumbprint(acme.jwk, 'sha256')}`;
+    await dns.setTxt(
+      `_acme-challenge.${name}`,
+      createHash('sha256').update(keyAuthorization).digest('base64url'),
+    );
+    try {
+      await acme.post(challenge.url, {});
+      expect((await settled(acme, authzUrl)).status).toBe('valid');
+    } finally {
+      await dns.clearTxt(`_acme-challenge.${name}`);
+    }
+  }
+  const keys = await generateCertificateKeys('ec-p256');
+  const csr = await createCsr({ keys, names: [name] });
+  await acme.post(order.finalize, { csr: Buffer.from(csr.der).toString('base64url') });
+  const finalized = await settled(acme, orderUrl);
+  expect(finalized.status).toBe('valid');
+  const pem = await (await acme.post(finalized.certificate as string, '')).text();
+  const leaf = parseCertificate(splitPemChain(pem)[0]!);
+  return {
+    pem,
+    profile: finalized.profile as string | undefined,
+    lifetimeSeconds: (leaf.notAfter.getTime() - leaf.notBefore.getTime()) / 1000,
+    certId: certId({ authorityKeyId: leaf.authorityKeyId!, serialDer: leaf.serialDer }),
+  };
+}
+
 describe('local test bed', () => {
   let dns: ChallTestSrv;
   let pebble: PebbleInstance;
@@ -94,7 +167,9 @@ describe('local test bed', () => {
     expect(root).toMatch(/^-----BEGIN CERTIFICATE-----/);
     expect(intermediate).toMatch(/^-----BEGIN CERTIFICATE-----/);
     expect(intermediate).not.toBe(root);
-    expect(pebble.logs()).toContain('Using certificate validity period of 3600 seconds');
+    expect(pebble.logs()).toContain(
+      'Loaded profile "default" with certificate validity period of 3600 seconds',
+    );
     expect(pebble.logs()).toContain(`Using custom DNS resolver for ACME challenges: ${dns.dnsAddress}`);
   });
 
@@ -134,6 +209,158 @@ describe('local test bed', () => {
     } finally {
       await dns.clearTxt('_acme-challenge.bed.example');
     }
+  });
+
+  it('issues every order that names no profile under "default", with the lifetime the bed asked for', async () => {
+    const directory = (await (await pebble.fetch(pebble.directoryUrl)).json()) as {
+      meta: { profiles?: Record<string, string> };
+    };
+    // One profile only: Pebble 2.10 picks a random profile for an order that names none.
+    expect(directory.meta.profiles).toEqual({ default: 'The default profile' });
+    const acme = await acmeSession(pebble.fetch, pebble.directoryUrl);
+    for (const name of ['first.lifetime.example', 'second.lifetime.example']) {
+      const issued = await issueByHand(acme, dns, name);
+      expect(issued.profile).toBe('default');
+      // Pebble makes notAfter the last second of the validity period.
+      expect(issued.lifetimeSeconds).toBeGreaterThanOrEqual(3599);
+      expect(issued.lifetimeSeconds).toBeLessThanOrEqual(3600);
+    }
+  });
+
+  it('advertises the profiles it was started with in meta.profiles and issues each with its own lifetime', async () => {
+    const lifetimes = { default: 90 * 86_400, shortlived: 6 * 86_400, tlsserver: 45 * 86_400 };
+    const profiled = await startPebble({
+      dnsServer: dns.dnsAddress,
+      validitySeconds: lifetimes.default,
+      extraProfiles: {
+        shortlived: { validitySeconds: lifetimes.shortlived, description: 'Six days' },
+        tlsserver: { validitySeconds: lifetimes.tlsserver },
+      },
+    });
+    try {
+      const directory = (await (await profiled.fetch(profiled.directoryUrl)).json()) as {
+        meta: { profiles?: Record<string, string> };
+      };
+      expect(directory.meta.profiles).toEqual({
+        default: 'The default profile',
+        shortlived: 'Six days',
+        tlsserver: 'tlsserver',
+      });
+      const acme = await acmeSession(profiled.fetch, profiled.directoryUrl);
+      for (const [profile, seconds] of Object.entries(lifetimes)) {
+        const issued = await issueByHand(acme, dns, `${profile}.profiles.example`, profile);
+        expect(issued.profile).toBe(profile);
+        expect(issued.lifetimeSeconds).toBeGreaterThanOrEqual(seconds - 1);
+        expect(issued.lifetimeSeconds).toBeLessThanOrEqual(seconds);
+      }
+      const unknown = await acme.post(acme.directory.newOrder!, {
+        identifiers: [{ type: 'dns', value: 'unknown.profiles.example' }],
+        profile: 'classic',
+      });
+      expect(unknown.status).toBe(400);
+      expect(await unknown.json()).toMatchObject({ type: 'urn:ietf:params:acme:error:invalidProfile' });
+    } finally {
+      await profiled.stop();
+    }
+  });
+
+  describe('set-renewal-info', () => {
+    let issued: Awaited<ReturnType<typeof issueByHand>>;
+    let renewalInfoUrl: string;
+    const renewalInfo = async () => {
+      const response = await pebble.fetch(`${renewalInfoUrl}/${issued.certId}`);
+      return {
+        status: response.status,
+        retryAfter: response.headers.get('retry-after'),
+        contentType: response.headers.get('content-type'),
+        body: await response.text(),
+      };
+    };
+    /** What the client under test makes of the answer: a window, or the error that sends it to the fallback. */
+    const clientReads = () =>
+      fetchRenewalInfo({ fetch: pebble.fetch, renewalInfoUrl, certId: issued.certId, now: new Date() });
+
+    beforeAll(async () => {
+      const acme = await acmeSession(pebble.fetch, pebble.directoryUrl);
+      issued = await issueByHand(acme, dns, 'ari.set-renewal-info.example');
+      renewalInfoUrl = acme.directory.renewalInfo!;
+    });
+
+    it('serves a past window, which the client reads as "renew now"', async () => {
+      const start = new Date(Date.now() - 2 * 3600_000);
+      const end = new Date(Date.now() - 3600_000);
+      await pebble.setRenewalInfo(issued.pem, { start, end });
+      const answer = await renewalInfo();
+      expect(answer.status).toBe(200);
+      // Pebble 2.10.0 has no setting for the renewalInfo Retry-After: it stays six hours.
+      expect(answer.retryAfter).toBe('21600');
+      expect(JSON.parse(answer.body)).toEqual({
+        suggestedWindow: { start: start.toISOString(), end: end.toISOString() },
+      });
+      const { info } = await clientReads();
+      expect(info.window).toEqual({ start, end });
+      expect(info.window.end.getTime()).toBeLessThan(Date.now());
+    });
+
+    it('serves a far-future window and its explanation URL, set by certID', async () => {
+      await pebble.setRenewalInfo(issued.certId, {
+        start: '2999-01-01T00:00:00Z',
+        end: '2999-01-08T00:00:00Z',
+        explanationURL: 'https://ca.example/why-so-late',
+      });
+      expect(JSON.parse((await renewalInfo()).body)).toEqual({
+        suggestedWindow: { start: '2999-01-01T00:00:00Z', end: '2999-01-08T00:00:00Z' },
+        explanationURL: 'https://ca.example/why-so-late',
+      });
+      const { info } = await clientReads();
+      expect(info).toEqual({
+        window: { start: new Date('2999-01-01T00:00:00Z'), end: new Date('2999-01-08T00:00:00Z') },
+        explanationUrl: 'https://ca.example/why-so-late',
+      });
+    });
+
+    it.each([
+      {
+        what: 'a window that ends before it starts',
+        info: { start: '2030-01-08T00:00:00Z', end: '2030-01-01T00:00:00Z' },
+        served: '{"suggestedWindow":{"start":"2030-01-08T00:00:00Z","end":"2030-01-01T00:00:00Z"}}',
+        reason: /ends .* at or before it starts/,
+      },
+      {
+        what: 'a start that is no timestamp',
+        info: { start: 'next tuesday', end: '2030-01-01T00:00:00Z' },
+        served: '{"suggestedWindow":{"start":"next tuesday","end":"2030-01-01T00:00:00Z"}}',
+        reason: /not a valid RenewalInfo object: suggestedWindow\.start/,
+      },
+      {
+        what: 'a body that is no JSON',
+        info: { raw: 'renew whenever' },
+        served: 'renew whenever',
+        reason: /renewalInfo at .* is not JSON \(HTTP 200/,
+      },
+    ])(
+      'accepts a malformed window ($what) and serves it as given, which the client refuses',
+      async ({ info, served, reason }) => {
+        await pebble.setRenewalInfo(issued.pem, info);
+        const answer = await renewalInfo();
+        expect(answer).toEqual({
+          status: 200,
+          retryAfter: '21600',
+          contentType: 'application/json; charset=utf-8',
+          body: served,
+        });
+        const refused = await clientReads().catch((error: unknown) => error);
+        expect(refused).toBeInstanceOf(RenewalInfoError);
+        expect(refused).toMatchObject({ code: 'ari-invalid', temporary: false, status: 200 });
+        expect((refused as Error).message).toMatch(reason);
+      },
+    );
+
+    it('refuses a certificate Pebble never issued', async () => {
+      await expect(
+        pebble.setRenewalInfo('AAAA.AQID', { start: new Date(), end: new Date() }),
+      ).rejects.toThrow(/no certificate with serial 10203/);
+    });
   });
 
   it('proxies the CA with its own origin in bodies and headers', async () => {

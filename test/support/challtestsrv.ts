@@ -59,7 +59,8 @@ async function startOnce(cacheDir: string): Promise<ChallTestSrv> {
     'pebble-challtestsrv',
     join(cacheDir, 'bin/pebble-challtestsrv'),
     [
-      '-dns01',
+      // Pebble 2.10's challtestsrv calls its DNS listener -dnsserver (2.6: -dns01).
+      '-dnsserver',
       dnsAddress,
       '-management',
       `127.0.0.1:${managementPort}`,

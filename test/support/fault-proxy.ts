@@ -178,15 +178,20 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       outgoing.end(body);
     });
 
+  /**
+   * Headers of the proxy's own requests to the CA; Pebble 2.10 refuses any request without a User-Agent
+   * (RFC 8555 §6.1: "ACME clients MUST send a User-Agent header field").
+   */
+  const ownHeaders = { host: target.host, 'user-agent': 'acme-ari-aws-test-bed-fault-proxy' };
   let newNoncePath: string | undefined;
   /** A fresh nonce from the CA, so a client's nonce pool survives a canned answer to its POST. */
   const freshNonce = async (): Promise<string | undefined> => {
     if (newNoncePath === undefined) {
-      const directory = await upstream('GET', directoryPath, { host: target.host }, undefined);
+      const directory = await upstream('GET', directoryPath, ownHeaders, undefined);
       const parsed = JSON.parse(directory.body.toString('utf8')) as { newNonce?: string };
       newNoncePath = parsed.newNonce ? new URL(parsed.newNonce).pathname : '/nonce-plz';
     }
-    const answer = await upstream('HEAD', newNoncePath, { host: target.host }, undefined);
+    const answer = await upstream('HEAD', newNoncePath, ownHeaders, undefined);
     for (let i = 0; i < answer.rawHeaders.length; i += 2) {
       if (answer.rawHeaders[i]?.toLowerCase() === 'replay-nonce') return answer.rawHeaders[i + 1];
     }

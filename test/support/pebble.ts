@@ -8,13 +8,35 @@ import { provisionTestBed } from './provision';
 import { testBedTls } from './tls';
 import { trustingFetch } from './trusting-fetch';
 
-/** How to start a Pebble (Let's Encrypt's test ACME CA, 2.6 with ARI). */
+/** A certificate profile Pebble advertises in `meta.profiles` and issues with when an order names it. */
+export interface PebbleProfile {
+  /** Lifetime of certificates issued under this profile, in seconds. */
+  readonly validitySeconds: number;
+  /**
+   * Human-readable description, shown in the directory's `meta.profiles`.
+   * @default the profile's name
+   */
+  readonly description?: string;
+}
+
+/** How to start a Pebble (Let's Encrypt's test ACME CA, 2.10 with ARI and profiles). */
 export interface PebbleOptions {
   /**
-   * Lifetime of issued certificates in seconds; short lifetimes make renewal timing testable.
-   * @default Pebble's own (5 years)
+   * Lifetime in seconds of certificates issued under the `default` profile; short lifetimes make renewal timing
+   * testable. Pebble 2.10 ignores its old `certificateValidityPeriod` setting, so this becomes the lifetime of the
+   * `default` profile (`profiles.default.validityPeriod`).
+   * @default 157766400 (5 years, the lifetime Pebble 2.6 issued and the tests were written against; Pebble 2.10's
+   *   own default is 90 days)
    */
   readonly validitySeconds?: number;
+  /**
+   * Profiles Pebble advertises besides `default` (draft-ietf-acme-profiles), e.g. `shortlived`, `tlsserver`.
+   * Pebble 2.10 gives an order that names no profile one of ALL its profiles AT RANDOM (a profile named
+   * `default` gets no preference), so with extra profiles only orders that name their profile have a
+   * deterministic lifetime. Without them every order is issued under `default`.
+   * @default none
+   */
+  readonly extraProfiles?: Readonly<Record<string, PebbleProfile>>;
   /**
    * Percentage of good nonces Pebble rejects with `badNonce` (`PEBBLE_WFE_NONCEREJECT`); Pebble's own default of
    * 5 is opt-in so ordinary tests are deterministic.
@@ -39,6 +61,26 @@ export interface PebbleOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
+/**
+ * The renewal information Pebble answers for one certificate from now on, set through its management API: a
+ * window (past, far-future and inverted windows are all accepted), or a raw body served as it is (a malformed
+ * answer).
+ * @see RFC 9773 §4.2 (RenewalInfo objects)
+ */
+export type PebbleRenewalInfo =
+  | {
+      /** Start of the suggested window; a string is sent as written (e.g. a malformed timestamp). */
+      readonly start: Date | string;
+      /** End of the suggested window; a string is sent as written. */
+      readonly end: Date | string;
+      /** RFC 9773 §4.2 `explanationURL`, a page about why the window is what it is. */
+      readonly explanationURL?: string;
+    }
+  | {
+      /** The whole response body, served verbatim with `Content-Type: application/json`. */
+      readonly raw: string;
+    };
+
 /** A running Pebble, owned by the test that started it. */
 export interface PebbleInstance {
   /** The ACME directory URL, e.g. `https://127.0.0.1:41234/dir`. */
@@ -55,6 +97,14 @@ export interface PebbleInstance {
   issuerRootsPem(index?: number): Promise<string>;
   /** Intermediate certificate (PEM) of the issuing hierarchy; `index` > 0 selects an alternate chain's. */
   issuerIntermediatesPem(index?: number): Promise<string>;
+  /**
+   * Makes Pebble answer `info` for this certificate's renewalInfo from now on (`POST /set-renewal-info/` on the
+   * management port). `certificate` is the certificate's PEM (a chain's first block is the leaf) or its ARI
+   * certID, whose serial is looked up in this Pebble run. Pebble 2.10.0 keeps answering `Retry-After: 21600`
+   * (6 hours) whatever the window; its management API has no setting for it.
+   * @see RFC 9773 §4.1 (certID), §4.2 (RenewalInfo objects)
+   */
+  setRenewalInfo(certificate: string, info: PebbleRenewalInfo): Promise<void>;
   /** The last part of Pebble's output. */
   logs(): string;
   /** Stops Pebble, waits until it has exited, and removes its temporary config. */
@@ -108,9 +158,7 @@ async function startOnce(
       externalAccountBindingRequired: eab,
       ...(eab ? { externalAccountMACKeys: options.eabKeys } : {}),
       retryAfter: options.retryAfter ?? { authz: 1, order: 1 },
-      ...(options.validitySeconds !== undefined
-        ? { certificateValidityPeriod: options.validitySeconds }
-        : {}),
+      profiles: pebbleProfiles(options),
     },
   };
   const configPath = join(configDir, 'pebble-config.json');
@@ -185,7 +233,85 @@ async function startOnce(
     pid: child.pid,
     issuerRootsPem: (index = 0) => managementPem(`/roots/${index}`),
     issuerIntermediatesPem: (index = 0) => managementPem(`/intermediates/${index}`),
+    setRenewalInfo: (certificate, info) => setRenewalInfo(fetch, managementUrl, certificate, info),
     logs: () => child.logs(),
     stop,
   };
+}
+
+/** Pebble 2.6 issued 5-year certificates unless told otherwise; the bed keeps that lifetime for `default`. */
+const defaultValiditySeconds = 157_766_400;
+
+/** The `profiles` section of Pebble 2.10's config: `default` always, plus the extra profiles asked for. */
+function pebbleProfiles(
+  options: PebbleOptions,
+): Record<string, { description: string; validityPeriod: number }> {
+  const profiles: Record<string, { description: string; validityPeriod: number }> = {
+    default: {
+      description: 'The default profile',
+      validityPeriod: options.validitySeconds ?? defaultValiditySeconds,
+    },
+  };
+  for (const [name, profile] of Object.entries(options.extraProfiles ?? {})) {
+    if (name === 'default') {
+      throw new Error('test bed: extraProfiles must not redefine "default"; set validitySeconds instead');
+    }
+    profiles[name] = { description: profile.description ?? name, validityPeriod: profile.validitySeconds };
+  }
+  return profiles;
+}
+
+const certIdPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** The certificate's PEM: as given, or looked up by the serial of an ARI certID (RFC 9773 §4.1). */
+async function certificatePem(fetch: Fetch, managementUrl: string, certificate: string): Promise<string> {
+  if (certificate.includes('-----BEGIN CERTIFICATE-----')) return certificate;
+  if (!certIdPattern.test(certificate)) {
+    throw new Error(`test bed: "${certificate.slice(0, 80)}" is neither a certificate PEM nor an ARI certID`);
+  }
+  // certID = base64url(AKI keyIdentifier) "." base64url(DER serial, with any leading zero byte)
+  const serialHex = BigInt(
+    `0x${Buffer.from(certificate.split('.')[1]!, 'base64url').toString('hex') || '0'}`,
+  ).toString(16);
+  const response = await fetch(`${managementUrl}/cert-status-by-serial/${serialHex}`);
+  const text = await response.text();
+  if (!response.ok) {
+    throw new Error(
+      `test bed: Pebble knows no certificate with serial ${serialHex} (HTTP ${response.status})`,
+    );
+  }
+  const parsed = JSON.parse(text) as { Certificate?: unknown };
+  if (typeof parsed.Certificate !== 'string') {
+    throw new Error(`test bed: Pebble's cert-status-by-serial/${serialHex} carried no certificate`);
+  }
+  return parsed.Certificate;
+}
+
+/** `POST /set-renewal-info/`: Pebble 2.10 reads `{ Certificate: PEM, ARIResponse: string }` and serves the string. */
+async function setRenewalInfo(
+  fetch: Fetch,
+  managementUrl: string,
+  certificate: string,
+  info: PebbleRenewalInfo,
+): Promise<void> {
+  const time = (value: Date | string): string => (value instanceof Date ? value.toISOString() : value);
+  const ariResponse =
+    'raw' in info
+      ? info.raw
+      : JSON.stringify({
+          suggestedWindow: { start: time(info.start), end: time(info.end) },
+          ...(info.explanationURL !== undefined ? { explanationURL: info.explanationURL } : {}),
+        });
+  const response = await fetch(`${managementUrl}/set-renewal-info/`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      Certificate: await certificatePem(fetch, managementUrl, certificate),
+      ARIResponse: ariResponse,
+    }),
+  });
+  const text = await response.text();
+  if (!response.ok) {
+    throw new Error(`test bed: Pebble /set-renewal-info/ answered ${response.status}: ${text.slice(0, 500)}`);
+  }
 }

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Provisions the local test bed into a git-ignored cache (first run only; later runs are a few file checks):
-#   - Pebble 2.6 (ACME CA with ARI) and pebble-challtestsrv, from Debian trixie's `pebble` package
+#   - Pebble 2.10 (ACME CA with ARI, profiles, /set-renewal-info/) and pebble-challtestsrv, from Debian sid's
+#     `pebble` package (static Go binaries; they run on bookworm)
 #   - moto 5.1 (AWS APIs), from Debian trixie's `python3-moto`, run on bookworm's /usr/bin/python3
 #     with the bookworm Python packages it imports (installed with apt-get, so this needs root)
 #   - openssl, for the test bed's own TLS certificates
-# Nothing is added to the system's apt sources: trixie is read through a private apt configuration.
+# Nothing is added to the system's apt sources: sid and trixie are read through a private apt configuration that
+# points at the Debian mirror the system already uses.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -32,22 +34,77 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     cat "$cache/apt-install.log" >&2; exit 1; }
 fi
 
-if [ ! -x "$cache/bin/pebble" ] || [ ! -x "$cache/bin/pebble-challtestsrv" ] || [ ! -d "$cache/moto/usr/lib/python3/dist-packages/moto" ]; then
+# The Debian mirror this machine already uses (first archive URI of /etc/apt/sources.list or a deb822 .sources
+# file, security and updates suites left out); deb.debian.org when none is found.
+debian_mirror() {
+  local files=() f uri=''
+  [ -f /etc/apt/sources.list ] && files+=(/etc/apt/sources.list)
+  for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do [ -f "$f" ] && files+=("$f"); done
+  if [ ${#files[@]} -gt 0 ]; then
+    uri="$(awk '
+      /^[[:space:]]*#/ { next }
+      # One-line style: deb [options] URI suite components
+      $1 == "deb" {
+        i = 2; if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+        if ($(i + 1) !~ /-(security|updates|backports)$/ && $(i + 2) ~ /main/) { print $i; exit }
+      }
+      # deb822 style: a stanza with URIs, Suites and Components
+      /^[[:space:]]*$/ { if (uris != "" && suites !~ /-security/ && comps ~ /main/) { print uris; exit } uris = suites = comps = ""; next }
+      tolower($1) == "uris:" { uris = $2 }
+      tolower($1) == "suites:" { suites = $0 }
+      tolower($1) == "components:" { comps = $0 }
+      END { if (uris != "" && suites !~ /-security/ && comps ~ /main/) print uris }
+    ' "${files[@]}" | head -n 1)"
+  fi
+  case "$uri" in http://* | https://*) echo "${uri%/}" ;; *) echo http://deb.debian.org/debian ;; esac
+}
+
+# Pebble comes from sid: its marker says which suite the extracted copy came from, so a cache filled by an older
+# version of this script (trixie's Pebble 2.6) is replaced once, and every later run is a few file checks.
+pebble_suite=sid
+pebble_ok() {
+  [ -x "$cache/bin/pebble" ] && [ -x "$cache/bin/pebble-challtestsrv" ] &&
+    [ "$(cat "$cache/pebble/.suite" 2>/dev/null)" = "$pebble_suite" ]
+}
+moto_ok() { [ -d "$cache/moto/usr/lib/python3/dist-packages/moto" ]; }
+
+if ! pebble_ok || ! moto_ok; then
   apt_dir="$cache/apt"
-  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs" "$cache/bin"
-  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" \
-    >"$apt_dir/sources.list"
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs/$pebble_suite" "$cache/bin"
+  mirror="$(debian_mirror)"
+  {
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $pebble_suite main"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main"
+  } >"$apt_dir/sources.list"
   opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=/dev/null
     -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o APT::Get::List-Cleanup=0
     -o APT::Sandbox::User=root)
-  echo "test bed: fetching pebble and python3-moto from Debian trixie" >&2
-  apt-get "${opts[@]}" update -qq >&2
-  (cd "$apt_dir/debs" && apt-get "${opts[@]}" download pebble/trixie python3-moto/trixie >/dev/null)
-  rm -rf "$cache/pebble" "$cache/moto"
-  dpkg-deb -x "$apt_dir"/debs/pebble_*.deb "$cache/pebble"
-  dpkg-deb -x "$apt_dir"/debs/python3-moto_*.deb "$cache/moto"
-  ln -sf "$cache/pebble/usr/bin/pebble" "$cache/bin/pebble"
-  ln -sf "$cache/pebble/usr/bin/pebble-challtestsrv" "$cache/bin/pebble-challtestsrv"
+  need_debs=()
+  pebble_ok || ls "$apt_dir/debs/$pebble_suite"/pebble_*.deb >/dev/null 2>&1 || need_debs+=("pebble/$pebble_suite")
+  moto_ok || ls "$apt_dir"/debs/python3-moto_*.deb >/dev/null 2>&1 || need_debs+=(python3-moto/trixie)
+  if [ ${#need_debs[@]} -gt 0 ]; then
+    echo "test bed: fetching ${need_debs[*]} from $mirror" >&2
+    apt-get "${opts[@]}" update -qq </dev/null >&2
+    for deb in "${need_debs[@]}"; do
+      case "$deb" in
+        pebble/*) (cd "$apt_dir/debs/$pebble_suite" && apt-get "${opts[@]}" download "$deb" </dev/null >/dev/null) ;;
+        *) (cd "$apt_dir/debs" && apt-get "${opts[@]}" download "$deb" </dev/null >/dev/null) ;;
+      esac
+    done
+  fi
+  if ! pebble_ok; then
+    # A trixie download left by an older version of this script is never used again.
+    rm -f "$apt_dir"/debs/pebble_*.deb
+    rm -rf "$cache/pebble"
+    dpkg-deb -x "$(ls "$apt_dir/debs/$pebble_suite"/pebble_*.deb | tail -n 1)" "$cache/pebble"
+    echo "$pebble_suite" >"$cache/pebble/.suite"
+    ln -sf "$cache/pebble/usr/bin/pebble" "$cache/bin/pebble"
+    ln -sf "$cache/pebble/usr/bin/pebble-challtestsrv" "$cache/bin/pebble-challtestsrv"
+  fi
+  if ! moto_ok; then
+    rm -rf "$cache/moto"
+    dpkg-deb -x "$(ls "$apt_dir"/debs/python3-moto_*.deb | tail -n 1)" "$cache/moto"
+  fi
 fi
 
 # moto 5.1.1's ACM reads the subject CN of every imported certificate and fails with HTTP 500 when there is

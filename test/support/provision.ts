@@ -14,9 +14,9 @@ const aptPackages =
 let cacheDir: string | undefined;
 
 /**
- * Provisions the local test bed (Pebble with ARI, pebble-challtestsrv, moto, openssl) once per process and
- * returns its cache folder; throws with the script's stderr and what to install when that is impossible, so a
- * test run never skips the integration tests silently.
+ * Provisions the local test bed (Pebble 2.10 with ARI and profiles, pebble-challtestsrv, moto, openssl) once
+ * per process and returns its cache folder; throws with the script's stderr and what to install when that is
+ * impossible, so a test run never skips the integration tests silently.
  */
 export function provisionTestBed(): string {
   if (cacheDir !== undefined) return cacheDir;
@@ -24,7 +24,7 @@ export function provisionTestBed(): string {
     cwd: root,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
-    // The first run downloads from deb.debian.org and may apt-get install; later runs take a second.
+    // The first run downloads from the Debian mirror and may apt-get install; later runs take a second.
     timeout: 15 * 60_000,
   });
   const stderr = (result.stderr ?? '').trim();
@@ -36,8 +36,8 @@ export function provisionTestBed(): string {
         stderr ? `Its stderr:\n${stderr.slice(-4000)}` : 'It wrote nothing to stderr.',
         'To fix: run the tests as root (the script apt-get installs what is missing), or install',
         `  sudo apt-get install -y ${aptPackages}`,
-        'and allow access to http://deb.debian.org/debian (trixie) once, to fetch pebble and python3-moto into',
-        '.cache/testbed (or TESTBED_CACHE).',
+        "and allow access to the system's Debian mirror once (sid and trixie suites), to fetch pebble (sid) and",
+        'python3-moto (trixie) into .cache/testbed (or TESTBED_CACHE).',
       ].join('\n'),
     );
   }
