@@ -94,6 +94,35 @@ export async function createTestIntermediate(
   return { cert, pem: pemOf(cert), keys, keyType, name };
 }
 
+/**
+ * A cross-sign: `subject`'s name and key pair in a CA certificate signed by `issuer`, as "USERTrust RSA" signed by
+ * "AAA Certificate Services" or "GTS Root R1" signed by "GlobalSign Root CA". What `subject` signed verifies
+ * against it too.
+ */
+export async function crossSign(
+  subject: TestAuthority,
+  issuer: TestAuthority,
+  options: { serialNumber?: string } = {},
+): Promise<TestAuthority> {
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: options.serialNumber ?? '03',
+    subject: subject.cert.subjectName,
+    issuer: issuer.cert.subjectName,
+    notBefore: FIXED.caNotBefore,
+    notAfter: FIXED.caNotAfter,
+    publicKey: subject.keys.publicKey,
+    signingKey: issuer.keys.privateKey,
+    signingAlgorithm: signingAlgorithm(issuer.keyType),
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(subject.keys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(issuer.cert),
+    ],
+  });
+  return { cert, pem: pemOf(cert), keys: subject.keys, keyType: subject.keyType, name: subject.name };
+}
+
 /** Options for a leaf; every field has a fixed default. */
 export interface TestLeafOptions {
   /** SAN dNSNames; the first one ≤ 64 characters is also the subject CN. @default ['example.test', '*.example.test'] */

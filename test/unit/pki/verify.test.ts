@@ -10,6 +10,7 @@ import {
   buildTestChain,
   createTestIntermediate,
   createTestRoot,
+  crossSign,
   FIXED,
   issueTestLeaf,
   type TestAuthority,
@@ -41,6 +42,7 @@ async function verificationError(promise: Promise<unknown>): Promise<Error> {
 describe('verifyIssuedCertificate accepts', () => {
   it('a certificate matching its key and names, with a valid chain, and splits it into files', async () => {
     const verified = await verifyIssuedCertificate({
+      trustAnchors: [chain.root.pem],
       fullchainPem: chain.fullchainPem,
       privateKeyPem: chain.leaf.privateKeyPem,
       expectedNames: NAMES,
@@ -74,6 +76,7 @@ describe('verifyIssuedCertificate accepts', () => {
     { name: 'the last instant of validity', now: FIXED.expires },
   ])('$name', async ({ expectedNames, expectedIssuer, fullchain, notExpiringBefore, now }) => {
     const verified = await verifyIssuedCertificate({
+      trustAnchors: [chain.root.pem],
       fullchainPem: fullchain ? fullchain() : chain.fullchainPem,
       privateKeyPem: chain.leaf.privateKeyPem,
       expectedNames: expectedNames ?? NAMES,
@@ -90,6 +93,7 @@ describe('verifyIssuedCertificate rejects', () => {
     const otherKey = await exportPrivateKeyPem((await generateKeyPair('ec-p256')).privateKey);
     const error = await verificationError(
       verifyIssuedCertificate({
+        trustAnchors: [chain.root.pem],
         fullchainPem: chain.fullchainPem,
         privateKeyPem: otherKey,
         expectedNames: NAMES,
@@ -105,6 +109,7 @@ describe('verifyIssuedCertificate rejects', () => {
     const otherKey = await exportPrivateKeyPem((await generateKeyPair('ec-p384')).privateKey);
     const error = await verificationError(
       verifyIssuedCertificate({
+        trustAnchors: [chain.root.pem],
         fullchainPem: chain.fullchainPem,
         privateKeyPem: otherKey,
         expectedNames: NAMES,
@@ -137,6 +142,7 @@ describe('verifyIssuedCertificate rejects', () => {
     const leaf = await issueTestLeaf(chain.intermediate, { names: leafNames });
     const error = await verificationError(
       verifyIssuedCertificate({
+        trustAnchors: [chain.root.pem],
         fullchainPem: leaf.pem + chain.intermediate.pem,
         privateKeyPem: leaf.privateKeyPem,
         expectedNames,
@@ -166,6 +172,7 @@ describe('verifyIssuedCertificate rejects', () => {
   ])('$name', async ({ fullchain, message }) => {
     const error = await verificationError(
       verifyIssuedCertificate({
+        trustAnchors: [chain.root.pem],
         fullchainPem: fullchain(),
         privateKeyPem: chain.leaf.privateKeyPem,
         expectedNames: NAMES,
@@ -180,6 +187,7 @@ describe('verifyIssuedCertificate rejects', () => {
     der[der.length - 3] = (der[der.length - 3] ?? 0) ^ 0x01; // inside the ECDSA signature's s value
     const error = await verificationError(
       verifyIssuedCertificate({
+        trustAnchors: [chain.root.pem],
         fullchainPem: encodePem('CERTIFICATE', der) + chain.intermediate.pem,
         privateKeyPem: chain.leaf.privateKeyPem,
         expectedNames: NAMES,
@@ -205,6 +213,7 @@ describe('verifyIssuedCertificate rejects', () => {
   ])('$name', async ({ now, message }) => {
     const error = await verificationError(
       verifyIssuedCertificate({
+        trustAnchors: [chain.root.pem],
         fullchainPem: chain.fullchainPem,
         privateKeyPem: chain.leaf.privateKeyPem,
         expectedNames: NAMES,
@@ -217,6 +226,7 @@ describe('verifyIssuedCertificate rejects', () => {
   it('a chain that does not end at the expected issuer', async () => {
     const error = await verificationError(
       verifyIssuedCertificate({
+        trustAnchors: [chain.root.pem],
         fullchainPem: chain.fullchainPem,
         privateKeyPem: chain.leaf.privateKeyPem,
         expectedNames: NAMES,
@@ -232,6 +242,7 @@ describe('verifyIssuedCertificate rejects', () => {
   it('a certificate that expires sooner than the one it replaces', async () => {
     const error = await verificationError(
       verifyIssuedCertificate({
+        trustAnchors: [chain.root.pem],
         fullchainPem: chain.fullchainPem,
         privateKeyPem: chain.leaf.privateKeyPem,
         expectedNames: NAMES,
@@ -265,6 +276,7 @@ describe('verifyIssuedCertificate rejects', () => {
   ])('$name', async ({ fullchain, message }) => {
     const error = await verificationError(
       verifyIssuedCertificate({
+        trustAnchors: [chain.root.pem],
         fullchainPem: fullchain(),
         privateKeyPem: chain.leaf.privateKeyPem,
         expectedNames: NAMES,
@@ -278,6 +290,7 @@ describe('verifyIssuedCertificate rejects', () => {
     let thrown: unknown;
     try {
       await verifyIssuedCertificate({
+        trustAnchors: [chain.root.pem],
         fullchainPem: chain.fullchainPem,
         privateKeyPem: '-----BEGIN RSA PRIVATE KEY-----\nMAMCAQE=\n-----END RSA PRIVATE KEY-----\n',
         expectedNames: NAMES,
@@ -288,5 +301,125 @@ describe('verifyIssuedCertificate rejects', () => {
     }
     expect(hasCode(thrown, 'pki-invalid')).toBe(true);
     expect((thrown as Error).message).not.toContain('MAMCAQE');
+  });
+});
+
+describe('verifyIssuedCertificate and trust anchors', () => {
+  /** Verifies the fixture leaf with `fullchain` against `anchors`, as the renewer does for CA "pebble". */
+  const verifyAgainst = (fullchain: string, anchors: readonly string[], alternateChains?: string[]) =>
+    verifyIssuedCertificate({
+      fullchainPem: fullchain,
+      privateKeyPem: chain.leaf.privateKeyPem,
+      expectedNames: NAMES,
+      now: FIXED.now,
+      trustAnchors: anchors,
+      caName: 'pebble',
+      ...(alternateChains ? { alternateChains } : {}),
+    });
+
+  it.each([
+    { name: "the root that signed the chain's last certificate", anchors: () => [chain.root.pem] },
+    { name: "the chain's last certificate itself", anchors: () => [chain.intermediate.pem] },
+    { name: 'one of several roots', anchors: () => [otherRoot.pem, chain.root.pem] },
+    { name: 'several roots in one PEM text', anchors: () => [otherRoot.pem + chain.root.pem] },
+    {
+      name: 'the root, when the chain carries the root too',
+      fullchain: () => chain.fullchainPem + chain.root.pem,
+      anchors: () => [chain.root.pem],
+    },
+  ])('accepts a chain that leads to $name', async ({ fullchain, anchors }) => {
+    const verified = await verifyAgainst(fullchain ? fullchain() : chain.fullchainPem, anchors());
+    expect(verified.leaf.serialHex).toBe('0a1b2c3d');
+  });
+
+  it('accepts a chain that ends at a cross-sign of the anchor (same subject and key, another issuer)', async () => {
+    // ZeroSSL serves "USERTrust RSA" signed by "AAA Certificate Services"; the trusted copy is self-signed.
+    const legacy = await createTestRoot({ name: 'Legacy Root', serialNumber: '09' });
+    const rootByLegacy = await crossSign(chain.root, legacy);
+    const fullchain = chain.fullchainPem + rootByLegacy.pem;
+    await expect(verifyAgainst(fullchain, [chain.root.pem])).resolves.toBeDefined();
+    // ...and so does a client that still trusts only the old root that signed the cross-sign.
+    await expect(verifyAgainst(fullchain, [legacy.pem])).resolves.toBeDefined();
+  });
+
+  it('accepts a cross-signed intermediate whose issuer is an anchor', async () => {
+    const intermediateByOther = await crossSign(chain.intermediate, otherRoot);
+    const verified = await verifyAgainst(chain.leaf.pem + intermediateByOther.pem, [otherRoot.pem]);
+    expect(verified.chainPem).toBe(intermediateByOther.pem);
+  });
+
+  it('rejects an anchor that only has the right name (another key)', async () => {
+    const impostor = await createTestRoot({ name: 'Test Root' });
+    const error = await verificationError(verifyAgainst(chain.fullchainPem, [impostor.pem]));
+    expect(error.message).toMatch(/leads to none of its trust anchors/);
+  });
+
+  it('rejects a chain from an unrelated root, naming the last issuer, the CA and the fix', async () => {
+    const error = await verificationError(verifyAgainst(chain.fullchainPem, [otherRoot.pem]));
+    expect(error.message).toBe(
+      'The chain from CA "pebble" ends at "Test Intermediate", issued by "CN=Test Root", and leads to none of its trust anchors (its trust anchors are "Other Root"); the certificate was not stored or imported. If this CA\'s chains are meant to be trusted, add the PEM of the CA\'s root to cas.pebble.trustAnchors',
+    );
+  });
+
+  it('rejects every chain when the CA has no trust anchors', async () => {
+    const error = await verificationError(verifyAgainst(chain.fullchainPem, []));
+    expect(error.message).toMatch(/\(it has no trust anchors\)/);
+  });
+
+  it("reads an unreadable anchor as pki-invalid (our input, not the CA's)", async () => {
+    let thrown: unknown;
+    try {
+      await verifyAgainst(chain.fullchainPem, [
+        '-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n',
+      ]);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(hasCode(thrown, 'pki-invalid')).toBe(true);
+    expect((thrown as Error).message).toMatch(/Trust anchor 1 is not a PEM certificate/);
+  });
+
+  describe('with alternate chains', () => {
+    it('chooses the alternate that reaches an anchor when the default chain does not', async () => {
+      const intermediateByOther = await crossSign(chain.intermediate, otherRoot);
+      const alternate = chain.leaf.pem + intermediateByOther.pem;
+      const verified = await verifyAgainst(
+        chain.fullchainPem,
+        [otherRoot.pem],
+        [chain.fullchainPem, alternate],
+      );
+      expect(verified.chainPem).toBe(intermediateByOther.pem);
+      expect(verified.fullchainPem).toBe(alternate);
+    });
+
+    it('keeps the default chain when it reaches an anchor, even if an alternate does too', async () => {
+      const intermediateByOther = await crossSign(chain.intermediate, otherRoot);
+      const verified = await verifyAgainst(
+        chain.fullchainPem,
+        [chain.root.pem, otherRoot.pem],
+        [chain.leaf.pem + intermediateByOther.pem],
+      );
+      expect(verified.fullchainPem).toBe(chain.fullchainPem);
+    });
+
+    it('ignores an alternate that carries another end-entity certificate', async () => {
+      const other = await buildTestChain({ rootName: 'Alt Root' });
+      const error = await verificationError(
+        verifyAgainst(chain.fullchainPem, [other.root.pem], [other.fullchainPem]),
+      );
+      expect(error.message).toMatch(/ends at "Test Intermediate", issued by "CN=Test Root"/);
+      expect(error.message).not.toMatch(/alternate/);
+    });
+
+    it('names the default chain and says the alternates failed too when none reaches an anchor', async () => {
+      const legacy = await createTestRoot({ name: 'Legacy Root', serialNumber: '09' });
+      const rootByLegacy = await crossSign(chain.root, legacy);
+      const error = await verificationError(
+        verifyAgainst(chain.fullchainPem, [otherRoot.pem], [chain.fullchainPem + rootByLegacy.pem]),
+      );
+      expect(error.message).toMatch(
+        /ends at "Test Intermediate", issued by "CN=Test Root".*\(and none of the CA's 1 alternate chain passes either\)$/,
+      );
+    });
   });
 });
