@@ -26,6 +26,12 @@ export interface AcmeCaOptions {
    * @default - the CA's default chain
    */
   readonly preferredChain?: string;
+  /**
+   * The CA's root certificates, PEM, one per entry: every issued chain must lead to one of them, or it is never
+   * stored or imported. Required for a CA given by directory URL; for a preset it replaces the built-in roots.
+   * @default - the preset's published roots (none for a directory URL, which then fails validation)
+   */
+  readonly trustAnchors?: readonly string[];
 }
 
 /**
@@ -55,7 +61,8 @@ export class AcmeCa {
   }
 
   /**
-   * Any ACME CA by its directory URL; `name` is how inventory entries refer to it.
+   * Any ACME CA by its directory URL; `name` is how inventory entries refer to it. Give its roots as
+   * `options.trustAnchors` (the PEM of the CA's root), or synthesis fails naming `cas.<name>.trustAnchors`.
    * @param name - inventory name of the CA
    * @param directoryUrl - the https:// URL of the ACME directory
    */
@@ -78,7 +85,7 @@ export class AcmeCa {
   readonly name: string;
   /** ACME directory URL. */
   readonly directoryUrl: string;
-  /** Contact URLs, EAB and preferred chain. */
+  /** Contact URLs, EAB, preferred chain and trust anchors. */
   readonly options: AcmeCaOptions;
 
   private constructor(name: string, directoryUrl: string, options: AcmeCaOptions) {
@@ -94,7 +101,8 @@ export class AcmeCa {
       preset !== this.directoryUrl ||
       this.options.eab !== undefined ||
       (this.options.contact?.length ?? 0) > 0 ||
-      this.options.preferredChain !== undefined
+      this.options.preferredChain !== undefined ||
+      this.options.trustAnchors !== undefined
     );
   }
 }

@@ -75,6 +75,7 @@ export function resolveInventory(
           }
         : {}),
       ...(ca.options.preferredChain ? { preferredChain: ca.options.preferredChain } : {}),
+      ...(ca.options.trustAnchors ? { trustAnchors: [...ca.options.trustAnchors] } : {}),
     };
   }
   if (problems.length > 0) throw new ConfigError(options.source, problems);

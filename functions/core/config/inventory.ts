@@ -1,6 +1,8 @@
 import { domainToASCII } from 'node:url';
 import * as z from 'zod';
-import { AcmeAwsError } from '../errors';
+import { AcmeAwsError, describeError } from '../errors';
+import { splitPemChain } from '../pki/chain';
+import { PRESET_TRUST_ANCHORS } from '../pki/trust-anchors';
 
 /** Key types a certificate can be issued for; all of them are accepted by ACM. */
 export const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
@@ -69,16 +71,65 @@ const eabSchema = z.strictObject({
     .regex(SECRET_ARN, 'must be a Secrets Manager secret ARN holding the base64url HMAC key'),
 });
 
-const caSchema = z.strictObject({
-  directoryUrl: z.url({ protocol: /^https$/, error: 'must be an https:// ACME directory URL' }),
-  contact: z
-    .array(z.string().regex(/^mailto:[^@\s]+@[^@\s]+$/, 'must look like "mailto:ops@example.com"'))
-    .default([]),
-  eab: eabSchema.optional(),
-  /** Common name of the root or intermediate to prefer among alternate chains (RFC 8555 §7.4.2). */
-  preferredChain: z.string().min(1).optional(),
+/** One PEM certificate (a trust anchor); only its framing is checked here, verification parses it whole. */
+const pemCertificateSchema = z.string().superRefine((value, ctx) => {
+  let blocks: string[];
+  try {
+    blocks = splitPemChain(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `is not a PEM certificate: ${describeError(error)}` });
+    return;
+  }
+  if (blocks.length !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must hold exactly one PEM certificate ("-----BEGIN CERTIFICATE-----"), found ${blocks.length}; list each root separately`,
+    });
+  }
 });
+
+/** The preset whose directory URL this is, so a `cas` entry for a preset's URL keeps the preset's anchors. */
+function presetOfUrl(directoryUrl: string): keyof typeof CA_PRESETS | undefined {
+  return (Object.keys(CA_PRESETS) as (keyof typeof CA_PRESETS)[]).find(
+    (name) => CA_PRESETS[name] === directoryUrl,
+  );
+}
+
+const caSchema = z
+  .strictObject({
+    directoryUrl: z.url({ protocol: /^https$/, error: 'must be an https:// ACME directory URL' }),
+    contact: z
+      .array(z.string().regex(/^mailto:[^@\s]+@[^@\s]+$/, 'must look like "mailto:ops@example.com"'))
+      .default([]),
+    eab: eabSchema.optional(),
+    /** Common name of the root or intermediate to prefer among alternate chains (RFC 8555 §7.4.2). */
+    preferredChain: z.string().min(1).optional(),
+    /**
+     * The roots this CA's chains must lead to, one PEM certificate each; an issued chain that reaches none of them
+     * is never stored or imported. Required for a CA that is not a preset; replaces a preset's built-in roots.
+     */
+    trustAnchors: z
+      .array(pemCertificateSchema)
+      .min(1, "needs at least one root; add the PEM of the CA's root, or leave the field out for a preset")
+      .optional(),
+  })
+  .superRefine((ca, ctx) => {
+    if (ca.trustAnchors === undefined && presetOfUrl(ca.directoryUrl) === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['trustAnchors'],
+        message:
+          "is required for a CA that is not a preset: add the PEM of the CA's root (the certificate its chains end at) as trustAnchors, so issued chains are verified up to it before they are stored or imported",
+      });
+    }
+  });
 export type CaConfig = z.infer<typeof caSchema>;
+
+/** A CA as the renewer uses it: its configuration and the trust anchors its chains must lead to. */
+export type ResolvedCa = CaConfig & {
+  /** PEM roots: the entry's own `trustAnchors`, or the preset's built-in roots for a preset directory URL. */
+  readonly trustAnchors: readonly string[];
+};
 
 const certificateSchema = z
   .strictObject({
@@ -139,7 +190,7 @@ const shapeSchema = z.strictObject({
   cas: z.unknown().optional(),
   certificates: z.array(z.unknown(), { error: 'must be a list of certificate entries' }),
 });
-const casSchema = z.record(z.string(), caSchema);
+const casSchema = z.record(z.string(), z.unknown(), { error: 'must be an object of CA entries by name' });
 
 /** One problem with a configuration file: where it is (`certificates[2].domains[0]`) and what to do. */
 export interface ConfigProblem {
@@ -188,10 +239,30 @@ export function parseInventoryLenient(input: unknown): { inventory: Inventory; p
   const problems: ConfigProblem[] = [];
   const shape = shapeSchema.safeParse(input);
   if (!shape.success) return { inventory: { cas: {}, certificates: [] }, problems: problemsOf(shape.error) };
-  const parsedCas = casSchema.safeParse(shape.data.cas ?? {});
-  const cas = parsedCas.success ? parsedCas.data : {};
-  if (!parsedCas.success)
-    problems.push(...problemsOf(parsedCas.error).map((p) => ({ ...p, path: `cas.${p.path}` })));
+  // CA by CA, like certificates: one unusable CA (say, a custom one without trustAnchors) stops only its own
+  // certificates, and they are told why instead of being called unknown.
+  const casRecord = casSchema.safeParse(shape.data.cas ?? {});
+  const usableCas: [string, CaConfig][] = [];
+  const brokenCas = new Set<string>();
+  if (!casRecord.success) {
+    problems.push(...problemsOf(casRecord.error).map((p) => ({ ...p, path: `cas.${p.path}` })));
+  } else {
+    for (const [name, entry] of Object.entries(casRecord.data)) {
+      const parsed = caSchema.safeParse(entry);
+      if (parsed.success) {
+        usableCas.push([name, parsed.data]);
+        continue;
+      }
+      brokenCas.add(name);
+      problems.push(
+        ...problemsOf(parsed.error).map((p) => ({
+          ...p,
+          path: p.path === '(root)' ? `cas.${name}` : `cas.${name}.${p.path}`,
+        })),
+      );
+    }
+  }
+  const cas: Record<string, CaConfig> = Object.fromEntries(usableCas);
 
   const certificates: CertificateConfig[] = [];
   const ids = new Set<string>();
@@ -214,7 +285,13 @@ export function parseInventoryLenient(input: unknown): { inventory: Inventory; p
       usable = false;
     }
     ids.add(cert.id);
-    if (!(cert.ca in cas) && !(cert.ca in CA_PRESETS)) {
+    if (brokenCas.has(cert.ca)) {
+      problems.push({
+        path: `${where}.ca`,
+        message: `CA "${cert.ca}" is defined under "cas" but cannot be used; fix the problems listed under cas.${cert.ca}`,
+      });
+      usable = false;
+    } else if (!(cert.ca in cas) && !(cert.ca in CA_PRESETS)) {
       problems.push({
         path: `${where}.ca`,
         message: `unknown CA "${cert.ca}"; define it under "cas" or use one of ${Object.keys(CA_PRESETS).join(', ')}`,
@@ -226,11 +303,24 @@ export function parseInventoryLenient(input: unknown): { inventory: Inventory; p
   return { inventory: { cas, certificates }, problems };
 }
 
-/** The directory URL for a certificate's CA, from the inventory's `cas` or a preset. */
-export function caFor(inventory: Inventory, caName: string): CaConfig {
+/**
+ * A certificate's CA, from the inventory's `cas` or a preset, with its trust anchors: the entry's own, else the
+ * built-in roots of the preset its directory URL belongs to (validation rejects a custom CA without any).
+ */
+export function caFor(inventory: Inventory, caName: string): ResolvedCa {
   const defined = inventory.cas[caName];
-  if (defined) return defined;
-  const preset = (CA_PRESETS as Record<string, string>)[caName];
-  if (preset) return { directoryUrl: preset, contact: [] };
+  if (defined) {
+    const preset = presetOfUrl(defined.directoryUrl);
+    const builtIn = preset === undefined ? [] : PRESET_TRUST_ANCHORS[preset].map((anchor) => anchor.pem);
+    return { ...defined, trustAnchors: defined.trustAnchors ?? builtIn };
+  }
+  if (caName in CA_PRESETS) {
+    const preset = caName as keyof typeof CA_PRESETS;
+    return {
+      directoryUrl: CA_PRESETS[preset],
+      contact: [],
+      trustAnchors: PRESET_TRUST_ANCHORS[preset].map((anchor) => anchor.pem),
+    };
+  }
   throw new ConfigError('inventory', [{ path: 'ca', message: `unknown CA "${caName}"` }]);
 }
