@@ -31,3 +31,16 @@ export function clampInstant(at: Date, now: Date, minMs: number, maxMs: number):
   const delta = Math.min(Math.max(at.getTime() - now.getTime(), minMs), maxMs);
   return new Date(now.getTime() + delta);
 }
+
+/**
+ * Longest deferral a CA's rate limit (or a 503's Retry-After) can impose: Let's Encrypt's longest limits refill
+ * over a week. A longer value (`Retry-After: 99999999`, three years) is a broken or hostile server, and is stored
+ * as this; the renewal decision further ends every deferral at the certificate's emergency floor.
+ * @see RFC 8555 §6.6 "the server ... MAY include a Retry-After header field indicating how long to wait"
+ */
+export const RATE_LIMIT_MAX_DEFERRAL_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** A rate limit's Retry-After as it may be stored: never before `now`, never more than a week after it. */
+export function clampRateLimitRetryAfter(at: Date, now: Date): Date {
+  return clampInstant(at, now, 0, RATE_LIMIT_MAX_DEFERRAL_MS);
+}

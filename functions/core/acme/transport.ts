@@ -1,8 +1,18 @@
 import type { FlattenedJWS } from 'jose';
 import type { Clock, Sleep } from '../clock';
 import { AcmeAwsError } from '../errors';
-import { type Fetch, MAX_JSON_BYTES, readBoundedJson, readBoundedText } from '../http';
-import { parseRetryAfter } from '../retry-after';
+import {
+  type Fetch,
+  guardedFetch,
+  MAX_JSON_BYTES,
+  RedirectRefusedError,
+  RequestTimeoutError,
+  type RequestTimer,
+  readBoundedJson,
+  readBoundedText,
+} from '../http';
+import { clampRateLimitRetryAfter, parseRetryAfter } from '../retry-after';
+import { ACME_REQUEST_TIMEOUT_MS } from '../time-budget';
 import { type Directory, directorySchema } from './directory';
 import { type AccountKey, signRequest } from './jws';
 import { AcmeProblemError, acmeErrorName, parseProblem, RateLimitedError } from './problem';
@@ -18,6 +28,10 @@ export interface AcmeTransportOptions {
   readonly maxBadNonceRetries?: number;
   /** Origins besides the directory's that the CA may send us to; all others are refused. */
   readonly allowedOrigins?: readonly string[];
+  /** Deadline of each request (headers and body). @default ACME_REQUEST_TIMEOUT_MS */
+  readonly requestTimeoutMs?: number;
+  /** Makes each request's deadline signal. @default abortAfter (`AbortSignal.timeout`) */
+  readonly timer?: RequestTimer;
 }
 
 /** A successful, parsed ACME response. */
@@ -92,12 +106,27 @@ export class AcmeTransport {
     return url;
   }
 
+  /**
+   * One request with a deadline, following no redirect off the CA's origins and none of a POST.
+   * @throws RequestTimeoutError (code `acme-timeout`, retryable), RedirectRefusedError (code `acme-protocol`)
+   */
   private async send(url: string, init: RequestInit): Promise<Response> {
     const headers = new Headers(init.headers);
     headers.set('user-agent', this.options.userAgent ?? 'acme-ari-aws/0.1');
     try {
-      return await this.options.fetch(url, { ...init, headers, redirect: 'error' });
+      return await guardedFetch(
+        this.options.fetch,
+        url,
+        { ...init, headers },
+        {
+          timeoutMs: this.options.requestTimeoutMs ?? ACME_REQUEST_TIMEOUT_MS,
+          allowedOrigins: this.origins,
+          code: 'acme-protocol',
+          ...(this.options.timer ? { timer: this.options.timer } : {}),
+        },
+      );
     } catch (cause) {
+      if (cause instanceof RequestTimeoutError || cause instanceof RedirectRefusedError) throw cause;
       throw new AcmeAwsError(
         'acme-protocol',
         `${init.method ?? 'GET'} ${url} failed before any answer: ${String((cause as Error)?.message ?? cause)}`,
@@ -145,11 +174,15 @@ export class AcmeTransport {
     try {
       text = await readBoundedText(response, MAX_JSON_BYTES, 'acme-protocol', `the error body of ${request}`);
       body = JSON.parse(text);
-    } catch {
+    } catch (error) {
+      if (error instanceof RequestTimeoutError) throw error;
       body = undefined;
     }
     const problem = parseProblem(body, response.status, text);
-    const retryAfter = parseRetryAfter(response.headers.get('retry-after'), this.options.clock.now());
+    const now = this.options.clock.now();
+    const header = parseRetryAfter(response.headers.get('retry-after'), now);
+    // Stored as the certificate's deferral: a CA (or a proxy) must not silence renewals for years with one header.
+    const retryAfter = header && clampRateLimitRetryAfter(header, now);
     // RFC 9110 §15.6.4: a 503 with Retry-After says how long the CA expects to be down (Let's Encrypt sends it
     // during maintenance). Retrying sooner through the queue only dead-letters the renewal; defer like a rate limit.
     const unavailable = response.status === 503 && retryAfter !== undefined;

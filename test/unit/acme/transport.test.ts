@@ -3,7 +3,9 @@ import { createAccountKey } from '../../../functions/core/acme/jws';
 import { AcmeProblemError, RateLimitedError } from '../../../functions/core/acme/problem';
 import { AcmeTransport, MAX_CERTIFICATE_BYTES } from '../../../functions/core/acme/transport';
 import { AcmeAwsError } from '../../../functions/core/errors';
-import { MAX_JSON_BYTES } from '../../../functions/core/http';
+import { MAX_JSON_BYTES, RedirectRefusedError, RequestTimeoutError } from '../../../functions/core/http';
+import { RATE_LIMIT_MAX_DEFERRAL_MS } from '../../../functions/core/retry-after';
+import { ACME_REQUEST_TIMEOUT_MS } from '../../../functions/core/time-budget';
 import { DIRECTORY_URL, FakeCa, json, ORIGIN, problem } from './fake-ca';
 
 const NOW = new Date('2025-06-01T12:00:00.000Z');
@@ -112,12 +114,12 @@ describe('AcmeTransport signed POST', () => {
     expect(ca.to('/nonce', 'HEAD')).toHaveLength(1);
   });
 
-  it('sends application/jose+json, never follows redirects, and signs with kid and url', async () => {
+  it('sends application/jose+json, handles redirects itself, and signs with kid and url', async () => {
     const ca = new FakeCa().on('/order', () => json({}));
     await transportFor(ca).post(`${ORIGIN}/order`, { x: 1 }, await signer());
     const [post] = ca.to('/order', 'POST');
     expect(post!.headers.get('content-type')).toBe('application/jose+json');
-    expect(post!.redirect).toBe('error');
+    expect(post!.redirect).toBe('manual');
     expect(post!.protected).toMatchObject({ kid: ACCOUNT, url: `${ORIGIN}/order` });
     expect(post!.payload).toEqual({ x: 1 });
   });
@@ -286,5 +288,81 @@ describe('AcmeTransport rate limits', () => {
     const error = await rejection(transportFor(ca).post(`${ORIGIN}/order`, {}, await signer()));
     expect(error).toBeInstanceOf(RateLimitedError);
     expect((error as RateLimitedError).retryAfter).toBeUndefined();
+  });
+});
+
+const redirect = (status: number, location: string) => new Response(null, { status, headers: { location } });
+
+describe('AcmeTransport redirects', () => {
+  it('refuses a signed POST that is redirected, even on the CA origin, and sends it once', async () => {
+    const ca = new FakeCa().on('/order', () => redirect(307, `${ORIGIN}/order-elsewhere`));
+    const error = await rejection(transportFor(ca).post(`${ORIGIN}/order`, {}, await signer()));
+    expect(error).toBeInstanceOf(RedirectRefusedError);
+    expect((error as AcmeAwsError).code).toBe('acme-protocol');
+    expect(ca.to('/order', 'POST')).toHaveLength(1);
+    expect(ca.to('/order-elsewhere')).toHaveLength(0);
+  });
+
+  it('refuses a directory redirected to another origin without asking it', async () => {
+    const ca = new FakeCa().on('/dir', () => redirect(302, 'https://evil.test/dir'));
+    const error = await rejection(transportFor(ca).directory());
+    expect(error).toBeInstanceOf(RedirectRefusedError);
+    expect((error as Error).message).toContain('to another origin (https://evil.test)');
+    expect(ca.requests.map((r) => r.url)).toEqual([DIRECTORY_URL]);
+  });
+
+  it('follows a same-origin redirect of the directory GET', async () => {
+    const ca = new FakeCa()
+      .on('/dir', () => redirect(301, '/v2/dir'))
+      .on('/v2/dir', (_r) => json(ca.directory));
+    await expect(transportFor(ca).directory()).resolves.toMatchObject({ newOrder: `${ORIGIN}/order` });
+    expect(ca.to('/v2/dir', 'GET')).toHaveLength(1);
+  });
+});
+
+describe('AcmeTransport deadlines', () => {
+  it('a CA that never answers a POST fails it with a retryable acme-timeout naming the URL and the limit', async () => {
+    const ca = new FakeCa().on('/order', () => new Promise<Response>(() => {}));
+    const error = await rejection(
+      transportFor(ca, { requestTimeoutMs: 30 }).post(`${ORIGIN}/order`, {}, await signer()),
+    );
+    expect(error).toBeInstanceOf(RequestTimeoutError);
+    const timeout = error as RequestTimeoutError;
+    expect(timeout.code).toBe('acme-timeout');
+    expect(timeout.retryable).toBe(true);
+    expect(timeout.message).toContain(`POST ${ORIGIN}/order did not complete within 30 ms`);
+  });
+
+  it('gives every request, nonce and directory included, ACME_REQUEST_TIMEOUT_MS unless told otherwise', async () => {
+    const asked: number[] = [];
+    const ca = new FakeCa().on('/order', () => json({}));
+    const transport = transportFor(ca, {
+      timer: (ms) => {
+        asked.push(ms);
+        return new AbortController().signal;
+      },
+    });
+    await transport.post(`${ORIGIN}/order`, {}, await signer());
+    expect(ca.requests.map((r) => r.method)).toEqual(['GET', 'HEAD', 'POST']);
+    expect(asked).toEqual([ACME_REQUEST_TIMEOUT_MS, ACME_REQUEST_TIMEOUT_MS, ACME_REQUEST_TIMEOUT_MS]);
+  });
+});
+
+describe('AcmeTransport rate-limit Retry-After bounds', () => {
+  it.each([
+    ['Retry-After: 99999999 (three years)', '99999999', new Date(NOW.getTime() + RATE_LIMIT_MAX_DEFERRAL_MS)],
+    [
+      'an HTTP-date ten years out',
+      'Mon, 01 Jun 2035 12:00:00 GMT',
+      new Date(NOW.getTime() + RATE_LIMIT_MAX_DEFERRAL_MS),
+    ],
+    ['an HTTP-date in the past', 'Wed, 21 Oct 2015 07:28:00 GMT', NOW],
+    ['six days', String(6 * 24 * 3600), new Date(NOW.getTime() + 6 * 24 * 3600_000)],
+  ])('%s is kept within [now, now + 7 days]', async (_, header, expected) => {
+    const ca = new FakeCa().on('/order', () =>
+      problem(429, 'rateLimited', 'too many certificates', { 'retry-after': header }),
+    );
+    const error = await rejection(transportFor(ca).post(`${ORIGIN}/order`, {}, await signer()));
+    expect((error as RateLimitedError).retryAfter).toEqual(expected);
   });
 });
