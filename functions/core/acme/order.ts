@@ -39,21 +39,31 @@ export async function newOrder(
   return { url: response.location, order };
 }
 
+/** Longest CA `detail` kept in the reason a replacement was dropped (state, events, logs). */
+const MAX_REASON_DETAIL_CHARS = 200;
+
 /**
- * Why a failed replacement order should be retried without `replaces`, or `undefined` when the failure has
- * nothing to do with it. The lego v4.16.0 incident: Let's Encrypt answered replacement orders with
- * `500 serverInternal`; ARI may make a renewal earlier, it must never make it fail.
+ * Why a failed replacement order should be retried without `replaces`, or `undefined` when it must not be.
+ *
+ * Rule: ARI may make a renewal earlier or rate-limit exempt, it must never make it fail. So every problem the CA
+ * answers a replacement order with is retried once without `replaces`, whatever the status and type: 409
+ * `alreadyReplaced`; 5xx (the lego v4.16.0 incident, `500 serverInternal: While validating order as a
+ * replacement...`); 400/404 `malformed` for an unknown issuer key identifier after a CA changed intermediates;
+ * 403 for another account's certificate; and anything else. Except:
+ * - a rate limit (`rateLimited`, a 429, or a 503 with Retry-After, i.e. a `RateLimitedError`): the retry would
+ *   count against the same limit; the renewal is deferred instead;
+ * - `badNonce`: the transport already retried it with fresh nonces, so it is not about `replaces`;
+ * - an error that is not a problem document (network, timeout, a malformed success): the CA rejected nothing.
+ * @see RFC 9773 §5 (the `replaces` field of a new order) and §7.4 (the `alreadyReplaced` error type)
  */
 export function replacementRejection(error: unknown): string | undefined {
   if (!(error instanceof AcmeProblemError) || error instanceof RateLimitedError) return undefined;
   const status = error.status ?? 0;
-  const type = error.acmeType ?? error.problem.type ?? 'unknown';
-  const detail = error.problem.detail ?? '';
-  if (status === 409) return `409 ${type}: ${detail}`;
-  if (status >= 500) return `${status} ${type}: ${detail}`;
-  if (status >= 400 && (type === 'alreadyReplaced' || /replace/i.test(detail)))
-    return `${status} ${type}: ${detail}`;
-  return undefined;
+  const name = error.acmeType;
+  if (name === 'rateLimited' || name === 'badNonce' || status === 429) return undefined;
+  const type = name ?? error.problem.type ?? 'unknown';
+  const detail = (error.problem.detail ?? '').replace(/\s+/g, ' ').trim().slice(0, MAX_REASON_DETAIL_CHARS);
+  return `${status || '?'} ${type}: ${detail}`;
 }
 
 /**

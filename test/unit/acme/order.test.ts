@@ -11,67 +11,48 @@ const INCIDENT_DETAIL = 'While validating order as a replacement and error occur
 const problemError = (status: number, type: string, detail: string) =>
   new AcmeProblemError({ type: `${ACME_ERROR_PREFIX}${type}`, status, detail }, 'POST https://ca.test/order');
 
-describe('replacementRejection', () => {
-  it.each<[string, unknown, string | undefined]>([
-    [
-      '409 alreadyReplaced (Let’s Encrypt, newer Pebble)',
-      problemError(409, 'alreadyReplaced', 'certificate already replaced'),
-      '409 alreadyReplaced: certificate already replaced',
-    ],
-    [
-      '409 malformed (Pebble 2.6 on a second replacement)',
-      problemError(409, 'malformed', 'cannot replace a certificate twice'),
-      '409 malformed: cannot replace a certificate twice',
-    ],
-    [
-      '500 serverInternal, the lego v4.16.0 incident',
-      problemError(500, 'serverInternal', INCIDENT_DETAIL),
-      `500 serverInternal: ${INCIDENT_DETAIL}`,
-    ],
-    [
-      '503 without a problem type',
-      new AcmeProblemError({ status: 503, detail: 'down' }, 'x'),
+const rateLimited = new RateLimitedError(
+  { type: `${ACME_ERROR_PREFIX}rateLimited`, status: 429, detail: 'too many replacement orders' },
+  'x',
+  undefined,
+);
+
+describe('replacementRejection: every CA rejection but a rate limit or badNonce drops replaces once', () => {
+  it.each<[status: number, type: string, detail: string]>([
+    [409, 'alreadyReplaced', 'certificate already replaced'],
+    [409, 'malformed', 'cannot replace a certificate twice'], // Pebble 2.6 on a second replacement
+    [500, 'serverInternal', INCIDENT_DETAIL], // the lego v4.16.0 incident
+    [503, 'serverInternal', 'down'], // without Retry-After: not a RateLimitedError
+    [400, 'malformed', 'the replaces field does not identify a known certificate'],
+    [400, 'malformed', 'unknown issuer key identifier'], // the CA changed intermediates
+    [404, 'malformed', 'certificate not found'],
+    [403, 'unauthorized', 'certificate was issued to another account'],
+    [403, 'alreadyReplaced', 'nope'],
+    [400, 'rejectedIdentifier', 'example.invalid is forbidden'],
+    [400, 'malformed', 'identifiers are empty'],
+    [401, 'accountDoesNotExist', 'no such account'],
+  ])('%i %s ("%s") → retried without replaces', (status, type, detail) => {
+    expect(replacementRejection(problemError(status, type, detail))).toBe(`${status} ${type}: ${detail}`);
+  });
+
+  it.each<[string, unknown]>([
+    ['rateLimited (RateLimitedError, 429)', rateLimited],
+    ['rateLimited as a plain problem under 403', problemError(403, 'rateLimited', 'weekly limit')],
+    ['a bare 429', new AcmeProblemError({ status: 429, detail: 'slow down' }, 'x')],
+    ['badNonce (the transport already retried it)', problemError(400, 'badNonce', 'stale nonce')],
+    ['a non-problem error', new AcmeAwsError('acme-protocol', 'newOrder answered without a Location')],
+    ['a network error', new TypeError('fetch failed')],
+  ])('%s → not retried', (_, error) => {
+    expect(replacementRejection(error)).toBeUndefined();
+  });
+
+  it('a problem without a type reads "unknown", and a long multi-line detail is bounded to one line', () => {
+    expect(replacementRejection(new AcmeProblemError({ status: 503, detail: 'down' }, 'x'))).toBe(
       '503 unknown: down',
-    ],
-    [
-      '400 malformed about replaces',
-      problemError(400, 'malformed', 'the replaces field does not identify a known certificate'),
-      '400 malformed: the replaces field does not identify a known certificate',
-    ],
-    [
-      '403 alreadyReplaced whatever the detail',
-      problemError(403, 'alreadyReplaced', 'nope'),
-      '403 alreadyReplaced: nope',
-    ],
-    [
-      '400 rejectedIdentifier',
-      problemError(400, 'rejectedIdentifier', 'example.invalid is forbidden'),
-      undefined,
-    ],
-    ['403 unauthorized', problemError(403, 'unauthorized', 'account is not authorized'), undefined],
-    [
-      '400 malformed about something else',
-      problemError(400, 'malformed', 'identifiers are empty'),
-      undefined,
-    ],
-    [
-      'rateLimited (RateLimitedError)',
-      new RateLimitedError(
-        { type: `${ACME_ERROR_PREFIX}rateLimited`, status: 429, detail: 'too many replacement orders' },
-        'x',
-        undefined,
-      ),
-      undefined,
-    ],
-    ['rateLimited as a plain problem', problemError(429, 'rateLimited', 'too many new orders'), undefined],
-    [
-      'a non-problem error',
-      new AcmeAwsError('acme-protocol', 'newOrder answered without a Location'),
-      undefined,
-    ],
-    ['a network error', new TypeError('fetch failed'), undefined],
-  ])('%s', (_, error, expected) => {
-    expect(replacementRejection(error)).toBe(expected);
+    );
+    const reason = replacementRejection(problemError(400, 'malformed', `a\nb ${'x'.repeat(500)}`))!;
+    expect(reason).toMatch(/^400 malformed: a b x+$/);
+    expect(reason.length).toBeLessThanOrEqual('400 malformed: '.length + 200);
   });
 });
 
@@ -124,11 +105,39 @@ describe('placeOrder', () => {
     expect(placed.notes.join('\n')).toContain('ordered again without replaces');
   });
 
-  it('does not retry a rejection that has nothing to do with replaces', async () => {
-    const ca = new FakeCa().on('/order', () => problem(400, 'rejectedIdentifier', 'forbidden name'));
-    await expect(placeOrder(await clientFor(ca), { names: NAMES, replaces: 'aki.serial' })).rejects.toThrow(
-      /rejectedIdentifier \(HTTP 400\): forbidden name/,
-    );
+  it.each<[status: number, type: string, detail: string]>([
+    [400, 'malformed', 'unknown issuer key identifier'],
+    [404, 'malformed', 'no certificate with this serial'],
+    [403, 'unauthorized', 'certificate belongs to another account'],
+    [409, 'alreadyReplaced', 'already replaced'],
+    [500, 'serverInternal', INCIDENT_DETAIL],
+  ])(
+    'a replacement order answered %i %s is placed again without replaces, and the reason recorded',
+    async (status, type, detail) => {
+      const ca = new FakeCa().on('/order', (request) =>
+        (request.payload as { replaces?: string }).replaces
+          ? problem(status, type, detail)
+          : json(orderBody(), 201, { location: `${ORIGIN}/o/9` }),
+      );
+      const placed = await placeOrder(await clientFor(ca), { names: NAMES, replaces: 'aki.serial' });
+      expect(ca.to('/order', 'POST').map((p) => (p.payload as { replaces?: string }).replaces)).toEqual([
+        'aki.serial',
+        undefined,
+      ]);
+      expect(placed.url).toBe(`${ORIGIN}/o/9`);
+      expect(placed.replaced).toBeUndefined();
+      expect(placed.replacesDropped).toBe(`${status} ${type}: ${detail}`);
+      expect(placed.notes).toEqual([
+        `the CA rejected the replacement order (${status} ${type}: ${detail}); ordered again without replaces`,
+      ]);
+    },
+  );
+
+  it('a rate-limited replacement order is not placed again: the renewal is deferred', async () => {
+    const ca = new FakeCa().on('/order', () => problem(429, 'rateLimited', 'too many new orders'));
+    await expect(
+      placeOrder(await clientFor(ca), { names: NAMES, replaces: 'aki.serial' }),
+    ).rejects.toBeInstanceOf(RateLimitedError);
     expect(ca.to('/order', 'POST')).toHaveLength(1);
   });
 
