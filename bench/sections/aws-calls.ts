@@ -1,5 +1,6 @@
 import type { RuntimeConfig } from '../../functions/handlers/runtime';
 import type { Bed } from '../../test/support/bed';
+import { pebbleRootsPem } from '../../test/support/pebble';
 import type { AwsCall, CountingProxy } from '../lib/counting-proxy';
 
 /** The AWS calls of one renewal, as seen at the endpoint. */
@@ -51,7 +52,7 @@ export async function runAwsCalls(input: {
   for (const name of ['alpha.bench.test', 'beta.bench.test']) zones[await bed.createZone(name)] = name;
   const domains = ['alpha.bench.test', '*.alpha.bench.test', 'beta.bench.test', '*.beta.bench.test'];
   await bed.putInventory(stack.bucket, {
-    cas: { pebble: { directoryUrl: bed.directoryUrl } },
+    cas: { pebble: { directoryUrl: bed.directoryUrl, trustAnchors: await pebbleRootsPem(bed.pebble) } },
     certificates: [{ id: 'two-zones', ca: 'pebble', domains, keyType: 'ec-p256' }],
   });
   const config: RuntimeConfig = { ...stack.config, endpoint: proxy.endpoint };

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RuntimeConfig } from '../../functions/handlers/runtime';
 import type { Bed } from '../../test/support/bed';
+import { pebbleRootsPem } from '../../test/support/pebble';
 import { testBedTls } from '../../test/support/tls';
 import { createFloorRunner } from '../lib/acme-floor';
 import { bundleLikeLambda } from '../lib/bundle';
@@ -64,7 +65,7 @@ export async function runIssuance(input: {
     zoneIds.set(`${tool}.bench.test`, await bed.createZone(`${tool}.bench.test`));
   }
   await bed.putInventory(input.bucket, {
-    cas: { pebble: { directoryUrl: bed.directoryUrl } },
+    cas: { pebble: { directoryUrl: bed.directoryUrl, trustAnchors: await pebbleRootsPem(bed.pebble) } },
     certificates: SHAPES.map((shape) => ({
       id: shape === 'single' ? 'ours-single' : 'ours-wildcard',
       ca: 'pebble',

@@ -5,6 +5,7 @@ import { mapLimit } from '../../functions/core/concurrency';
 import type { CertificateState } from '../../functions/core/renewal/state';
 import type { RuntimeConfig } from '../../functions/handlers/runtime';
 import type { Bed } from '../../test/support/bed';
+import { pebbleRootsPem } from '../../test/support/pebble';
 import { testBedTls } from '../../test/support/tls';
 import { bundleLikeLambda } from '../lib/bundle';
 import type { CountingProxy } from '../lib/counting-proxy';
@@ -72,7 +73,7 @@ export async function runSchedulerScale(input: {
   await bed.createZone('sched.bench.test');
   const seedDomains = (i: number) => [`s${i}.sched.bench.test`];
   await bed.putInventory(seedStack.bucket, {
-    cas: { pebble: { directoryUrl: bed.directoryUrl } },
+    cas: { pebble: { directoryUrl: bed.directoryUrl, trustAnchors: await pebbleRootsPem(bed.pebble) } },
     certificates: Array.from({ length: SEEDS }, (_, i) => ({
       id: `seed-${i}`,
       ca: 'pebble',
@@ -101,7 +102,7 @@ export async function runSchedulerScale(input: {
     const ids = Array.from({ length: size }, (_, i) => `c-${String(i).padStart(5, '0')}`);
     const seedStarted = performance.now();
     await bed.putInventory(stack.bucket, {
-      cas: { pebble: { directoryUrl: bed.directoryUrl } },
+      cas: { pebble: { directoryUrl: bed.directoryUrl, trustAnchors: await pebbleRootsPem(bed.pebble) } },
       certificates: ids.map((id, i) => ({
         id,
         ca: 'pebble',

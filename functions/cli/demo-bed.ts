@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SQSEvent } from 'aws-lambda';
 import { type Bed, startBed } from '../../test/support/bed';
+import { pebbleRootsPem } from '../../test/support/pebble';
 import { type Inventory, parseInventory } from '../core/config/inventory';
 import type { Fetch } from '../core/http';
 import type { RenewalRequest } from '../core/renewal/ports';
@@ -100,9 +101,14 @@ export async function startDemoBed(
       `test bed up in ${((Date.now() - started) / 1000).toFixed(1)} s: Pebble ${bed.pebble.directoryUrl}, moto ${bed.moto.endpoint}, DNS ${bed.dns.address}`,
     );
     const raw = JSON.parse(readFileSync(options.inventoryPath ?? DEMO_INVENTORY_PATH, 'utf8')) as {
-      cas?: Record<string, { directoryUrl: string }>;
+      cas?: Record<string, { directoryUrl: string; trustAnchors?: string[] }>;
     };
-    for (const ca of Object.values(raw.cas ?? {})) ca.directoryUrl = bed.directoryUrl;
+    // Pebble's roots are new on every start: the file's trustAnchors is a placeholder for them.
+    const pebbleRoots = await pebbleRootsPem(bed.pebble);
+    for (const ca of Object.values(raw.cas ?? {})) {
+      ca.directoryUrl = bed.directoryUrl;
+      ca.trustAnchors = pebbleRoots;
+    }
     const inventory = parseInventory(raw, 'examples/demo-inventory.json');
     const stack = await bed.createStack('demo');
     const zones = [...new Set(inventory.certificates.flatMap((c) => c.domains.map(demoZoneOf)))];

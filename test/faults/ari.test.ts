@@ -97,8 +97,8 @@ const ariRequests = (certId: string, since: number) =>
 beforeAll(async () => {
   world = await startFaultWorld('ari', {
     zones: ['ari.test'],
-    inventory: (_zones, directoryUrl) => ({
-      cas: { pebble: { directoryUrl } },
+    inventory: (_zones, directoryUrl, trustAnchors) => ({
+      cas: { pebble: { directoryUrl, trustAnchors } },
       certificates: [...CASES.map((c) => c.id), 'ari-after-issue'].map((id) => ({
         id,
         ca: 'pebble',

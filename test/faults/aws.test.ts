@@ -49,8 +49,8 @@ function storeWith(real: CertificateStore, overrides: Partial<CertificateStore>)
 beforeAll(async () => {
   world = await startFaultWorld('aws', {
     zones: ['aws.test'],
-    inventory: (_zones, directoryUrl) => ({
-      cas: { pebble: { directoryUrl } },
+    inventory: (_zones, directoryUrl, trustAnchors) => ({
+      cas: { pebble: { directoryUrl, trustAnchors } },
       certificates: IDS.map((id) => ({
         id,
         ca: 'pebble',

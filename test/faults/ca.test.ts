@@ -68,8 +68,8 @@ async function mintForPendingKey(id: string, names: string[], notAfter: Date) {
 beforeAll(async () => {
   world = await startFaultWorld('ca', {
     zones: ['ca.test'],
-    inventory: (_zones, directoryUrl) => ({
-      cas: { pebble: { directoryUrl } },
+    inventory: (_zones, directoryUrl, trustAnchors) => ({
+      cas: { pebble: { directoryUrl, trustAnchors } },
       certificates: IDS.map((id) => ({ id, ca: 'pebble', domains: [domain(id)], keyType: 'ec-p256' })),
     }),
   });

@@ -89,8 +89,8 @@ let world: FaultWorld;
 beforeAll(async () => {
   world = await startFaultWorld('input', {
     zones: ['input.test'],
-    inventory: (_zones, directoryUrl) => ({
-      cas: { pebble: { directoryUrl } },
+    inventory: (_zones, directoryUrl, trustAnchors) => ({
+      cas: { pebble: { directoryUrl, trustAnchors } },
       // The duplicate id comes after its first occurrence, as an operator's copy-paste would.
       certificates: [...GOOD, UNMANAGED, ...BAD.map((b) => b.entry)].map((c) => ({ ca: 'pebble', ...c })),
     }),

@@ -39,8 +39,8 @@ async function listKeys(world: FaultWorld, prefix: string): Promise<string[]> {
 beforeAll(async () => {
   world = await startFaultWorld('load', {
     zones: ['load.test'],
-    inventory: (_zones, directoryUrl) => ({
-      cas: { pebble: { directoryUrl } },
+    inventory: (_zones, directoryUrl, trustAnchors) => ({
+      cas: { pebble: { directoryUrl, trustAnchors } },
       certificates: ids.map((id) => ({ id, ca: 'pebble', domains: [`${id}.load.test`] })),
     }),
   });

@@ -11,6 +11,7 @@ import { type Bed, type BedOptions, startBed } from './bed';
 import { captureOutput } from './capture-output';
 import { type AwsFaultProxy, startAwsFaultProxy } from './faults-aws-proxy';
 import { faultMatrix, type MatrixRow } from './faults-matrix';
+import { pebbleRootsPem } from './pebble';
 
 /** What a certificate looks like from the outside: S3 PEM, state serial, ACM per region. */
 export interface Snapshot {
@@ -80,7 +81,8 @@ export async function startFaultWorld(
   area: string,
   options: BedOptions & {
     zones: readonly string[];
-    inventory: (zones: Record<string, string>, directoryUrl: string) => unknown;
+    /** `trustAnchors`: the Pebble's roots (new on every start), for the Pebble CA entry. */
+    inventory: (zones: Record<string, string>, directoryUrl: string, trustAnchors: string[]) => unknown;
   },
 ): Promise<FaultWorld> {
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
@@ -91,7 +93,10 @@ export async function startFaultWorld(
   const config: RuntimeConfig = { ...stack.config, endpoint: aws.endpoint };
   const zones: Record<string, string> = {};
   for (const zone of options.zones) zones[zone] = await bed.createZone(zone);
-  await bed.putInventory(stack.bucket, options.inventory(zones, bed.directoryUrl));
+  await bed.putInventory(
+    stack.bucket,
+    options.inventory(zones, bed.directoryUrl, await pebbleRootsPem(bed.pebble)),
+  );
   const matrix = faultMatrix(area);
   const s3 = bed.clients.s3;
 

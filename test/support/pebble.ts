@@ -315,3 +315,24 @@ async function setRenewalInfo(
     throw new Error(`test bed: Pebble /set-renewal-info/ answered ${response.status}: ${text.slice(0, 500)}`);
   }
 }
+
+/**
+ * Every root of this Pebble's issuing hierarchies (`/roots/0`, then `/roots/1` … for the alternate chains of
+ * `PEBBLE_ALTERNATE_ROOTS`), PEM, one per entry: the `trustAnchors` an inventory needs for this Pebble. They are
+ * new on every start, so read them after starting and before renewing.
+ */
+export async function pebbleRootsPem(
+  pebble: Pick<PebbleInstance, 'managementUrl' | 'fetch'>,
+): Promise<string[]> {
+  const roots: string[] = [];
+  // Pebble answers 404 past its last root; the bound only stops a misbehaving one from looping forever.
+  for (let index = 0; index < 16; index += 1) {
+    const response = await pebble.fetch(`${pebble.managementUrl}/roots/${index}`);
+    const text = await response.text();
+    if (response.status === 404 && index > 0) return roots;
+    if (!response.ok)
+      throw new Error(`test bed: Pebble /roots/${index} answered ${response.status}: ${text}`);
+    roots.push(text);
+  }
+  return roots;
+}

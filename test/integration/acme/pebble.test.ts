@@ -26,7 +26,7 @@ import {
 } from '../../../functions/core/pki';
 import { type ChallTestSrv, startChallTestSrv } from '../../support/challtestsrv';
 import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy';
-import { type PebbleInstance, startPebble } from '../../support/pebble';
+import { type PebbleInstance, pebbleRootsPem, startPebble } from '../../support/pebble';
 import { testBedTls } from '../../support/tls';
 
 const INCIDENT_DETAIL = 'While validating order as a replacement and error occurred';
@@ -98,6 +98,7 @@ async function issue(
     expectedNames: names,
     now: new Date(),
     expectedIssuerPem: await ca.issuerIntermediatesPem(),
+    trustAnchors: await pebbleRootsPem(ca),
   });
   const leaf = parseCertificate(splitPemChain(result.certificate.pem)[0]!);
   if (!leaf.authorityKeyId) throw new Error('Pebble issued a certificate without an AKI');

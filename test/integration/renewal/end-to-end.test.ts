@@ -9,6 +9,7 @@ import type { RuntimeConfig } from '../../../functions/handlers/runtime';
 import { createSchedulerHandler } from '../../../functions/handlers/scheduler';
 import { type Bed, startBed } from '../../support/bed';
 import { captureOutput } from '../../support/capture-output';
+import { pebbleRootsPem } from '../../support/pebble';
 
 const output = captureOutput();
 let bed: Bed;
@@ -18,7 +19,7 @@ let queueUrl: string;
 
 const ID = 'web';
 const inventory = (zones: { example: string; other: string }) => ({
-  cas: { pebble: { directoryUrl: '' } },
+  cas: { pebble: { directoryUrl: '', trustAnchors: [] as string[] } },
   certificates: [
     {
       id: ID,
@@ -75,6 +76,7 @@ beforeAll(async () => {
   const other = await bed.createZone('other.test');
   const inv = inventory({ example, other });
   inv.cas.pebble.directoryUrl = bed.directoryUrl;
+  inv.cas.pebble.trustAnchors = await pebbleRootsPem(bed.pebble);
   await bed.putInventory(bucket, inv);
 });
 

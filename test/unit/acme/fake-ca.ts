@@ -19,6 +19,24 @@ export type Route = (request: SeenRequest, count: number) => Response | Promise<
 export const ORIGIN = 'https://ca.test';
 export const DIRECTORY_URL = `${ORIGIN}/dir`;
 
+/**
+ * A self-signed root ("Fake CA Root (tests)") whose key was thrown away, for inventories that must name a custom
+ * CA's `trustAnchors` but never verify a chain (the scheduler only decides). A test that issues uses its fixture
+ * chain's root instead, so this one trusting nothing is never what makes a test pass.
+ */
+export const UNUSED_TRUST_ANCHOR_PEM = `-----BEGIN CERTIFICATE-----
+MIIBkjCCATigAwIBAgIBATAKBggqhkjOPQQDAjAfMR0wGwYDVQQDDBRGYWtlIENB
+IFJvb3QgKHRlc3RzKTAgFw0yNjEyMDEwOTQ1MTZaGA8yMTI2MTEwNzA5NDUxNlow
+HzEdMBsGA1UEAwwURmFrZSBDQSBSb290ICh0ZXN0cykwWTATBgcqhkjOPQIBBggq
+hkjOPQMBBwNCAAQu4XvSXErZAhtmclBJZ/XFCqBa168uVrGc5ts7I+x5ZPV9LlzS
+tWsMgF34a1Y9+S/uAhRqdTKkiTLLyOO17/gTo2MwYTAdBgNVHQ4EFgQUKJ24CLTG
+Xb8q8KjuLkRiJeq5a4EwHwYDVR0jBBgwFoAUKJ24CLTGXb8q8KjuLkRiJeq5a4Ew
+DwYDVR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMCAQYwCgYIKoZIzj0EAwIDSAAw
+RQIhAOIhxhkJ3ibV8Ms5MqVt3sf+zb9YtcKkQxOAcSVsYSX4AiB5D9wmgfU82206
+HITDAXluz1O2pQT1mXP1OUX8h6+S4Q==
+-----END CERTIFICATE-----
+`;
+
 /** The directory the fake CA serves unless a test overrides it. */
 export function defaultDirectory(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {

@@ -36,7 +36,8 @@ const NEW_SERIAL = '0b0b0b0b';
 const ARN_US = 'arn:aws:acm:us-east-1:123456789012:certificate/shop-us';
 
 const INVENTORY = {
-  cas: { fake: { directoryUrl: DIRECTORY_URL } },
+  // The fixture chain's root, filled in once beforeAll has built it.
+  cas: { fake: { directoryUrl: DIRECTORY_URL, trustAnchors: [] as string[] } },
   certificates: [{ id: 'shop', domains: NAMES, ca: 'fake', acmRegions: ['us-east-1', 'eu-west-1'] }],
 };
 
@@ -46,6 +47,7 @@ let oldCertId: string;
 
 beforeAll(async () => {
   chain = await buildTestChain({ names: NAMES });
+  INVENTORY.cas.fake.trustAnchors.push(chain.root.pem);
   const parsed = parseCertificate(chain.leaf.pem);
   oldSerial = parsed.serialHex;
   oldCertId = certId({ authorityKeyId: parsed.authorityKeyId!, serialDer: parsed.serialDer });

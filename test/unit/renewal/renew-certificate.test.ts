@@ -22,6 +22,7 @@ import {
   MemoryStore,
   seededRandom,
 } from '../../support/fakes';
+import { UNUSED_TRUST_ANCHOR_PEM } from '../acme/fake-ca';
 import { buildTestChain, FIXED, type TestChain } from '../pki/fixtures';
 
 const DIRECTORY = 'https://ca.test/directory';
@@ -31,7 +32,14 @@ const ARN_US = 'arn:aws:acm:us-east-1:123456789012:certificate/shop-us';
 /** One certificate in two ACM regions. */
 function inventory(entry: Record<string, unknown> = {}) {
   return {
-    cas: { test: { directoryUrl: DIRECTORY, contact: ['mailto:ops@example.test'] } },
+    cas: {
+      test: {
+        directoryUrl: DIRECTORY,
+        contact: ['mailto:ops@example.test'],
+        // Nothing here reaches the CA's certificate download, so no chain is ever verified against it.
+        trustAnchors: [UNUSED_TRUST_ANCHOR_PEM],
+      },
+    },
     certificates: [
       {
         id: 'shop',

@@ -12,13 +12,14 @@ const DAY = 24 * HOUR;
 const NOW = new Date('2025-04-01T12:00:00.000Z');
 const at = (offsetMs: number) => new Date(NOW.getTime() + offsetMs).toISOString();
 const DIRECTORY = 'https://ca.test/directory';
+import { UNUSED_TRUST_ANCHOR_PEM } from '../acme/fake-ca';
 const WINDOW = { start: '2025-04-11T00:00:00.000Z', end: '2025-04-13T00:00:00.000Z' };
 
 const certIdOf = (n: number) => `aYhba4dGQEHhs3uEe6CuLN4ByNQ.AA${String(n).padStart(2, '0')}`;
 
 /** Two usable entries between two broken ones. */
 const MIXED_INVENTORY = {
-  cas: { test: { directoryUrl: DIRECTORY } },
+  cas: { test: { directoryUrl: DIRECTORY, trustAnchors: [UNUSED_TRUST_ANCHOR_PEM] } },
   certificates: [
     { id: 'fresh', domains: ['fresh.example.test'], ca: 'test' },
     { id: 'bad-domain', domains: ['not a domain'], ca: 'test' },
@@ -32,7 +33,7 @@ const MIXED_INVENTORY = {
  * unknown CA, a duplicate id).
  */
 const MIXED_CROSS_ENTRY_INVENTORY = {
-  cas: { test: { directoryUrl: DIRECTORY } },
+  cas: { test: { directoryUrl: DIRECTORY, trustAnchors: [UNUSED_TRUST_ANCHOR_PEM] } },
   certificates: [
     { id: 'fresh', domains: ['fresh.example.test'], ca: 'test' },
     { id: 'bad-domain', domains: ['not a domain'], ca: 'test' },
@@ -44,7 +45,7 @@ const MIXED_CROSS_ENTRY_INVENTORY = {
 
 function inventoryOf(ids: readonly string[]) {
   return {
-    cas: { test: { directoryUrl: DIRECTORY } },
+    cas: { test: { directoryUrl: DIRECTORY, trustAnchors: [UNUSED_TRUST_ANCHOR_PEM] } },
     certificates: ids.map((id) => ({ id, domains: [`${id}.example.test`], ca: 'test' })),
   };
 }
