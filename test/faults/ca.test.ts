@@ -130,7 +130,7 @@ describe('CA faults', () => {
     const orders = await world.newOrders(mark);
     expect(orders.map((o) => Boolean((o.payload as { replaces?: string }).replaces))).toEqual([true, false]);
     const after = (await world.state(id))!;
-    expect(after.replacesDropped?.reason).toMatch(/^409/);
+    expect(after.replacesDropped?.reason).toMatch(/^409 alreadyReplaced: /);
     world.verdict(
       {
         scenario: '409 from Pebble on a second replacement of the same certificate',
