@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { clampInstant, parseRetryAfter } from '../../functions/core/retry-after';
+import {
+  clampInstant,
+  clampRateLimitRetryAfter,
+  parseRetryAfter,
+  RATE_LIMIT_MAX_DEFERRAL_MS,
+} from '../../functions/core/retry-after';
 
 const NOW = new Date('2025-06-01T12:00:00.000Z');
 const plus = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
@@ -52,5 +57,17 @@ describe('clampInstant', () => {
   it('returns a new instant rather than the argument', () => {
     const at = plus(30);
     expect(clampInstant(at, NOW, MIN, MAX)).not.toBe(at);
+  });
+});
+
+describe('clampRateLimitRetryAfter', () => {
+  const WEEK = RATE_LIMIT_MAX_DEFERRAL_MS / 1000;
+  it.each<[string, Date, Date]>([
+    ["an hour (Let's Encrypt's usual) is kept", plus(3600), plus(3600)],
+    ['exactly a week is kept', plus(WEEK), plus(WEEK)],
+    ['Retry-After: 99999999 (three years) becomes a week', parseRetryAfter('99999999', NOW)!, plus(WEEK)],
+    ['the past becomes now', plus(-60), NOW],
+  ])('%s', (_, at, expected) => {
+    expect(clampRateLimitRetryAfter(at, NOW)).toEqual(expected);
   });
 });

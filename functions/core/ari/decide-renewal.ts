@@ -10,12 +10,17 @@ export type DecideRenewalInput = {
    * Absent when the CA has no ARI or the last answer was unusable; must be dropped when the certificate is replaced.
    */
   ari?: { selectedTime: Date; windowStart: Date; windowEnd: Date; nextCheckAt?: Date };
+  /**
+   * A deferral the CA imposed (a rate limit's or a 503's Retry-After) that the caller found still in force: no
+   * renewal before `until`, except at the emergency floor. `why` is our own short description of it.
+   */
+  deferral?: { until: Date; why?: string };
 };
 
 /** Renew now (and why), or not yet (and when to look again). Reasons are stable strings for logs and metrics. */
 export type RenewalDecision =
   | { renew: true; reason: 'new' | 'changed' | 'ari-window' | 'ratio' | 'emergency'; explanation: string }
-  | { renew: false; reason: 'not-yet'; renewAt: Date; nextCheckAt: Date; explanation: string };
+  | { renew: false; reason: 'not-yet' | 'deferred'; renewAt: Date; nextCheckAt: Date; explanation: string };
 
 const MINUTE = 60 * 1000;
 const HOUR = 60 * MINUTE;
@@ -52,6 +57,8 @@ export function emergencyTime(notBefore: Date, notAfter: Date): Date {
  * Rules, first match wins: no certificate → `new`; configuration changed → `changed`; expired or at the emergency
  * floor → `emergency`; usable ARI and its selected time has come → `ari-window`; without usable ARI, at the
  * lifetime ratio → `ratio`. With ARI the ratio does not apply (the CA may legitimately ask for a later renewal).
+ * A deferral in force comes before all of these but the emergency floor: `deferred` until it ends or the floor
+ * comes, whichever is first, so no Retry-After can let a certificate expire.
  *
  * @see RFC 9773 §4.2: "Conforming clients MUST attempt renewal at a time of their choosing based on the suggested
  *   renewal window." and "3. If the selected time is in the past, attempt renewal immediately."
@@ -59,6 +66,36 @@ export function emergencyTime(notBefore: Date, notAfter: Date): Date {
  *   server (e.g., retry at an appropriate interval, renew on a fallback schedule, etc.)" — the ratio rule here.
  */
 export function decideRenewal(input: DecideRenewalInput): RenewalDecision {
+  const deferral = input.deferral;
+  if (deferral === undefined || !Number.isFinite(deferral.until.getTime())) return decideUndeferred(input);
+  const { certificate } = input;
+  const why = deferral.why ?? 'rate limited';
+  if (certificate === undefined) {
+    const until = deferral.until;
+    return notYet(
+      until,
+      undefined,
+      `The CA asked us to wait until ${iso(until.getTime())} (${why})`,
+      'deferred',
+    );
+  }
+  const undeferred = decideUndeferred({ ...input, configChanged: false });
+  if (undeferred.renew && undeferred.reason === 'emergency') return undeferred;
+  const emergencyAt = emergencyTime(certificate.notBefore, certificate.notAfter);
+  const until = new Date(Math.min(deferral.until.getTime(), emergencyAt.getTime()));
+  const floor =
+    until.getTime() < deferral.until.getTime()
+      ? `; the emergency floor at ${iso(emergencyAt.getTime())} comes first and ends the wait`
+      : '';
+  return notYet(
+    until,
+    undefined,
+    `The CA asked us to wait until ${iso(deferral.until.getTime())} (${why})${floor}`,
+    'deferred',
+  );
+}
+
+function decideUndeferred(input: DecideRenewalInput): RenewalDecision {
   const { now, certificate } = input;
   if (certificate === undefined) {
     return { renew: true, reason: 'new', explanation: 'No certificate has been issued yet' };
@@ -137,12 +174,17 @@ export function decideRenewal(input: DecideRenewalInput): RenewalDecision {
   );
 }
 
-function notYet(renewAt: Date, ariNextCheckAt: Date | undefined, explanation: string): RenewalDecision {
+function notYet(
+  renewAt: Date,
+  ariNextCheckAt: Date | undefined,
+  explanation: string,
+  reason: 'not-yet' | 'deferred' = 'not-yet',
+): RenewalDecision {
   const check =
     ariNextCheckAt !== undefined && Number.isFinite(ariNextCheckAt.getTime())
       ? Math.min(renewAt.getTime(), ariNextCheckAt.getTime())
       : renewAt.getTime();
-  return { renew: false, reason: 'not-yet', renewAt, nextCheckAt: new Date(check), explanation };
+  return { renew: false, reason, renewAt, nextCheckAt: new Date(check), explanation };
 }
 
 /** The ARI input when every instant is valid and the window is not empty; otherwise the ratio rule applies. */

@@ -1,4 +1,5 @@
 import {
+  ARI_MAX_CHECK_INTERVAL_MS,
   decideRenewal,
   fetchRenewalInfo,
   type RenewalDecision,
@@ -8,7 +9,8 @@ import {
 } from '../ari';
 import type { Random } from '../clock';
 import { describeError } from '../errors';
-import type { Fetch } from '../http';
+import type { Fetch, RequestTimer } from '../http';
+import { RATE_LIMIT_MAX_DEFERRAL_MS } from '../retry-after';
 import type { AriState, CertificateState } from './state';
 
 /** Input of {@link checkCertificate}: one certificate's state, the CA's ARI endpoint and the clock. */
@@ -19,6 +21,10 @@ export interface CheckCertificateInput {
   /** The `renewalInfo` URL of the CA that issued the current certificate; absent when it has no ARI. */
   readonly renewalInfoUrl?: string;
   readonly fetch: Fetch;
+  /** Deadline of the renewalInfo request. @default ARI_REQUEST_TIMEOUT_MS */
+  readonly ariTimeoutMs?: number;
+  /** Makes the request's deadline signal. @default abortAfter (`AbortSignal.timeout`) */
+  readonly timer?: RequestTimer;
   readonly now: Date;
   readonly random: Random;
   /**
@@ -41,7 +47,9 @@ export interface CheckCertificateResult {
 
 /**
  * Refreshes ARI for one certificate when its Retry-After has passed, then decides whether it is due.
- * An ARI failure never blocks a renewal: the decision falls back to the lifetime ratio.
+ * An ARI failure never blocks a renewal: the decision falls back to the lifetime ratio. While the CA's rate limit
+ * defers the certificate (and its emergency floor has not come) no renewalInfo is asked for: nothing could act
+ * on it before the deferral ends.
  */
 export async function checkCertificate(input: CheckCertificateInput): Promise<CheckCertificateResult> {
   const { now } = input;
@@ -51,8 +59,14 @@ export async function checkCertificate(input: CheckCertificateInput): Promise<Ch
   let ariError: string | undefined;
 
   const ariIsForCurrent = current?.certId !== undefined && state.ari?.certId === current.certId;
-  const nextAriAt = ariIsForCurrent ? state.ari!.nextCheckAt : state.ariRetryAt;
-  if (current?.certId && input.renewalInfoUrl && (nextAriAt === undefined || now >= new Date(nextAriAt))) {
+  const nextAriAt = storedAriNextCheck(state, now);
+  const deferred = rateLimitDeferral(state, now) !== undefined;
+  if (
+    !deferred &&
+    current?.certId &&
+    input.renewalInfoUrl &&
+    (nextAriAt === undefined || now.getTime() >= nextAriAt.getTime())
+  ) {
     ariRequested = true;
     try {
       const { info, nextCheckAt } = await fetchRenewalInfo({
@@ -60,6 +74,8 @@ export async function checkCertificate(input: CheckCertificateInput): Promise<Ch
         renewalInfoUrl: input.renewalInfoUrl,
         certId: current.certId,
         now,
+        ...(input.ariTimeoutMs === undefined ? {} : { timeoutMs: input.ariTimeoutMs }),
+        ...(input.timer ? { timer: input.timer } : {}),
       });
       const previous = ariIsForCurrent
         ? {
@@ -91,22 +107,71 @@ export async function checkCertificate(input: CheckCertificateInput): Promise<Ch
   }
 
   const at = new Date(now.getTime() + (input.lookaheadMs ?? 0));
-  const decision = decideFromState(state, input.configHash, at);
+  const decision = decideFromState(state, input.configHash, at, now);
   return { decision, state, ariRequested, ariError };
+}
+
+/**
+ * The rate limit (or 503) deferral of a state document still in force at `now`, as the decision may honour it:
+ * `retryAfter` as the renewer stored it, but never more than {@link RATE_LIMIT_MAX_DEFERRAL_MS} after the attempt
+ * that recorded it (a value from an older version, or hand-edited, cannot silence a certificate for years). The
+ * emergency floor ends it too; {@link decideRenewal} applies that.
+ * @see RFC 8555 §6.6 (a rate-limited request's Retry-After)
+ */
+export function rateLimitDeferral(
+  state: CertificateState,
+  now: Date,
+): { until: Date; why?: string } | undefined {
+  if (state.retryAfter === undefined) return undefined;
+  const recordedAt = state.lastAttemptAt === undefined ? Number.NaN : Date.parse(state.lastAttemptAt);
+  // Without the attempt's instant, only a deferral we could have written (a week from now at most) is honoured.
+  const cap = (Number.isFinite(recordedAt) ? recordedAt : now.getTime()) + RATE_LIMIT_MAX_DEFERRAL_MS;
+  const until = Date.parse(state.retryAfter);
+  if (!Number.isFinite(until) || until <= now.getTime()) return undefined;
+  if (!Number.isFinite(recordedAt) && until > cap) return undefined;
+  return {
+    until: new Date(Math.min(until, cap)),
+    ...(state.lastError === undefined ? {} : { why: state.lastError.slice(0, 300) }),
+  };
+}
+
+/**
+ * When the state says to ask renewalInfo again, never later than a day after the last answer (the longest interval
+ * ever stored, RFC 9773 §4.3.2); a stored failure's retry further than a day away counts as due now.
+ * @see RFC 9773 §4.3.2 "values over one day could be treated as if they were one day"
+ */
+function storedAriNextCheck(state: CertificateState, now: Date): Date | undefined {
+  const current = state.current;
+  if (current?.certId !== undefined && state.ari?.certId === current.certId) {
+    const next = Date.parse(state.ari.nextCheckAt);
+    const limit = Date.parse(state.ari.checkedAt) + ARI_MAX_CHECK_INTERVAL_MS;
+    const at = Math.min(next, Number.isFinite(limit) ? limit : next);
+    return Number.isFinite(at) ? new Date(at) : undefined;
+  }
+  if (state.ariRetryAt === undefined) return undefined;
+  const retry = Date.parse(state.ariRetryAt);
+  return Number.isFinite(retry) && retry <= now.getTime() + ARI_MAX_CHECK_INTERVAL_MS
+    ? new Date(retry)
+    : undefined;
 }
 
 /**
  * The renew/not-yet decision for a state document at instant `at`: the ARI window counts only when it belongs to
  * the current certificate, and a state without a recorded config hash (older or hand-written) is not a change.
+ * A rate limit's deferral is judged at `now` (the present, without the scheduler's lookahead: a Retry-After is
+ * not acted on early) and never outlasts the emergency floor.
  * The scheduler and the renewer both decide through this, so they never disagree about a certificate.
  */
 export function decideFromState(
   state: CertificateState,
   currentConfigHash: string,
   at: Date,
+  now: Date = at,
 ): RenewalDecision {
   const current = state.current;
   const ari = current?.certId !== undefined && state.ari?.certId === current.certId ? state.ari : undefined;
+  const nextAriAt = storedAriNextCheck(state, now);
+  const deferral = rateLimitDeferral(state, now);
   return decideRenewal({
     now: at,
     certificate: current
@@ -119,9 +184,10 @@ export function decideFromState(
           selectedTime: new Date(ari.selectedTime),
           windowStart: new Date(ari.windowStart),
           windowEnd: new Date(ari.windowEnd),
-          nextCheckAt: new Date(ari.nextCheckAt),
+          ...(nextAriAt === undefined ? {} : { nextCheckAt: nextAriAt }),
         }
       : undefined,
+    ...(deferral === undefined ? {} : { deferral }),
   });
 }
 

@@ -220,3 +220,101 @@ describe('ratioRenewalTime and emergencyTime', () => {
     expect(emergencyTime(at(0), at(row.lifetime)).toISOString()).toBe(row.emergency);
   });
 });
+
+describe('decideRenewal: a deferral (rate limit Retry-After)', () => {
+  const ninety = { notBefore: at(0), notAfter: at(90) };
+  it.each<{
+    name: string;
+    now: number;
+    until: number;
+    certificate?: typeof ninety;
+    configChanged?: true;
+    reason: 'deferred' | 'emergency';
+    renewAt?: number;
+    explains: RegExp;
+  }>([
+    {
+      name: 'past the ratio, deferred for two more days',
+      now: 70,
+      until: 72,
+      certificate: ninety,
+      reason: 'deferred',
+      renewAt: 72,
+      explains: /^The CA asked us to wait until 2025-03-14T00:00:00.000Z \(too many certificates\)$/,
+    },
+    {
+      name: 'deferred past the emergency floor: waits only until the floor',
+      now: 70,
+      until: 200,
+      certificate: ninety,
+      reason: 'deferred',
+      renewAt: 85.5,
+      explains: /emergency floor at 2025-03-27T12:00:00.000Z comes first/,
+    },
+    {
+      name: 'at the emergency floor, however long the deferral',
+      now: 86,
+      until: 200,
+      certificate: ninety,
+      reason: 'emergency',
+      explains: /emergency floor/,
+    },
+    {
+      name: 'expired, however long the deferral',
+      now: 91,
+      until: 200,
+      certificate: ninety,
+      reason: 'emergency',
+      explains: /expired at/,
+    },
+    {
+      name: 'the entry changed, but the CA said wait: the new order would hit the same limit',
+      now: 10,
+      until: 11,
+      certificate: ninety,
+      configChanged: true,
+      reason: 'deferred',
+      renewAt: 11,
+      explains: /wait until/,
+    },
+    {
+      name: 'the entry changed and the floor came: emergency wins',
+      now: 86,
+      until: 200,
+      certificate: ninety,
+      configChanged: true,
+      reason: 'emergency',
+      explains: /emergency floor/,
+    },
+    {
+      name: 'no certificate yet (the first order was rate limited)',
+      now: 10,
+      until: 10.5,
+      reason: 'deferred',
+      renewAt: 10.5,
+      explains: /wait until/,
+    },
+  ])('$name → $reason', (row) => {
+    const decision = decideRenewal({
+      now: at(row.now),
+      ...(row.certificate ? { certificate: row.certificate } : {}),
+      ...(row.configChanged ? { configChanged: true } : {}),
+      deferral: { until: at(row.until), why: 'too many certificates' },
+    });
+    expect(decision.reason).toBe(row.reason);
+    expect(decision.explanation).toMatch(row.explains);
+    if (decision.renew === false) {
+      expect(decision.renewAt.toISOString()).toBe(at(row.renewAt!).toISOString());
+      expect(decision.nextCheckAt.toISOString()).toBe(at(row.renewAt!).toISOString());
+    }
+  });
+
+  it('an unreadable deferral instant is ignored rather than honoured forever', () => {
+    const decision = decideRenewal({
+      now: at(70),
+      certificate: ninety,
+      deferral: { until: new Date(Number.NaN) },
+    });
+    expect(decision).toMatchObject({ renew: true, reason: 'ratio' });
+  });
+});

@@ -362,3 +362,73 @@ describe('checkCertificate: the decision', () => {
     expect(atFloor.decision).toMatchObject({ renew: true, reason: 'emergency' });
   });
 });
+
+describe('checkCertificate: stored deferrals are bounded, and the emergency floor wins', () => {
+  /** Stored by an older version from `Retry-After: 99999999` (more than three years). */
+  const FOREVER = at(99_999_999 * 1000);
+  /** A 90-day certificate with 4 days left: past its floor (4.5 days left) at NOW. */
+  const NEAR_EXPIRY = {
+    ...CURRENT,
+    notBefore: new Date(NOW.getTime() - 86 * DAY).toISOString(),
+    notAfter: new Date(NOW.getTime() + 4 * DAY).toISOString(),
+  };
+
+  it('a rate limit deferral past expiry does not stop an emergency renewal', async () => {
+    const result = await check(server(), {
+      state: state({ current: NEAR_EXPIRY, retryAfter: FOREVER, lastAttemptAt: at(-HOUR) }),
+    });
+    expect(result.decision).toMatchObject({ renew: true, reason: 'emergency' });
+  });
+
+  it('a three-year deferral counts for a week after the attempt that stored it, and asks no ARI meanwhile', async () => {
+    const ca = server();
+    const result = await check(ca, {
+      state: state({
+        retryAfter: FOREVER,
+        lastAttemptAt: at(-DAY),
+        lastError: 'RateLimitedError: slow down',
+      }),
+    });
+    expect(result.decision).toMatchObject({ renew: false, reason: 'deferred' });
+    expect(result.decision.renew === false && result.decision.renewAt.toISOString()).toBe(at(6 * DAY));
+    expect(result.decision.explanation).toContain('RateLimitedError: slow down');
+    expect(ca.requests).toEqual([]);
+    expect(result.ariRequested).toBe(false);
+  });
+
+  it('a deferral past the emergency floor ends at the floor', async () => {
+    const nearFloor = {
+      ...CURRENT,
+      notBefore: new Date(NOW.getTime() - 84 * DAY).toISOString(),
+      notAfter: new Date(NOW.getTime() + 6 * DAY).toISOString(),
+    };
+    const capped = await check(server(), {
+      state: state({ current: nearFloor, retryAfter: at(5 * DAY), lastAttemptAt: at(-HOUR) }),
+    });
+    // 1/20 of 90 days is 4.5 days: the floor comes 1.5 days from now, before the deferral ends.
+    expect(capped.decision.renew === false && capped.decision.renewAt.toISOString()).toBe(at(1.5 * DAY));
+  });
+
+  it('a far-future deferral without the attempt that stored it is not honoured', async () => {
+    const result = await check(server(), { state: state({ retryAfter: FOREVER }) });
+    expect(result.decision.reason).not.toBe('deferred');
+    expect(result.ariRequested).toBe(true);
+  });
+
+  it.each<{ name: string; overrides: Partial<CertificateState> }>([
+    {
+      name: 'an ARI next check in the year 5000, a day after its answer',
+      overrides: { ari: ari({ nextCheckAt: '5000-01-01T00:00:00.000Z', checkedAt: at(-DAY) }) },
+    },
+    {
+      name: 'an ARI retry in the year 5000 after a failure',
+      overrides: { ariRetryAt: '5000-01-01T00:00:00.000Z' },
+    },
+  ])('$name: renewalInfo is asked again (never more than a day between checks)', async ({ overrides }) => {
+    const ca = server();
+    const result = await check(ca, { state: state(overrides) });
+    expect(result.ariRequested).toBe(true);
+    expect(ca.certIds).toEqual([CERT_ID]);
+    expect(result.state.ari?.nextCheckAt).toBe(at(6 * HOUR));
+  });
+});
