@@ -8,8 +8,8 @@ import {
   parseInventoryLenient,
 } from '../config/inventory';
 import { describeError } from '../errors';
-import type { Fetch } from '../http';
-import { checkCertificate } from './check-certificate';
+import type { Fetch, RequestTimer } from '../http';
+import { checkCertificate, rateLimitDeferral } from './check-certificate';
 import { configHash } from './config-hash';
 import type { CertificateStore, RenewalQueue, RenewalReason, RenewalRequest } from './ports';
 import { type CertificateState, emptyState } from './state';
@@ -27,6 +27,16 @@ export interface SchedulerDeps {
   readonly concurrency?: number;
   /** The schedule interval: a renewal time before the next run is acted on now (RFC 9773 §4.2). */
   readonly lookaheadMs?: number;
+  /** Deadline of each renewalInfo request. @default ARI_REQUEST_TIMEOUT_MS (time-budget.ts) */
+  readonly ariTimeoutMs?: number;
+  /** Makes each request's deadline signal. @default abortAfter (`AbortSignal.timeout`) */
+  readonly timer?: RequestTimer;
+  /**
+   * Milliseconds left of this pass's budget, e.g. `passBudget(clock, SCHEDULER_PASS_BUDGET_MS)` (time-budget.ts).
+   * Once it is at or below zero no new certificate check starts; the checks in flight finish, the due ones found
+   * are enqueued, and the rest is left for the next pass. Absent: every certificate is checked.
+   */
+  readonly remainingMs?: () => number;
 }
 
 /** The outcome for one certificate, for logs, metrics and `check`. */
@@ -52,7 +62,17 @@ export interface SchedulerReport {
   readonly ariErrors: number;
   /** The smallest days-to-expiry over all issued certificates; `undefined` when none is issued yet. */
   readonly minDaysToExpiry?: number;
+  /** True when the pass budget ran out before every certificate was checked. */
+  readonly budgetSpent: boolean;
+  /**
+   * Certificates not checked because the pass budget was spent (not errors, and not in `checks`): the next pass
+   * checks them, starting from another place in the inventory.
+   */
+  readonly leftForNextPass: number;
 }
+
+/** Due certificates are enqueued in batches of this size as they are found: SQS `SendMessageBatch` takes 10. */
+export const ENQUEUE_BATCH_SIZE = 10;
 
 const DAY_MS = 24 * 60 * 60_000;
 
@@ -69,24 +89,15 @@ async function checkOne(
   const { now } = deps;
   const stored = await deps.store.getState(config.id);
   const state = stored ?? emptyState(config.id);
-  if (state.retryAfter && new Date(state.retryAfter) > now) {
-    return {
-      id: config.id,
-      due: false,
-      reason: 'deferred',
-      explanation: `the CA asked us to wait until ${state.retryAfter} (${state.lastError ?? 'rate limited'})`,
-      notAfter: state.current?.notAfter,
-      daysToExpiry: state.current ? (Date.parse(state.current.notAfter) - now.getTime()) / DAY_MS : undefined,
-      ariRequested: false,
-    };
-  }
   const ca = caFor(inventory, config.ca);
   const hash = await configHash(config, ca);
   const issuingCa = state.current?.directoryUrl ?? ca.directoryUrl;
+  // A certificate the CA deferred asks no renewalInfo (nothing could act on it), so it needs no directory either.
+  const deferred = rateLimitDeferral(state, now) !== undefined;
   let renewalInfoUrl: string | undefined;
   let directoryError: string | undefined;
   try {
-    renewalInfoUrl = state.current ? await deps.renewalInfoUrl(issuingCa) : undefined;
+    renewalInfoUrl = state.current && !deferred ? await deps.renewalInfoUrl(issuingCa) : undefined;
   } catch (error) {
     directoryError = `the directory of ${issuingCa} could not be read: ${describeError(error)}`;
   }
@@ -98,6 +109,8 @@ async function checkOne(
     now,
     random: deps.random,
     lookaheadMs: deps.lookaheadMs,
+    ...(deps.ariTimeoutMs === undefined ? {} : { ariTimeoutMs: deps.ariTimeoutMs }),
+    ...(deps.timer ? { timer: deps.timer } : {}),
   });
   if (!dryRun && (!stored || !sameState(stored, result.state)))
     await deps.store.putState(config.id, result.state);
@@ -119,7 +132,13 @@ async function checkOne(
 
 /**
  * One scheduler pass: read the inventory, refresh ARI where its Retry-After has passed, decide per certificate,
- * and enqueue the due ones. A bad inventory entry or one failing certificate never stops the others.
+ * and enqueue the due ones in batches as they are found, so a slow endpoint late in the pass cannot cost the
+ * renewals found before it. A bad inventory entry or one failing certificate never stops the others.
+ *
+ * With a budget (`deps.remainingMs`) no check starts once it is spent; the pass still enqueues what it found and
+ * returns in time for the caller to publish its metrics (the heartbeat). The pass then starts at a random place in
+ * the inventory, so the certificates a spent budget leaves out differ from pass to pass and none is starved.
+ * @throws the queue's error (e.g. `queue-failed`) when a batch could not be enqueued, after the pass finished
  */
 export async function runScheduler(
   deps: SchedulerDeps,
@@ -129,11 +148,23 @@ export async function runScheduler(
   const certificates = inventory.certificates.filter(
     (c) => options.only === undefined || c.id === options.only,
   );
-  const checks = await mapLimit(certificates, deps.concurrency ?? 10, async (config) => {
+  const dryRun = options.dryRun === true;
+  const count = certificates.length;
+  const start = deps.remainingMs && count > 1 ? Math.floor(clampUnit(deps.random()) * count) % count : 0;
+  const order = Array.from({ length: count }, (_, i) => (start + i) % count);
+  const results = new Array<CertificateCheck | undefined>(count);
+  const queue = new BatchingEnqueuer(deps.queue, dryRun);
+  let budgetSpent = false;
+
+  await mapLimit(order, deps.concurrency ?? 10, async (index) => {
+    if (!budgetSpent && deps.remainingMs !== undefined && deps.remainingMs() <= 0) budgetSpent = true;
+    if (budgetSpent) return;
+    const config = certificates[index]!;
+    let check: CertificateCheck;
     try {
-      return await checkOne(deps, inventory, config, options.dryRun === true);
+      check = await checkOne(deps, inventory, config, dryRun);
     } catch (error) {
-      return {
+      check = {
         id: config.id,
         due: false,
         reason: 'error' as const,
@@ -141,11 +172,16 @@ export async function runScheduler(
         ariRequested: false,
       };
     }
+    results[index] = check;
+    if (check.due) await queue.add(index, { id: check.id, reason: check.reason as RenewalReason });
   });
-  const enqueued: RenewalRequest[] = checks
-    .filter((c) => c.due)
-    .map((c) => ({ id: c.id, reason: c.reason as RenewalReason }));
-  if (!options.dryRun && enqueued.length > 0) await deps.queue.enqueue(enqueued);
+  await queue.flush();
+  queue.throwIfFailed();
+
+  const checks = results.filter((c): c is CertificateCheck => c !== undefined);
+  const enqueued = results.flatMap((c, index) =>
+    c !== undefined && queue.enqueued.has(index) ? [{ id: c.id, reason: c.reason as RenewalReason }] : [],
+  );
   const days = checks.map((c) => c.daysToExpiry).filter((d): d is number => d !== undefined);
   return {
     checks,
@@ -154,5 +190,53 @@ export async function runScheduler(
     ariRequests: checks.filter((c) => c.ariRequested).length,
     ariErrors: checks.filter((c) => c.ariError !== undefined).length,
     minDaysToExpiry: days.length > 0 ? Math.min(...days) : undefined,
+    budgetSpent,
+    leftForNextPass: count - checks.length,
   };
+}
+
+/** A random source's value forced into [0, 1), so a misbehaving one still yields a valid start. */
+function clampUnit(r: number): number {
+  return Number.isFinite(r) ? Math.min(Math.max(r, 0), 1 - Number.EPSILON) : 0;
+}
+
+/**
+ * Sends due certificates to the queue in batches of {@link ENQUEUE_BATCH_SIZE} as they are found. After a failed
+ * batch it sends no more (the next would fail alike, each after the SDK's retries) and keeps the first error.
+ */
+class BatchingEnqueuer {
+  /** Inventory indexes of the certificates enqueued (or, in a dry run, that would be). */
+  readonly enqueued = new Set<number>();
+  private pending: Array<{ index: number; request: RenewalRequest }> = [];
+  private failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly queue: RenewalQueue,
+    private readonly dryRun: boolean,
+  ) {}
+
+  async add(index: number, request: RenewalRequest): Promise<void> {
+    this.pending.push({ index, request });
+    if (this.pending.length >= ENQUEUE_BATCH_SIZE)
+      await this.send(this.pending.splice(0, ENQUEUE_BATCH_SIZE));
+  }
+
+  async flush(): Promise<void> {
+    while (this.pending.length > 0) await this.send(this.pending.splice(0, ENQUEUE_BATCH_SIZE));
+  }
+
+  throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  private async send(batch: Array<{ index: number; request: RenewalRequest }>): Promise<void> {
+    if (this.failure) return;
+    batch.sort((a, b) => a.index - b.index);
+    try {
+      if (!this.dryRun) await this.queue.enqueue(batch.map((b) => b.request));
+      for (const { index } of batch) this.enqueued.add(index);
+    } catch (error) {
+      this.failure = { error };
+    }
+  }
 }

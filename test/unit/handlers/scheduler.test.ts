@@ -14,6 +14,8 @@ const report: SchedulerReport = {
   ariRequests: 0,
   ariErrors: 0,
   minDaysToExpiry: 12.5,
+  budgetSpent: false,
+  leftForNextPass: 0,
 };
 
 function runtimeWith(perCertificateMetrics?: RuntimeConfig['perCertificateMetrics']): Runtime {

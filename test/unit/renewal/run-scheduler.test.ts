@@ -1,8 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
 import { caFor, parseInventoryLenient } from '../../../functions/core/config/inventory';
 import { hasCode } from '../../../functions/core/errors';
+import type { Fetch } from '../../../functions/core/http';
 import { configHash } from '../../../functions/core/renewal/config-hash';
-import { runScheduler, type SchedulerDeps } from '../../../functions/core/renewal/run-scheduler';
+import {
+  ENQUEUE_BATCH_SIZE,
+  runScheduler,
+  type SchedulerDeps,
+} from '../../../functions/core/renewal/run-scheduler';
 import type { CertificateState } from '../../../functions/core/renewal/state';
 import { constantRandom, FakeAriServer, MemoryQueue, MemoryStore } from '../../support/fakes';
 
@@ -12,14 +19,13 @@ const DAY = 24 * HOUR;
 const NOW = new Date('2025-04-01T12:00:00.000Z');
 const at = (offsetMs: number) => new Date(NOW.getTime() + offsetMs).toISOString();
 const DIRECTORY = 'https://ca.test/directory';
-import { UNUSED_TRUST_ANCHOR_PEM } from '../acme/fake-ca';
 const WINDOW = { start: '2025-04-11T00:00:00.000Z', end: '2025-04-13T00:00:00.000Z' };
 
 const certIdOf = (n: number) => `aYhba4dGQEHhs3uEe6CuLN4ByNQ.AA${String(n).padStart(2, '0')}`;
 
 /** Two usable entries between two broken ones. */
 const MIXED_INVENTORY = {
-  cas: { test: { directoryUrl: DIRECTORY, trustAnchors: [UNUSED_TRUST_ANCHOR_PEM] } },
+  cas: { test: { directoryUrl: DIRECTORY } },
   certificates: [
     { id: 'fresh', domains: ['fresh.example.test'], ca: 'test' },
     { id: 'bad-domain', domains: ['not a domain'], ca: 'test' },
@@ -33,7 +39,7 @@ const MIXED_INVENTORY = {
  * unknown CA, a duplicate id).
  */
 const MIXED_CROSS_ENTRY_INVENTORY = {
-  cas: { test: { directoryUrl: DIRECTORY, trustAnchors: [UNUSED_TRUST_ANCHOR_PEM] } },
+  cas: { test: { directoryUrl: DIRECTORY } },
   certificates: [
     { id: 'fresh', domains: ['fresh.example.test'], ca: 'test' },
     { id: 'bad-domain', domains: ['not a domain'], ca: 'test' },
@@ -45,7 +51,7 @@ const MIXED_CROSS_ENTRY_INVENTORY = {
 
 function inventoryOf(ids: readonly string[]) {
   return {
-    cas: { test: { directoryUrl: DIRECTORY, trustAnchors: [UNUSED_TRUST_ANCHOR_PEM] } },
+    cas: { test: { directoryUrl: DIRECTORY } },
     certificates: ids.map((id) => ({ id, domains: [`${id}.example.test`], ca: 'test' })),
   };
 }
@@ -223,6 +229,30 @@ describe('runScheduler: Retry-After', () => {
   });
 });
 
+describe('runScheduler: the emergency floor beats any stored deferral', () => {
+  it('Retry-After: 99999999 stored by an older version does not stop a renewal at the floor', async () => {
+    const inventory = inventoryOf(['shop']);
+    const { store, queue, deps } = bed(inventory);
+    // 90-day certificate with 4 days left: past its floor (4.5 days left).
+    store.seedState(
+      await issued(
+        inventory,
+        'shop',
+        1,
+        {
+          retryAfter: at(99_999_999_000),
+          lastAttemptAt: at(-HOUR),
+          lastError: 'RateLimitedError: slow down',
+        },
+        at(4 * DAY),
+      ),
+    );
+    const report = await runScheduler(deps);
+    expect(report.checks[0]).toMatchObject({ id: 'shop', due: true, reason: 'emergency' });
+    expect(queue.requests).toEqual([{ id: 'shop', reason: 'emergency' }]);
+  });
+});
+
 describe('runScheduler: dry run and writes', () => {
   it('dryRun decides and reports but writes nothing and enqueues nothing', async () => {
     const { store, queue, ari, deps } = bed(MIXED_INVENTORY);
@@ -370,5 +400,155 @@ describe('runScheduler: minDaysToExpiry', () => {
     }
     const report = await runScheduler(deps);
     expect(report.minDaysToExpiry).toBe(min);
+  });
+});
+
+/** Resolves true once `condition` holds, false after `ms`. */
+async function eventually(condition: () => boolean, ms = 3_000): Promise<boolean> {
+  const started = performance.now();
+  while (!condition()) {
+    if (performance.now() - started > ms) return false;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return true;
+}
+
+/** `remainingMs` that allows `checks` certificate checks to start, then reports the budget spent. */
+function budgetOf(checks: number): () => number {
+  let left = checks;
+  return () => (left-- > 0 ? 1 : 0);
+}
+
+describe('runScheduler: enqueued as found', () => {
+  it('a check that hangs does not hold back the due certificates found meanwhile', async () => {
+    const ids = ['slow', ...Array.from({ length: ENQUEUE_BATCH_SIZE }, (_, i) => `new-${i}`)];
+    const inventory = inventoryOf(ids);
+    const { store, queue, deps } = bed(inventory, { concurrency: 2 });
+    store.seedState(await issued(inventory, 'slow', 1));
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const fetch: Fetch = async () => {
+      await released;
+      return new Response(JSON.stringify({ suggestedWindow: WINDOW }), {
+        headers: { 'content-type': 'application/json' },
+      });
+    };
+
+    const pass = runScheduler({ ...deps, fetch });
+
+    expect(await eventually(() => queue.batches.length === 1)).toBe(true);
+    expect(queue.batches[0]!.map((r) => r.id)).toEqual(ids.slice(1));
+    release();
+    const report = await pass;
+    expect(report.enqueued.map((r) => r.id)).toEqual(ids.slice(1));
+    expect(report.checks.find((c) => c.id === 'slow')).toMatchObject({
+      reason: 'not-yet',
+      ariRequested: true,
+    });
+  });
+
+  it('25 due certificates go out as batches of 10, 10 and 5, each in inventory order', async () => {
+    const ids = Array.from({ length: 25 }, (_, i) => `cert-${String(i).padStart(2, '0')}`);
+    const { queue, deps } = bed(inventoryOf(ids), { concurrency: 1 });
+    const report = await runScheduler(deps);
+    expect(queue.batches.map((b) => b.length)).toEqual([10, 10, 5]);
+    expect(queue.requests.map((r) => r.id)).toEqual(ids);
+    expect(report.enqueued.map((r) => r.id)).toEqual(ids);
+    expect(report).toMatchObject({ budgetSpent: false, leftForNextPass: 0 });
+  });
+
+  it('the batches sent before a queue failure stay enqueued; the pass still fails loudly', async () => {
+    const ids = Array.from({ length: 15 }, (_, i) => `cert-${String(i).padStart(2, '0')}`);
+    const { queue, deps } = bed(inventoryOf(ids), { concurrency: 1 });
+    const failing = {
+      enqueue: async (requests: readonly { id: string; reason: 'new' }[]) => {
+        if (queue.batches.length > 0) throw Object.assign(new Error('SQS down'), { code: 'queue-failed' });
+        await queue.enqueue(requests);
+      },
+    };
+    const error = await runScheduler({ ...deps, queue: failing }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('SQS down');
+    expect(queue.requests.map((r) => r.id)).toEqual(ids.slice(0, 10));
+  });
+});
+
+describe('runScheduler: the pass budget', () => {
+  it('once the budget is spent no check starts; the rest is counted as left for the next pass, not as errors', async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `cert-${i}`);
+    const { store, queue, deps } = bed(inventoryOf(ids), { concurrency: 1 });
+
+    const report = await runScheduler({ ...deps, remainingMs: budgetOf(3) });
+
+    // The pass starts at random (0.5 → the sixth certificate), so a spent budget leaves out other ones next time.
+    expect(report.checks.map((c) => c.id)).toEqual(['cert-5', 'cert-6', 'cert-7']);
+    expect(report).toMatchObject({ budgetSpent: true, leftForNextPass: 7, ariErrors: 0 });
+    expect(report.checks.every((c) => c.reason === 'new')).toBe(true);
+    expect(queue.requests.map((r) => r.id)).toEqual(['cert-5', 'cert-6', 'cert-7']);
+    expect(store.writes.map((w) => w.id)).toEqual(['cert-5', 'cert-6', 'cert-7']);
+  });
+
+  it.each<{ random: number; checked: string[] }>([
+    { random: 0, checked: ['cert-0', 'cert-1', 'cert-2'] },
+    { random: 0.95, checked: ['cert-0', 'cert-1', 'cert-9'] },
+    { random: 1, checked: ['cert-0', 'cert-1', 'cert-9'] },
+  ])('a pass starting at $random wraps around the inventory: $checked', async ({ random, checked }) => {
+    const ids = Array.from({ length: 10 }, (_, i) => `cert-${i}`);
+    const { deps } = bed(inventoryOf(ids), { concurrency: 1 });
+    const report = await runScheduler({ ...deps, random: () => random, remainingMs: budgetOf(3) });
+    expect(report.checks.map((c) => c.id)).toEqual(checked);
+  });
+
+  it('a budget spent before the pass starts checks nothing and enqueues nothing', async () => {
+    const { queue, deps } = bed(inventoryOf(['a', 'b']));
+    const report = await runScheduler({ ...deps, remainingMs: () => -1 });
+    expect(report).toMatchObject({ checks: [], enqueued: [], budgetSpent: true, leftForNextPass: 2 });
+    expect(queue.batches).toEqual([]);
+  });
+});
+
+describe('runScheduler against a renewalInfo server that never answers (real sockets)', () => {
+  const servers: Server[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('each check costs one short deadline, the pass ends on its budget, and the due certificates are enqueued', async () => {
+    const silent = createServer(() => {});
+    servers.push(silent);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const renewalInfo = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/ari`;
+    const fresh = ['fresh-0', 'fresh-1', 'fresh-2'];
+    const live = Array.from({ length: 100 }, (_, i) => `live-${i}`);
+    const inventory = inventoryOf([...fresh, ...live]);
+    const { store, queue, deps } = bed(inventory, { concurrency: 2 });
+    for (const [i, id] of live.entries()) store.seedState(await issued(inventory, id, i));
+    const started = performance.now();
+    const budgetMs = 400;
+
+    const report = await runScheduler({
+      ...deps,
+      fetch: (url, init) => globalThis.fetch(url, init),
+      renewalInfoUrl: async () => renewalInfo,
+      ariTimeoutMs: 100,
+      random: () => 0,
+      remainingMs: () => budgetMs - (performance.now() - started),
+    });
+    const took = performance.now() - started;
+
+    // Without the budget: 100 checks × 100 ms / 2 at a time = 5 s at least.
+    expect(took).toBeLessThan(2_500);
+    expect(report.budgetSpent).toBe(true);
+    expect(report.leftForNextPass).toBeGreaterThan(50);
+    expect(report.checks.length + report.leftForNextPass).toBe(103);
+    const asked = report.checks.filter((c) => c.ariRequested);
+    expect(asked.length).toBeGreaterThan(0);
+    for (const check of asked) expect(check.ariError).toMatch(/did not answer within 100 ms/);
+    expect(report.ariErrors).toBe(asked.length);
+    expect(queue.requests).toEqual(fresh.map((id) => ({ id, reason: 'new' })));
   });
 });
