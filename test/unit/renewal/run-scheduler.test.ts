@@ -12,6 +12,7 @@ import {
 } from '../../../functions/core/renewal/run-scheduler';
 import type { CertificateState } from '../../../functions/core/renewal/state';
 import { constantRandom, FakeAriServer, MemoryQueue, MemoryStore } from '../../support/fakes';
+import { UNUSED_TRUST_ANCHOR_PEM } from '../acme/fake-ca';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -25,7 +26,7 @@ const certIdOf = (n: number) => `aYhba4dGQEHhs3uEe6CuLN4ByNQ.AA${String(n).padSt
 
 /** Two usable entries between two broken ones. */
 const MIXED_INVENTORY = {
-  cas: { test: { directoryUrl: DIRECTORY } },
+  cas: { test: { directoryUrl: DIRECTORY, trustAnchors: [UNUSED_TRUST_ANCHOR_PEM] } },
   certificates: [
     { id: 'fresh', domains: ['fresh.example.test'], ca: 'test' },
     { id: 'bad-domain', domains: ['not a domain'], ca: 'test' },
@@ -39,7 +40,7 @@ const MIXED_INVENTORY = {
  * unknown CA, a duplicate id).
  */
 const MIXED_CROSS_ENTRY_INVENTORY = {
-  cas: { test: { directoryUrl: DIRECTORY } },
+  cas: { test: { directoryUrl: DIRECTORY, trustAnchors: [UNUSED_TRUST_ANCHOR_PEM] } },
   certificates: [
     { id: 'fresh', domains: ['fresh.example.test'], ca: 'test' },
     { id: 'bad-domain', domains: ['not a domain'], ca: 'test' },
@@ -51,7 +52,7 @@ const MIXED_CROSS_ENTRY_INVENTORY = {
 
 function inventoryOf(ids: readonly string[]) {
   return {
-    cas: { test: { directoryUrl: DIRECTORY } },
+    cas: { test: { directoryUrl: DIRECTORY, trustAnchors: [UNUSED_TRUST_ANCHOR_PEM] } },
     certificates: ids.map((id) => ({ id, domains: [`${id}.example.test`], ca: 'test' })),
   };
 }
