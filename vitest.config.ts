@@ -14,6 +14,8 @@ const integration = {
 
 export default defineConfig({
   test: {
+    // Function logs (routed into vitest's console by the setup file) are shown for failing tests only.
+    silent: 'passed-only',
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], setupFiles, testTimeout: 20_000 } },
       {
