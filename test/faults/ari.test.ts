@@ -159,10 +159,12 @@ describe('ARI faults: fallback schedule, no crash, bounded polling', () => {
     world.verdict(
       {
         scenario: c.scenario,
-        outcome: `no crash, not due; ${c.windowKept ? 'window kept' : 'fallback to the lifetime ratio'} (renew in ${renewIn} days); next ARI check in ${c.nextCheckInMs < HOUR ? `${c.nextCheckInMs / MINUTE} min` : `${c.nextCheckInMs / HOUR} h`}`,
-        notes: after.ariError
-          ? after.ariError.replace(/https:\/\/127\.0\.0\.1:\d+\S*/g, '<renewalInfo>').slice(0, 100)
-          : 'window accepted; Retry-After clamped to [1 min, 1 day], an invalid one read as 6 h',
+        outcome: `no crash, not due; ${c.windowKept ? 'window kept' : 'fallback to the lifetime ratio'}; next ARI check in ${c.nextCheckInMs < HOUR ? `${c.nextCheckInMs / MINUTE} min` : `${c.nextCheckInMs / HOUR} h`}`,
+        notes: `renew in ${renewIn} days; ${
+          after.ariError
+            ? after.ariError.replace(/https:\/\/127\.0\.0\.1:\d+\S*/g, '<renewalInfo>').slice(0, 100)
+            : 'window accepted; Retry-After clamped to [1 min, 1 day], an invalid one read as 6 h'
+        }`,
       },
       await world.lost(before, 'kept'),
       await world.leaked(c.id),
