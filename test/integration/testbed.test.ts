@@ -89,13 +89,19 @@ async function settled(
 }
 
 /**
- * Orders `name` by hand (naming `profile` when given), answers dns-01 through challtestsrv, finalizes and
- * downloads: the bed's own check that Pebble issues, independent of the client under test.
+ * Orders `name` by hand (naming a profile or the certificate it replaces when given), answers dns-01
+ * through challtestsrv, finalizes and downloads: the bed's own check that Pebble issues, independent of the
+ * client under test.
  */
-async function issueByHand(acme: AcmeSession, dns: ChallTestSrv, name: string, profile?: string) {
+async function issueByHand(
+  acme: AcmeSession,
+  dns: ChallTestSrv,
+  name: string,
+  extra: { readonly profile?: string; readonly replaces?: string } = {},
+) {
   const created = await acme.post(acme.directory.newOrder!, {
     identifiers: [{ type: 'dns', value: name }],
-    ...(profile !== undefined ? { profile } : {}),
+    ...extra,
   });
   expect(created.status).toBe(201);
   const orderUrl = created.headers.get('location')!;
@@ -248,7 +254,7 @@ describe('local test bed', () => {
       });
       const acme = await acmeSession(profiled.fetch, profiled.directoryUrl);
       for (const [profile, seconds] of Object.entries(lifetimes)) {
-        const issued = await issueByHand(acme, dns, `${profile}.profiles.example`, profile);
+        const issued = await issueByHand(acme, dns, `${profile}.profiles.example`, { profile });
         expect(issued.profile).toBe(profile);
         expect(issued.lifetimeSeconds).toBeGreaterThanOrEqual(seconds - 1);
         expect(issued.lifetimeSeconds).toBeLessThanOrEqual(seconds);
@@ -264,6 +270,38 @@ describe('local test bed', () => {
     }
   });
 
+  it('answers replacement orders as Pebble 2.10 does: 409 alreadyReplaced, 403 for another account, 500 for other names', async () => {
+    const owner = await acmeSession(pebble.fetch, pebble.directoryUrl);
+    const stranger = await acmeSession(pebble.fetch, pebble.directoryUrl);
+    const order = (acme: AcmeSession, name: string, replaces: string) =>
+      acme.post(acme.directory.newOrder!, { identifiers: [{ type: 'dns', value: name }], replaces });
+    const answer = async (response: Response) => ({
+      status: response.status,
+      type: ((await response.json()) as { type?: string }).type,
+    });
+
+    const once = await issueByHand(owner, dns, 'once.replace.example');
+    // Pebble accepts a second replacement while the first is still pending, and refuses one once the first is
+    // issued.
+    await issueByHand(owner, dns, 'once.replace.example', { replaces: once.certId });
+    expect(await answer(await order(owner, 'once.replace.example', once.certId))).toEqual({
+      status: 409,
+      type: 'urn:ietf:params:acme:error:alreadyReplaced',
+    });
+
+    const other = await issueByHand(owner, dns, 'other.replace.example');
+    expect(await answer(await order(stranger, 'other.replace.example', other.certId))).toEqual({
+      status: 403,
+      type: 'urn:ietf:params:acme:error:unauthorized',
+    });
+    expect(await answer(await order(owner, 'unrelated.replace.example', other.certId))).toEqual({
+      status: 500,
+      type: 'urn:ietf:params:acme:error:serverInternal',
+    });
+    // Neither refusal used the certificate up: its owner can still replace it.
+    expect((await order(owner, 'other.replace.example', other.certId)).status).toBe(201);
+  });
+
   describe('set-renewal-info', () => {
     let issued: Awaited<ReturnType<typeof issueByHand>>;
     let renewalInfoUrl: string;
@@ -276,7 +314,7 @@ describe('local test bed', () => {
         body: await response.text(),
       };
     };
-    /** What the client under test makes of the answer: a window, or the error that sends it to the fallback. */
+    /** What the client under test makes of the answer: a window, or the error that sends it to its fallback. */
     const clientReads = () =>
       fetchRenewalInfo({ fetch: pebble.fetch, renewalInfoUrl, certId: issued.certId, now: new Date() });
 

@@ -22,11 +22,11 @@ export interface PebbleProfile {
 /** How to start a Pebble (Let's Encrypt's test ACME CA, 2.10 with ARI and profiles). */
 export interface PebbleOptions {
   /**
-   * Lifetime in seconds of certificates issued under the `default` profile; short lifetimes make renewal timing
-   * testable. Pebble 2.10 ignores its old `certificateValidityPeriod` setting, so this becomes the lifetime of the
-   * `default` profile (`profiles.default.validityPeriod`).
-   * @default 157766400 (5 years, the lifetime Pebble 2.6 issued and the tests were written against; Pebble 2.10's
-   *   own default is 90 days)
+   * Lifetime in seconds of certificates issued under the `default` profile; short lifetimes make renewal
+   * timing testable. Pebble 2.10 ignores its old `certificateValidityPeriod` setting, so this becomes
+   * `profiles.default.validityPeriod`.
+   * @default 157766400 (5 years: what Pebble 2.6 issued and the tests were written against; Pebble 2.10's own
+   *   default is 90 days)
    */
   readonly validitySeconds?: number;
   /**
@@ -98,8 +98,8 @@ export interface PebbleInstance {
   /** Intermediate certificate (PEM) of the issuing hierarchy; `index` > 0 selects an alternate chain's. */
   issuerIntermediatesPem(index?: number): Promise<string>;
   /**
-   * Makes Pebble answer `info` for this certificate's renewalInfo from now on (`POST /set-renewal-info/` on the
-   * management port). `certificate` is the certificate's PEM (a chain's first block is the leaf) or its ARI
+   * Makes Pebble answer `info` for this certificate's renewalInfo from now on (`POST /set-renewal-info/` on
+   * the management port). `certificate` is the certificate's PEM (a chain's first block is the leaf) or its ARI
    * certID, whose serial is looked up in this Pebble run. Pebble 2.10.0 keeps answering `Retry-After: 21600`
    * (6 hours) whatever the window; its management API has no setting for it.
    * @see RFC 9773 §4.1 (certID), §4.2 (RenewalInfo objects)
@@ -287,7 +287,7 @@ async function certificatePem(fetch: Fetch, managementUrl: string, certificate: 
   return parsed.Certificate;
 }
 
-/** `POST /set-renewal-info/`: Pebble 2.10 reads `{ Certificate: PEM, ARIResponse: string }` and serves the string. */
+/** `POST /set-renewal-info/`: Pebble 2.10 reads `{ Certificate: PEM, ARIResponse: string }`, serves the string. */
 async function setRenewalInfo(
   fetch: Fetch,
   managementUrl: string,
