@@ -21,7 +21,12 @@ const fail = (message: string): never => {
   process.exit(1);
 };
 
-const { rows, missing } = readRecords();
+const { rows, missing, untitled } = readRecords();
+for (const area of untitled) {
+  process.stderr.write(
+    `note: area "${area}" is rendered under its bare name; give it a title in AREAS (test/support/faults-matrix.ts)\n`,
+  );
+}
 if (missing.length > 0) {
   fail(
     `no faults record for ${missing.join(', ')} in ${RECORDS_DIR}: run the faults suite first ` +

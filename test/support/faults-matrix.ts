@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,6 +33,13 @@ export const AREAS: ReadonlyArray<readonly [area: string, title: string]> = [
   ['input', 'Bad input (inventory and CA responses)'],
   ['load', 'Load: a CA incident'],
 ];
+
+/** The sections to render: the known areas in their order, then any other recorded area by name. */
+function sections(rows: readonly MatrixRow[]): Array<readonly [area: string, title: string]> {
+  const known = new Set(AREAS.map(([area]) => area));
+  const others = [...new Set(rows.map((r) => r.area))].filter((area) => !known.has(area)).sort();
+  return [...AREAS, ...others.map((area) => [area, area] as const)];
+}
 
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 /** `null` is a scenario with nothing to lose or leak (a pure parser). */
@@ -70,7 +77,7 @@ export function renderReliabilityDoc(rows: readonly MatrixRow[]): string {
     '  resumes).',
     '',
   ];
-  for (const [area, title] of AREAS) {
+  for (const [area, title] of sections(rows)) {
     const mine = rows.filter((r) => r.area === area);
     if (mine.length === 0) continue;
     lines.push(
@@ -98,7 +105,7 @@ export function renderReadmeTable(rows: readonly MatrixRow[]): string {
     '| Area | Scenario | Outcome | Nothing lost | Nothing leaked |',
     '|---|---|---|---|---|',
   ];
-  for (const [area] of AREAS) {
+  for (const [area] of sections(rows)) {
     for (const row of rows.filter((r) => r.area === area)) {
       lines.push(
         `| ${area} | ${cell(row.scenario)} | ${cell(row.outcome)} | ${yes(row.nothingLost)} | ${yes(row.nothingLeaked)} |`,
@@ -121,16 +128,25 @@ export function withReadmeTable(readme: string, rows: readonly MatrixRow[]): str
   return readme.slice(0, start) + renderReadmeTable(rows) + readme.slice(end + README_END.length);
 }
 
-/** The rows recorded in `dir` (every area's file), and the areas that have no record there. */
-export function readRecords(dir: string = RECORDS_DIR): { rows: MatrixRow[]; missing: string[] } {
+/**
+ * The rows recorded in `dir` (every `<area>.json`, a new area's too), the known areas that have no record
+ * there, and the recorded areas {@link AREAS} has no title for (rendered after the others, titled by name).
+ */
+export function readRecords(dir: string = RECORDS_DIR): {
+  rows: MatrixRow[];
+  missing: string[];
+  untitled: string[];
+} {
+  const known = AREAS.map(([area]) => area);
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+  const recorded = files.map((f) => f.slice(0, -'.json'.length));
+  const untitled = recorded.filter((area) => !known.includes(area)).sort();
   const rows: MatrixRow[] = [];
-  const missing: string[] = [];
-  for (const [area] of AREAS) {
-    const file = join(dir, `${area}.json`);
-    if (!existsSync(file)) missing.push(area);
-    else rows.push(...(JSON.parse(readFileSync(file, 'utf8')) as MatrixRow[]));
+  for (const area of [...known, ...untitled]) {
+    if (!recorded.includes(area)) continue;
+    rows.push(...(JSON.parse(readFileSync(join(dir, `${area}.json`), 'utf8')) as MatrixRow[]));
   }
-  return { rows, missing };
+  return { rows, missing: known.filter((area) => !recorded.includes(area)), untitled };
 }
 
 /** Collects the rows of one test file and, when the file ends, records them in `.cache/faults/<area>.json`. */
