@@ -49,8 +49,9 @@ step "lint and format (Biome)"
 npx biome ci .
 
 step "tests: unit, infra (CDK), integration and faults (real Pebble + moto)"
-# The faults suite records its rows here; the docs check below reads only what this run recorded.
-rm -rf .cache/faults .cache/vitest-results.json
+# The faults suite records its rows in .cache/faults/; the docs check below reads only what a full run recorded.
+rm -f .cache/vitest-results.json
+if [ $# -eq 0 ]; then rm -rf .cache/faults; fi
 vitest_rc=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest-results.json "$@" || vitest_rc=$?
 # One plain closing line, readable by any CI: how many tests ran and how many failed.
