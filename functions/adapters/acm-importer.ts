@@ -12,7 +12,7 @@ import {
 import type { KeyType } from '../core/config/inventory';
 import { AcmeAwsError } from '../core/errors';
 import { x509 } from '../core/pki/x509';
-import type { CertificateImporter, ImportRequest, ImportResult } from '../core/renewal/ports';
+import type { CertificateImporter, FirstImporter, ImportRequest, ImportResult } from '../core/renewal/ports';
 import { awsErrorName, describeAwsError, type RetryOptions, withRetry } from './aws-retry';
 
 /** The tag that ties an ACM certificate to its inventory entry, so a lost ARN is found again, not duplicated. */
@@ -34,6 +34,12 @@ export interface AcmImporterOptions {
   readonly retry?: RetryOptions;
   /** Value of the {@link MANAGED_BY_TAG} set on first import. @default no such tag */
   readonly managedBy?: string;
+  /**
+   * Where new certificates are created. The renewer's role may not tag certificates (IAM cannot tell tagging a
+   * new certificate from tagging someone else's), so on AWS first imports go to the first-import function.
+   * @default this importer creates them itself (first-import function, local runs)
+   */
+  readonly firstImporter?: FirstImporter;
 }
 
 /** ACM's key algorithm names for our key types (DescribeCertificate `KeyAlgorithm`). */
@@ -115,9 +121,7 @@ export class AcmImporter implements CertificateImporter {
       }
     }
 
-    if (existing === undefined) {
-      return { region, arn: await this.#import(request, undefined), imported: true };
-    }
+    if (existing === undefined) return this.#create(request);
     if (existing.detail.Serial !== undefined && sameSerial(existing.detail.Serial, request.serial)) {
       return { region, arn: existing.arn, imported: false };
     }
@@ -127,10 +131,45 @@ export class AcmImporter implements CertificateImporter {
         : existing.detail.KeyAlgorithm === KEY_ALGORITHMS[request.keyType];
     if (!sameKeyType) {
       // ACM keeps one key algorithm per ARN; the old ARN stays for the caller to retire once nothing uses it.
-      const arn = await this.#import(request, undefined);
-      return { region, arn, imported: true, replacedArn: existing.arn };
+      const created = await this.#create(request);
+      return { ...created, replacedArn: existing.arn };
     }
     return { region, arn: await this.#import(request, existing.arn), imported: true };
+  }
+
+  /**
+   * First import only, as the first-import function runs it: a certificate already tagged with this id and of
+   * this key type is returned as it is (never overwritten: that is a re-import, the renewer's job), otherwise the
+   * certificate is imported new with the managed-by and certificate-id tags.
+   */
+  async importNew(request: ImportRequest): Promise<ImportResult> {
+    const found = await this.#findByTag(request);
+    if (found !== undefined) {
+      const detail = await this.#describe(request.region, found);
+      if (detail !== undefined && detail.KeyAlgorithm === KEY_ALGORITHMS[request.keyType]) {
+        return { region: request.region, arn: found, imported: false };
+      }
+    }
+    return { region: request.region, arn: await this.#import(request, undefined), imported: true };
+  }
+
+  /** A new certificate: through the first importer when there is one, else here. */
+  async #create(request: ImportRequest): Promise<ImportResult> {
+    const delegate = this.#options.firstImporter;
+    if (delegate === undefined) {
+      return { region: request.region, arn: await this.#import(request, undefined), imported: true };
+    }
+    const created = await delegate.importNew({
+      region: request.region,
+      certificateId: request.certificateId,
+      serial: request.serial,
+      keyType: request.keyType,
+    });
+    if (created.imported) return created;
+    // It found a certificate of ours that our own lookup missed: bring it up to date in place.
+    const detail = await this.#describe(request.region, created.arn);
+    if (detail?.Serial !== undefined && sameSerial(detail.Serial, request.serial)) return created;
+    return { region: request.region, arn: await this.#import(request, created.arn), imported: true };
   }
 
   #client(region: string): ACMClient {

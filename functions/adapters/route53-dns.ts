@@ -26,6 +26,11 @@ export interface Route53DnsProviderOptions {
   readonly stsConfig?: STSClientConfig;
   /** @default 'acme-ari-aws' */
   readonly roleSessionName?: string;
+  /**
+   * `sts:ExternalId` sent with every AssumeRole, so a zone role's trust policy can require it (the target role's
+   * policies are in docs/security.md).
+   */
+  readonly externalId?: string;
   /** TTL of the TXT record sets we write; short, because validation servers must not see stale values. @default 60 */
   readonly ttl?: number;
   /** How long to wait for a change to reach `INSYNC` before giving up. @default 300_000 */
@@ -480,6 +485,7 @@ export class Route53DnsProvider implements DnsChallengeProvider {
               new AssumeRoleCommand({
                 RoleArn: roleArn,
                 RoleSessionName: this.#options.roleSessionName ?? 'acme-ari-aws',
+                ...(this.#options.externalId === undefined ? {} : { ExternalId: this.#options.externalId }),
               }),
             ),
           );

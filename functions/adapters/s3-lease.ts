@@ -2,6 +2,7 @@ import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Lease, LeaseHandle } from '../core/renewal/ports';
 import type { RetryOptions } from './aws-retry';
 import { isPreconditionFailed, S3Objects } from './s3-objects';
+import { storeKeys } from './s3-store';
 
 /** Where {@link S3Lease} keeps its lease objects. */
 export interface S3LeaseOptions {
@@ -32,7 +33,7 @@ function parseLease(body: string): LeaseDocument | undefined {
 
 /** The S3 key of the lease for certificate `id`. */
 export function leaseKey(id: string): string {
-  return `leases/${id}.json`;
+  return storeKeys.lease(id);
 }
 
 /**

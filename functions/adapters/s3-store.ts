@@ -14,10 +14,11 @@ export interface S3CertificateStoreOptions {
   readonly client?: S3Client;
   readonly clientConfig?: S3ClientConfig;
   /**
-   * KMS key for objects that hold private keys (privkey.pem, pending-key.pem, accounts).
+   * KMS key for objects that hold private keys (privkey.pem, pending-key.pem, accounts). The deployment gives it
+   * only to the functions that use key material, so the scheduler can never decrypt them.
    * @default the bucket's default encryption
    */
-  readonly kmsKeyId?: string;
+  readonly keyMaterialKmsKeyId?: string;
   readonly retry?: RetryOptions;
 }
 
@@ -31,7 +32,10 @@ const storedAccountSchema = z.object({
   createdAt: z.string(),
 });
 
-/** Object keys of the store, in one place so the CDK grants and the docs can follow them. */
+/**
+ * Object keys of the store, in one place so the CDK grants, the IAM simulation and the docs follow them. Keys
+ * holding private key material are listed in {@link KEY_MATERIAL_PATTERNS}.
+ */
 export const storeKeys = {
   inventory: 'inventory.json',
   cert: (id: string) => `certificates/${id}/cert.pem`,
@@ -43,6 +47,22 @@ export const storeKeys = {
   /** One account per CA directory; hashed because a URL is not a safe key. */
   account: (directoryUrl: string) =>
     `accounts/${createHash('sha256').update(directoryUrl).digest('hex').slice(0, 16)}.json`,
+  /** One lease object per certificate (see `S3Lease`). */
+  lease: (id: string) => `leases/${id}.json`,
+} as const;
+
+/**
+ * S3 key patterns (IAM wildcard syntax) of every object in the state bucket, by what it holds. The deployment grants
+ * from these and nothing else: the scheduler gets `inventory` read and `state` read/write; key material is the
+ * renewer's and the first-import function's alone.
+ */
+export const STORE_KEY_PATTERNS = {
+  inventory: storeKeys.inventory,
+  state: 'certificates/*/state.json',
+  certificates: ['certificates/*/cert.pem', 'certificates/*/chain.pem', 'certificates/*/fullchain.pem'],
+  keyMaterial: ['certificates/*/privkey.pem', 'certificates/*/pending-key.pem', 'accounts/*'],
+  pendingKey: 'certificates/*/pending-key.pem',
+  leases: 'leases/*',
 } as const;
 
 /**
@@ -51,19 +71,23 @@ export const storeKeys = {
  */
 export class S3CertificateStore implements CertificateStore {
   readonly #objects: S3Objects;
-  readonly #kmsKeyId: string | undefined;
+  readonly #keyMaterialKmsKeyId: string | undefined;
 
   constructor(options: S3CertificateStoreOptions) {
     const client = options.client ?? new S3Client(options.clientConfig ?? {});
     this.#objects = new S3Objects(client, options.bucket, 'store-failed', options.retry);
-    this.#kmsKeyId = options.kmsKeyId;
+    this.#keyMaterialKmsKeyId = options.keyMaterialKmsKeyId;
   }
 
   /** Encryption settings for objects that contain private keys. */
   get #secret() {
-    return this.#kmsKeyId === undefined
+    return this.#keyMaterialKmsKeyId === undefined
       ? {}
-      : { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: this.#kmsKeyId, BucketKeyEnabled: true };
+      : {
+          ServerSideEncryption: 'aws:kms' as const,
+          SSEKMSKeyId: this.#keyMaterialKmsKeyId,
+          BucketKeyEnabled: true,
+        };
   }
 
   async loadInventory(): Promise<unknown> {
@@ -149,7 +173,7 @@ export class S3CertificateStore implements CertificateStore {
     const key = storeKeys.account(directoryUrl);
     const object = await this.#objects.get(key);
     if (object === undefined) return undefined;
-    const parsed = storedAccountSchema.safeParse(this.#parseJson(key, object.body, 'store-failed'));
+    const parsed = storedAccountSchema.safeParse(this.#parseSecretJson(key, object.body));
     if (!parsed.success || parsed.data.directoryUrl !== directoryUrl) {
       throw this.#objects.failure('Parsing', key, undefined, `not an ACME account for ${directoryUrl}`);
     }
@@ -181,6 +205,23 @@ export class S3CertificateStore implements CertificateStore {
         );
       }
       return winner;
+    }
+  }
+
+  /**
+   * Parses an object that holds key material. JSON.parse quotes the text around the fault in its message, which
+   * would put a fragment of the private key into the state, the failure event and the log: say only where.
+   */
+  #parseSecretJson(key: string, body: string): unknown {
+    try {
+      return JSON.parse(body);
+    } catch {
+      throw this.#objects.failure(
+        'Parsing',
+        key,
+        undefined,
+        'not valid JSON (its content is key material and is not quoted); restore the previous object version',
+      );
     }
   }
 

@@ -4,6 +4,7 @@ import {
   SQSClient,
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
+import { renewalMessageBody } from '../core/contracts/renewal-message';
 import { AcmeAwsError } from '../core/errors';
 import type { RenewalQueue, RenewalRequest } from '../core/renewal/ports';
 import { describeAwsError, type RetryOptions, withRetry } from './aws-retry';
@@ -36,7 +37,7 @@ export class SqsRenewalQueue implements RenewalQueue {
         (request, index): SendMessageBatchRequestEntry => ({
           // Entry ids only need to be unique within the batch; the index keeps them short and valid.
           Id: String(index),
-          MessageBody: JSON.stringify({ id: request.id, reason: request.reason }),
+          MessageBody: renewalMessageBody({ id: request.id, reason: request.reason }),
           // Lets a FIFO queue deduplicate per certificate; standard queues ignore it.
           ...(this.#options.queueUrl.endsWith('.fifo') ? { MessageGroupId: request.id } : {}),
         }),

@@ -137,8 +137,11 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
       }
     };
     if (values.bed) return await onBed(run, io);
+    // Fail on the arguments before reading the deployment: a usage error needs no AWS call.
+    if (name === 'renew' && !positionals[0])
+      throw new UsageError('renew needs a certificate id: acme-ari renew <id> [--force]');
     return await run(
-      awsTarget(
+      await awsTarget(
         { bucket: values.bucket, queueUrl: values['queue-url'], region: values.region },
         env,
         options.fetch,

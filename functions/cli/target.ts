@@ -1,16 +1,14 @@
 import { hostname } from 'node:os';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DEPLOYMENT_KEY, type Deployment, deploymentSchema } from '../core/contracts/deployment';
+import { type RenewalMessage, renewalMessageBody } from '../core/contracts/renewal-message';
 import { AcmeAwsError } from '../core/errors';
 import type { Fetch } from '../core/http';
 import { createRuntime, type Runtime, type RuntimeConfig } from '../handlers/runtime';
 import { UsageError } from './failure';
 
-/** A forced renewal as the renewer's queue expects it (see `handlers/renewer.ts`). */
-export interface RenewalMessage {
-  readonly id: string;
-  readonly reason: 'forced';
-  readonly force: boolean;
-}
+export type { RenewalMessage } from '../core/contracts/renewal-message';
 
 /** What a command runs against: a deployment in AWS, or the local test bed. */
 export interface Target {
@@ -32,9 +30,11 @@ export interface AwsOptions {
 
 /**
  * Builds the runtime for a deployment from flags, then environment (`STATE_BUCKET`, `RENEWAL_QUEUE_URL`,
- * `AWS_REGION`, `AWS_ENDPOINT_URL`); credentials come from the SDK's usual chain.
+ * `AWS_REGION`, `AWS_ENDPOINT_URL`), then the bucket's `deployment.json` (service name, KMS key, interval), so
+ * an in-process renewal imports and stores exactly as the renewer function does; credentials come from the SDK's
+ * usual chain.
  */
-export function awsTarget(options: AwsOptions, env: NodeJS.ProcessEnv, fetch?: Fetch): Target {
+export async function awsTarget(options: AwsOptions, env: NodeJS.ProcessEnv, fetch?: Fetch): Promise<Target> {
   const bucket = options.bucket ?? env.STATE_BUCKET;
   if (!bucket)
     throw new UsageError(
@@ -42,20 +42,64 @@ export function awsTarget(options: AwsOptions, env: NodeJS.ProcessEnv, fetch?: F
     );
   const region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!region) throw new UsageError('which region? pass --region or set AWS_REGION');
-  const queueUrl = options.queueUrl ?? env.RENEWAL_QUEUE_URL;
   const endpoint = env.AWS_ENDPOINT_URL;
-  const interval = Number(env.SCHEDULE_INTERVAL_MINUTES ?? 60);
+  const deployment = await readDeployment(bucket, region, endpoint);
+  const queueUrl = options.queueUrl ?? env.RENEWAL_QUEUE_URL ?? deployment?.renewalQueueUrl;
   const config: RuntimeConfig = {
     bucket,
     queueUrl,
     region,
     ariConcurrency: 10,
     // The scheduler's lookahead: `check` must decide as the deployed scheduler would.
-    scheduleIntervalMs: (Number.isFinite(interval) && interval > 0 ? interval : 60) * 60_000,
+    scheduleIntervalMs: (deployment?.scheduleIntervalMinutes ?? 60) * 60_000,
+    ...(deployment
+      ? {
+          serviceName: deployment.serviceName,
+          keyMaterialKmsKeyId: deployment.keyMaterialKmsKeyId,
+          forcedRenewalMinIntervalMs: deployment.forcedRenewalIntervalMinutes * 60_000,
+        }
+      : {}),
     ...(endpoint ? { endpoint } : {}),
     ...(fetch ? { fetch } : {}),
   };
   return targetFor(config, `s3://${bucket} (${region})`);
+}
+
+/** The deployment document, or `undefined` for a bucket deployed before it existed (then imports stay untagged). */
+async function readDeployment(
+  bucket: string,
+  region: string,
+  endpoint: string | undefined,
+): Promise<Deployment | undefined> {
+  const s3 = new S3Client({ region, ...(endpoint ? { endpoint, forcePathStyle: true } : {}) });
+  let text: string;
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: DEPLOYMENT_KEY }));
+    text = (await out.Body?.transformToString('utf8')) ?? '';
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name === 'NoSuchKey' || name === 'NotFound') return undefined;
+    throw new AcmeAwsError(
+      'store-failed',
+      `could not read s3://${bucket}/${DEPLOYMENT_KEY}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  } finally {
+    s3.destroy();
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const parsed = deploymentSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new UsageError(
+      `s3://${bucket}/${DEPLOYMENT_KEY} is not a deployment document; run cdk deploy again to rewrite it`,
+    );
+  }
+  return parsed.data;
 }
 
 /** A target around any runtime configuration; `enqueue` is there when the configuration names a queue. */
@@ -79,7 +123,7 @@ export function targetFor(config: RuntimeConfig, description: string): Target {
               const sent = await sqs.send(
                 new SendMessageCommand({
                   QueueUrl: queueUrl,
-                  MessageBody: JSON.stringify(message),
+                  MessageBody: renewalMessageBody(message),
                   ...(queueUrl.endsWith('.fifo') ? { MessageGroupId: message.id } : {}),
                 }),
               );

@@ -1,44 +1,27 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import * as z from 'zod';
+import { parseRenewalMessage } from '../core/contracts/renewal-message';
 import { describeError } from '../core/errors';
 import { configFromEnv, createRuntime, type Runtime } from './runtime';
 import { logger, metrics } from './telemetry';
 
-const messageSchema = z.object({
-  id: z.string().min(1),
-  reason: z.enum(['new', 'changed', 'ari-window', 'ratio', 'emergency', 'forced', 'retry']).default('forced'),
-  force: z.boolean().optional(),
-});
-
 let runtime: Runtime | undefined;
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Builds the handler around a runtime; Lambda uses the one from the environment, tests and the demo their own. */
 export function createRenewerHandler(get: () => Runtime) {
   return async (event: SQSEvent, context?: { awsRequestId?: string }): Promise<SQSBatchResponse> => {
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of event.Records) {
-      const parsed = messageSchema.safeParse(parseJson(record.body));
-      if (!parsed.success) {
+      const parsed = parseRenewalMessage(record.body);
+      if (!parsed.ok) {
         // A malformed message can never succeed: log it loudly and drop it instead of poisoning the queue.
-        logger.error('bad_message', {
-          message_id: record.messageId,
-          problem: parsed.error.issues.map((i) => i.message).join('; '),
-        });
+        logger.error('bad_message', { message_id: record.messageId, problem: parsed.problems.join('; ') });
         metrics.addMetric('RenewalFailed', MetricUnit.Count, 1);
         continue;
       }
       const owner = context?.awsRequestId ?? record.messageId;
       try {
-        const outcome = await get().renew(parsed.data, owner, (step, fields) => logger.info(step, fields));
+        const outcome = await get().renew(parsed.message, owner, (step, fields) => logger.info(step, fields));
         logger.info('renewal_done', {
           certificate_id: outcome.id,
           result: outcome.result,
@@ -49,15 +32,12 @@ export function createRenewerHandler(get: () => Runtime) {
           replaces_dropped: outcome.replacesDropped,
           notes: outcome.notes,
         });
+        if (outcome.result === 'busy' || outcome.result === 'limited') continue;
         const failed = outcome.result === 'deferred' || outcome.result === 'skipped';
-        metrics.addMetric(
-          failed ? 'RenewalFailed' : 'RenewalSucceeded',
-          MetricUnit.Count,
-          outcome.result === 'busy' ? 0 : 1,
-        );
+        metrics.addMetric(failed ? 'RenewalFailed' : 'RenewalSucceeded', MetricUnit.Count, 1);
       } catch (error) {
         logger.error('renewal_failed', {
-          certificate_id: parsed.data.id,
+          certificate_id: parsed.message.id,
           error: describeError(error),
           problem: (error as { problem?: unknown }).problem,
         });
@@ -72,6 +52,6 @@ export function createRenewerHandler(get: () => Runtime) {
 
 /** SQS entry point (batch size 1, partial batch responses). */
 export const handler = createRenewerHandler(() => {
-  runtime ??= createRuntime(configFromEnv(process.env));
+  runtime ??= createRuntime(configFromEnv(process.env, 'renewer'));
   return runtime;
 });

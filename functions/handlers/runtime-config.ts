@@ -1,35 +1,26 @@
-import * as z from 'zod';
 import type { Clock } from '../core/clock';
-import { ConfigError } from '../core/config/inventory';
+import { type FunctionName, parseEnvironment } from '../core/contracts/environment';
 import type { Fetch } from '../core/http';
-import type { CertificateImporter, CertificateStore, DnsChallengeProvider } from '../core/renewal/ports';
-
-/** The Lambda environment the CDK construct sets; read once per container. */
-const envSchema = z.object({
-  STATE_BUCKET: z.string().min(3, 'STATE_BUCKET must name the state bucket'),
-  INVENTORY_KEY: z.string().default('inventory.json'),
-  RENEWAL_QUEUE_URL: z.string().optional(),
-  EVENT_BUS_NAME: z.string().optional(),
-  KMS_KEY_ID: z.string().optional(),
-  ARI_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(10),
-  SCHEDULE_INTERVAL_MINUTES: z.coerce.number().int().min(1).default(60),
-  PER_CERTIFICATE_METRICS: z
-    .enum(['all', 'near-expiry'], { error: "must be 'all' or 'near-expiry'" })
-    .default('all'),
-  PER_CERTIFICATE_METRIC_DAYS: z.coerce.number().min(0).default(30),
-  AWS_REGION: z.string().default('us-east-1'),
-  /** Names this deployment; also the ACM managed-by tag the renewer's IAM policy requires. */
-  POWERTOOLS_SERVICE_NAME: z.string().optional(),
-  /** Local runs only (demo, tests): one endpoint for every AWS API, e.g. moto. */
-  AWS_ENDPOINT_URL: z.string().optional(),
-});
+import type {
+  CertificateImporter,
+  CertificateStore,
+  DnsChallengeProvider,
+  FirstImporter,
+} from '../core/renewal/ports';
 
 /** How the runtime reaches AWS and the CA. */
 export interface RuntimeConfig {
   readonly bucket: string;
   readonly queueUrl?: string;
   readonly eventBusName?: string;
-  readonly kmsKeyId?: string;
+  /** KMS key for private keys and account keys (renewer and first import only). */
+  readonly keyMaterialKmsKeyId?: string;
+  /** The first-import function; unset in local runs, which import in-process. */
+  readonly firstImportFunctionName?: string;
+  /** `sts:ExternalId` for zone roles in other accounts. */
+  readonly zoneRoleExternalId?: string;
+  /** At most one forced order per certificate in this time (0: no limit). @default 1 hour */
+  readonly forcedRenewalMinIntervalMs?: number;
   readonly region: string;
   /** The deployment's service name, written as the ACM `acme-ari:managed-by` tag on first import. */
   readonly serviceName?: string;
@@ -40,7 +31,7 @@ export interface RuntimeConfig {
    * (each is a CloudWatch custom metric, the largest cost at scale).
    * @default { mode: 'all' }
    */
-  readonly perCertificateMetrics?: { readonly mode: 'all' | 'near-expiry'; readonly days: number };
+  readonly perCertificateMetrics?: { readonly mode: 'all' | 'near-expiry' | 'none'; readonly days: number };
   /** Overrides every AWS endpoint (moto); path-style S3 and static test credentials go with it. */
   readonly endpoint?: string;
   readonly credentials?: { accessKeyId: string; secretAccessKey: string };
@@ -54,29 +45,61 @@ export interface RuntimeConfig {
     readonly dns?: (real: DnsChallengeProvider) => DnsChallengeProvider;
     readonly importer?: (real: CertificateImporter) => CertificateImporter;
     readonly store?: (real: CertificateStore) => CertificateStore;
+    /** The in-process first importer of local runs (the IAM simulation runs it as the first-import role). */
+    readonly firstImport?: (real: FirstImporter) => FirstImporter;
   };
 }
 
-/** Reads the runtime configuration from the Lambda environment, naming every missing or bad variable. */
-export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      'the Lambda environment',
-      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-    );
-  }
-  const e = parsed.data;
-  return {
-    bucket: e.STATE_BUCKET,
-    queueUrl: e.RENEWAL_QUEUE_URL,
-    eventBusName: e.EVENT_BUS_NAME,
-    kmsKeyId: e.KMS_KEY_ID,
-    region: e.AWS_REGION,
-    serviceName: e.POWERTOOLS_SERVICE_NAME,
-    ariConcurrency: e.ARI_CONCURRENCY,
-    scheduleIntervalMs: e.SCHEDULE_INTERVAL_MINUTES * 60_000,
-    perCertificateMetrics: { mode: e.PER_CERTIFICATE_METRICS, days: e.PER_CERTIFICATE_METRIC_DAYS },
-    endpoint: e.AWS_ENDPOINT_URL,
+/**
+ * Reads one function's runtime configuration from its Lambda environment (the contract in
+ * `core/contracts/environment.ts`), naming every missing or bad variable.
+ */
+export function configFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  fn: FunctionName,
+): RuntimeConfig {
+  const common = parseEnvironment(fn, env);
+  const base = {
+    bucket: common.STATE_BUCKET,
+    region: common.AWS_REGION,
+    serviceName: common.POWERTOOLS_SERVICE_NAME,
+    scheduleIntervalMs: common.SCHEDULE_INTERVAL_MINUTES * 60_000,
+    endpoint: common.AWS_ENDPOINT_URL,
+    ariConcurrency: 10,
   };
+  if (fn === 'scheduler') {
+    const e = parseEnvironment('scheduler', env);
+    return {
+      ...base,
+      queueUrl: e.RENEWAL_QUEUE_URL,
+      ariConcurrency: e.ARI_CONCURRENCY,
+      perCertificateMetrics: { mode: e.PER_CERTIFICATE_METRICS, days: e.PER_CERTIFICATE_METRIC_DAYS },
+    };
+  }
+  if (fn === 'renewer') {
+    const e = parseEnvironment('renewer', env);
+    return {
+      ...base,
+      eventBusName: e.EVENT_BUS_NAME,
+      keyMaterialKmsKeyId: e.KEY_MATERIAL_KMS_KEY_ID,
+      firstImportFunctionName: e.FIRST_IMPORT_FUNCTION_NAME,
+      zoneRoleExternalId: e.ZONE_ROLE_EXTERNAL_ID,
+      forcedRenewalMinIntervalMs: e.FORCED_RENEWAL_MIN_INTERVAL_MINUTES * 60_000,
+    };
+  }
+  return base;
+}
+
+/** Client settings shared by every AWS client: region, and for the local bed the endpoint and credentials. */
+export function awsBase(config: RuntimeConfig) {
+  return {
+    region: config.region,
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+  };
+}
+
+/** S3 settings: path-style addressing when an endpoint (moto) is set. */
+export function s3ClientConfig(config: RuntimeConfig) {
+  return { ...awsBase(config), ...(config.endpoint ? { forcePathStyle: true } : {}) };
 }

@@ -1,13 +1,15 @@
 import { AcmImporter } from '../adapters/acm-importer';
 import { realSleep } from '../adapters/aws-retry';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
+import { LambdaFirstImporter } from '../adapters/lambda-first-import';
 import { Route53DnsProvider } from '../adapters/route53-dns';
 import { S3Lease } from '../adapters/s3-lease';
 import { SecretsManagerReader } from '../adapters/secrets-reader';
-import type { RenewalReason } from '../core/renewal/ports';
+import { firstImport } from '../core/renewal/first-import';
+import type { FirstImporter, RenewalReason } from '../core/renewal/ports';
 import { type RenewerDeps, renewCertificate } from '../core/renewal/renew-certificate';
-import type { RuntimeConfig } from './runtime-config';
-import { awsBase, createSchedulerRuntime, type SchedulerRuntime, s3ClientConfig } from './scheduler-runtime';
+import { awsBase, type RuntimeConfig, s3ClientConfig } from './runtime-config';
+import { createSchedulerRuntime, type SchedulerRuntime } from './scheduler-runtime';
 
 export { configFromEnv, type RuntimeConfig } from './runtime-config';
 
@@ -20,6 +22,30 @@ export interface Runtime extends SchedulerRuntime {
   ): ReturnType<typeof renewCertificate>;
 }
 
+/** ACM clients are built per region by the importer: everything of the base settings but the region. */
+function acmClientConfig(config: RuntimeConfig) {
+  const { region: _region, ...rest } = awsBase(config);
+  return rest;
+}
+
+/**
+ * First imports: on AWS the first-import function (the renewer's role may not tag certificates); in local runs
+ * (demo, CLI, tests) the same use case in-process, with the operator's credentials.
+ */
+function firstImporterFor(config: RuntimeConfig, store: SchedulerRuntime['store']): FirstImporter {
+  if (config.firstImportFunctionName !== undefined) {
+    return new LambdaFirstImporter({
+      functionName: config.firstImportFunctionName,
+      clientConfig: awsBase(config),
+    });
+  }
+  const creator = new AcmImporter({ managedBy: config.serviceName, clientConfig: acmClientConfig(config) });
+  const local: FirstImporter = {
+    importNew: (request) => firstImport({ store, importer: creator, defaultRegion: config.region }, request),
+  };
+  return config.decorate?.firstImport?.(local) ?? local;
+}
+
 /** Builds the AWS adapters and the ACME transports for one container (or one local run). */
 export function createRuntime(config: RuntimeConfig): Runtime {
   const scheduling = createSchedulerRuntime(config);
@@ -28,15 +54,14 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   const route53 = new Route53DnsProvider({
     clientConfig: base,
     stsConfig: base,
+    ...(config.zoneRoleExternalId ? { externalId: config.zoneRoleExternalId } : {}),
     ...(config.dnsPollIntervalMs ? { pollIntervalMs: config.dnsPollIntervalMs } : {}),
   });
   const dns = config.decorate?.dns?.(route53) ?? route53;
   const acm = new AcmImporter({
     managedBy: config.serviceName,
-    clientConfig: {
-      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-      ...(config.credentials ? { credentials: config.credentials } : {}),
-    },
+    clientConfig: acmClientConfig(config),
+    firstImporter: firstImporterFor(config, scheduling.store),
   });
   const importer = config.decorate?.importer?.(acm) ?? acm;
   const events = new EventBridgePublisher({ eventBusName: config.eventBusName, clientConfig: base });
@@ -66,6 +91,9 @@ export function createRuntime(config: RuntimeConfig): Runtime {
         defaultRegion: config.region,
         // The renewer agrees with the scheduler that enqueued the certificate (RFC 9773 §4.2 lookahead).
         lookaheadMs: config.scheduleIntervalMs,
+        ...(config.forcedRenewalMinIntervalMs === undefined
+          ? {}
+          : { forcedRenewalMinIntervalMs: config.forcedRenewalMinIntervalMs }),
       }),
   };
 }

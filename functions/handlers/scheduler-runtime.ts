@@ -7,7 +7,9 @@ import { ConfigError } from '../core/config/inventory';
 import type { Fetch } from '../core/http';
 import type { CertificateStore } from '../core/renewal/ports';
 import { runScheduler, type SchedulerReport } from '../core/renewal/run-scheduler';
-import type { RuntimeConfig } from './runtime-config';
+import { awsBase, type RuntimeConfig, s3ClientConfig } from './runtime-config';
+
+export { awsBase, s3ClientConfig } from './runtime-config';
 
 /**
  * What the scheduler needs, and only that: the scheduler Lambda bundles this module alone, so it carries the S3
@@ -23,20 +25,6 @@ export interface SchedulerRuntime {
   scheduler(options?: { dryRun?: boolean; only?: string }): Promise<SchedulerReport>;
 }
 
-/** Client settings shared by every AWS client: region, and for the local bed the endpoint and credentials. */
-export function awsBase(config: RuntimeConfig) {
-  return {
-    region: config.region,
-    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-    ...(config.credentials ? { credentials: config.credentials } : {}),
-  };
-}
-
-/** S3 settings: path-style addressing when an endpoint (moto) is set. */
-export function s3ClientConfig(config: RuntimeConfig) {
-  return { ...awsBase(config), ...(config.endpoint ? { forcePathStyle: true } : {}) };
-}
-
 /** Builds the scheduler's adapters and ACME transports for one container (or one local run). */
 export function createSchedulerRuntime(config: RuntimeConfig): SchedulerRuntime {
   const fetch: Fetch = config.fetch ?? ((url, init) => globalThis.fetch(url, init));
@@ -44,7 +32,7 @@ export function createSchedulerRuntime(config: RuntimeConfig): SchedulerRuntime 
   const s3Store = new S3CertificateStore({
     bucket: config.bucket,
     clientConfig: s3ClientConfig(config),
-    kmsKeyId: config.kmsKeyId,
+    keyMaterialKmsKeyId: config.keyMaterialKmsKeyId,
   });
   const store = config.decorate?.store?.(s3Store) ?? s3Store;
   const transports = new Map<string, AcmeTransport>();

@@ -23,7 +23,9 @@ export function createSchedulerHandler(get: () => SchedulerRuntime) {
         renew_at: check.renewAt,
         ari_error: check.ariError,
       });
-      const wanted = perCertificate.mode === 'all' || (check.daysToExpiry ?? Infinity) <= perCertificate.days;
+      const wanted =
+        perCertificate.mode === 'all' ||
+        (perCertificate.mode === 'near-expiry' && (check.daysToExpiry ?? Infinity) <= perCertificate.days);
       if (check.daysToExpiry !== undefined && wanted) {
         const single = metrics.singleMetric();
         single.addDimension('CertificateId', check.id);
@@ -53,6 +55,6 @@ export function createSchedulerHandler(get: () => SchedulerRuntime) {
 
 /** EventBridge Scheduler entry point. */
 export const handler = createSchedulerHandler(() => {
-  runtime ??= createSchedulerRuntime(configFromEnv(process.env));
+  runtime ??= createSchedulerRuntime(configFromEnv(process.env, 'scheduler'));
   return runtime;
 });

@@ -1,66 +1,36 @@
-import { Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Names, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { EVENT_SOURCE } from '../../functions/adapters/eventbridge-publisher';
 import { ConfigError, type Inventory } from '../../functions/core/config/inventory';
+import { functionEnvironment } from '../../functions/core/contracts/environment';
+import { type AcmeAlarmThresholds, createAlarms, createAlarmTopic } from './acme-alarms';
 import { AcmeCa } from './acme-ca';
 import { addDashboard } from './acme-dashboard';
-import { BUNDLING, DEPS_LOCK_FILE, HANDLER_ENTRIES, LAMBDA_RUNTIME, PROJECT_ROOT } from './lambda-bundling';
-import {
-  acknowledgeWildcardActions,
-  acknowledgeWildcardResources,
-  wildcardsOf,
-} from './nag-acknowledgements';
-import {
-  acmStatements,
-  assumeZoneRolesStatement,
-  putEventsStatement,
-  route53Statements,
-} from './renewer-permissions';
+import { createAcmeFunction, SCHEDULER_TIMEOUT } from './acme-function';
+import { grantFirstImport, grantRenewer } from './function-grants';
+import { acknowledgeWildcardResources } from './nag-acknowledgements';
+import { createRenewalQueues } from './renewal-queues';
 import { type InventoryInput, resolveInventory } from './resolve-inventory';
+import { StateStore } from './state-store';
 
-/** S3 key of the inventory document the scheduler and renewer read (the `INVENTORY_KEY` environment value). */
-export const INVENTORY_KEY = 'inventory.json';
-
-/** EventBridge `source` of the events the renewer publishes. */
-export const EVENT_SOURCE = 'acme-ari-aws';
+export type { AcmeAlarmThresholds } from './acme-alarms';
+export { EVENT_SOURCE };
 
 /** Metric namespace used when none is given. */
 export const DEFAULT_METRICS_NAMESPACE = 'AcmeAri';
-
-/** Thresholds of the alarms the construct creates. */
-export interface AcmeAlarmThresholds {
-  /**
-   * Alarm when the soonest-expiring certificate (scheduler metric `MinDaysToExpiry`) has fewer days left.
-   * @default 14
-   */
-  readonly minDaysToExpiry?: number;
-  /**
-   * Alarm when ACM's own `DaysToExpiry` for a known certificate ARN is below this.
-   * @default - the same as `minDaysToExpiry`
-   */
-  readonly acmDaysToExpiry?: number;
-  /**
-   * Alarm when at least this many renewals failed within five minutes.
-   * @default 1
-   */
-  readonly renewalFailures?: number;
-}
 
 /** Properties of {@link AcmeCertificates}. */
 export interface AcmeCertificatesProps {
@@ -91,7 +61,8 @@ export interface AcmeCertificatesProps {
    */
   readonly scheduleInterval?: Duration;
   /**
-   * Renewals that may run at once (reserved concurrency of the renewer); keeps CA and Route 53 rate limits.
+   * Renewals that may run at once: the SQS event source's maximum concurrency (at least 2), which keeps CA and
+   * Route 53 rate limits and, unlike reserved concurrency, deploys on any account.
    * @default 2
    */
   readonly renewerConcurrency?: number;
@@ -103,11 +74,10 @@ export interface AcmeCertificatesProps {
   /**
    * Which certificates get their own `DaysToExpiry` metric (one CloudWatch custom metric each, the largest cost
    * at scale: see bench/results.md). `'near-expiry'` publishes it only for certificates with at most
-   * `perCertificateMetricDays` left, so the dashboard shows the ones that need attention; the
-   * `MinDaysToExpiry` alarm covers every certificate either way.
-   * @default 'all'
+   * `perCertificateMetricDays` left, `'none'` never; the `MinDaysToExpiry` alarm covers every certificate either way.
+   * @default 'near-expiry'
    */
-  readonly perCertificateMetrics?: 'all' | 'near-expiry';
+  readonly perCertificateMetrics?: 'all' | 'near-expiry' | 'none';
   /**
    * Days left under which `'near-expiry'` publishes a certificate's `DaysToExpiry`.
    * @default 30
@@ -138,6 +108,29 @@ export interface AcmeCertificatesProps {
    * @default - every zone id in the inventory's `hostedZones`
    */
   readonly hostedZoneIds?: readonly string[];
+  /**
+   * Record names (IAM wildcards allowed) where `_acme-challenge` CNAMEs delegate to, which synthesis cannot know;
+   * the renewer may write TXT records there too.
+   * @default - only the inventory's exact `_acme-challenge.<name>` names
+   */
+  readonly delegatedChallengeNames?: readonly string[];
+  /**
+   * `sts:ExternalId` the renewer sends when assuming a zone role in another account; require it in that role's
+   * trust policy (docs/security.md).
+   * @default - the service name
+   */
+  readonly zoneRoleExternalId?: string;
+  /**
+   * Principals (role or user ARNs) besides the scheduler that may send renewal requests to the queue; everyone
+   * else in the account is denied by the queue policy.
+   * @default - the scheduler only (operators renew with `acme-ari renew --now`)
+   */
+  readonly renewalRequesterArns?: readonly string[];
+  /**
+   * At most one forced order per certificate in this time, whoever asks; `Duration.seconds(0)` removes the limit.
+   * @default Duration.hours(1)
+   */
+  readonly forcedRenewalInterval?: Duration;
   /**
    * ACM certificate ARNs already known, by inventory id, to alarm on ACM's own `DaysToExpiry` (same region).
    * @default - no ACM alarms
@@ -181,18 +174,16 @@ export interface AcmeCertificatesProps {
   readonly noncurrentVersionRetention?: Duration;
   /**
    * Bucket receiving the state bucket's server access logs.
-   * @default - no access logs (API access is in CloudTrail)
+   * @default - no access logs (enable CloudTrail data events for the bucket instead; docs/security.md)
    */
   readonly serverAccessLogsBucket?: s3.IBucket;
 }
 
-const RENEWER_TIMEOUT = Duration.minutes(15);
-const SCHEDULER_TIMEOUT = Duration.minutes(5);
-
 /**
  * Keeps ACME certificates issued and renewed inside an AWS account: an EventBridge Scheduler schedule runs the
  * scheduler function (ARI checks), due certificates go through an SQS queue to the renewer function (DNS-01
- * via Route 53, S3 state, ACM import), and CloudWatch alarms report failures and approaching expiry.
+ * via Route 53, S3 state, ACM re-import), a first-import function creates new ACM certificates, and CloudWatch
+ * alarms report failures and approaching expiry.
  */
 export class AcmeCertificates extends Construct {
   /** The validated inventory that is uploaded to the state bucket. */
@@ -201,11 +192,13 @@ export class AcmeCertificates extends Construct {
   readonly serviceName: string;
   /** CloudWatch namespace of the functions' metrics. */
   readonly metricsNamespace: string;
-  /** KMS key of the state bucket and the alarm topic. */
+  /** The bucket's default key: inventory, state documents, certificates (and the alarm topic). */
   readonly key: kms.Key;
+  /** Private keys and ACME account keys; only the renewer and the first-import function may use it. */
+  readonly keyMaterialKey: kms.Key;
   /** Versioned, KMS-encrypted bucket with the inventory, certificates, keys and state documents. */
   readonly bucket: s3.Bucket;
-  /** Queue of due renewals (`{ id, reason }` JSON messages). */
+  /** Queue of due renewals (the renewal message contract). */
   readonly queue: sqs.Queue;
   /** Renewals that failed `maxReceiveCount` times. */
   readonly deadLetterQueue: sqs.Queue;
@@ -213,10 +206,12 @@ export class AcmeCertificates extends Construct {
   readonly schedulerFunction: NodejsFunction;
   /** Renews one certificate per message. */
   readonly renewerFunction: NodejsFunction;
+  /** Creates new ACM certificates for the renewer (the only code allowed to tag them). */
+  readonly firstImportFunction: NodejsFunction;
   /** Topic the alarms notify. */
   readonly alarmTopic: sns.ITopic;
   /** Every alarm created. */
-  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly alarms: cloudwatch.Alarm[];
   /** Dashboard with days to expiry per certificate, renewals and ARI checks. */
   readonly dashboard: cloudwatch.Dashboard;
 
@@ -224,17 +219,12 @@ export class AcmeCertificates extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const interval = props.scheduleInterval ?? Duration.hours(1);
-    validateInterval(interval);
     const concurrency = props.renewerConcurrency ?? 2;
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new ConfigError('AcmeCertificates props', [
-        { path: 'renewerConcurrency', message: 'must be a whole number of at least 1' },
-      ]);
-    }
+    const forcedInterval = props.forcedRenewalInterval ?? Duration.hours(1);
+    validateProps(interval, concurrency, forcedInterval);
     this.serviceName =
       props.serviceName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }).toLowerCase();
     this.metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
-    const namespace = this.metricsNamespace;
 
     const resolved = resolveInventory(props.inventory, {
       source: props.inventorySource ?? 'inventory',
@@ -254,116 +244,164 @@ export class AcmeCertificates extends Construct {
       ]);
     }
 
-    this.key = new kms.Key(this, 'Key', {
-      description: `acme-ari ${this.serviceName}: certificate state and alarm notifications`,
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+    const store = new StateStore(this, 'State', {
+      serviceName: this.serviceName,
+      noncurrentVersionRetention: props.noncurrentVersionRetention ?? Duration.days(30),
+      ...(props.serverAccessLogsBucket ? { serverAccessLogsBucket: props.serverAccessLogsBucket } : {}),
     });
-
-    this.bucket = new s3.Bucket(this, 'StateBucket', {
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: this.key,
-      bucketKeyEnabled: true,
-      versioned: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      // Private keys and ACME accounts live here: never delete them with the stack.
-      removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [
-        {
-          id: 'expire-replaced-versions',
-          noncurrentVersionExpiration: props.noncurrentVersionRetention ?? Duration.days(30),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-          expiredObjectDeleteMarker: true,
-        },
-      ],
-      ...(props.serverAccessLogsBucket
-        ? { serverAccessLogsBucket: props.serverAccessLogsBucket, serverAccessLogsPrefix: 'acme-ari-state/' }
-        : {}),
-    });
-    if (!props.serverAccessLogsBucket) {
-      Validations.of(this.bucket).acknowledge({
-        id: 'AwsSolutions-S1',
-        reason:
-          'Only the two functions of this construct use the bucket and every API call is in CloudTrail; pass serverAccessLogsBucket to add S3 access logs.',
-      });
-    }
-
-    this.uploadInventory();
-
-    this.deadLetterQueue = new sqs.Queue(this, 'RenewalDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This is the dead-letter queue of the renewal queue.',
-    });
-    this.queue = new sqs.Queue(this, 'RenewalQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      // AWS's guidance for Lambda event sources: at least six times the function timeout, so a throttled or
-      // retried batch never becomes visible while a renewal is still working on it.
-      visibilityTimeout: Duration.minutes(RENEWER_TIMEOUT.toMinutes() * 6 + 5),
-      retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
-    });
+    this.key = store.stateKey;
+    this.keyMaterialKey = store.keyMaterialKey;
+    this.bucket = store.bucket;
 
     const eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
-    const commonEnv = {
+    const common = {
       STATE_BUCKET: this.bucket.bucketName,
-      INVENTORY_KEY,
-      KMS_KEY_ID: this.key.keyArn,
       POWERTOOLS_SERVICE_NAME: this.serviceName,
-      POWERTOOLS_METRICS_NAMESPACE: namespace,
+      POWERTOOLS_METRICS_NAMESPACE: this.metricsNamespace,
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
+      SCHEDULE_INTERVAL_MINUTES: interval.toMinutes(),
     };
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
 
-    this.schedulerFunction = this.createFunction('Scheduler', {
-      entry: HANDLER_ENTRIES.scheduler,
+    this.firstImportFunction = createAcmeFunction(this, 'FirstImport', {
+      handler: 'firstImport',
+      timeout: Duration.minutes(2),
+      memorySize: 512,
+      logRetention,
+      description: 'Creates new ACM certificates from the stored ones, tagged as this deployment’s',
+      environment: functionEnvironment('first-import', common),
+    });
+    this.renewerFunction = createAcmeFunction(this, 'Renewer', {
+      handler: 'renewer',
+      memorySize: 1024,
+      logRetention,
+      description: 'Renews one certificate: ACME order, DNS-01 in Route 53, S3 state, ACM re-import',
+      environment: functionEnvironment('renewer', {
+        ...common,
+        EVENT_BUS_NAME: eventBus.eventBusName,
+        KEY_MATERIAL_KMS_KEY_ID: this.keyMaterialKey.keyArn,
+        FIRST_IMPORT_FUNCTION_NAME: this.firstImportFunction.functionName,
+        ZONE_ROLE_EXTERNAL_ID: props.zoneRoleExternalId ?? this.serviceName,
+        FORCED_RENEWAL_MIN_INTERVAL_MINUTES: forcedInterval.toMinutes(),
+      }),
+    });
+
+    const queues = createRenewalQueues(this, {
+      maxReceiveCount: props.maxReceiveCount ?? 5,
+      requesterArns: props.renewalRequesterArns ?? [],
+    });
+    this.queue = queues.queue;
+    this.deadLetterQueue = queues.deadLetterQueue;
+
+    this.schedulerFunction = createAcmeFunction(this, 'Scheduler', {
+      handler: 'scheduler',
       timeout: SCHEDULER_TIMEOUT,
       memorySize: 512,
       logRetention,
       description: 'Checks ACME Renewal Information and expiry; enqueues due certificates',
-      environment: {
-        ...commonEnv,
+      environment: functionEnvironment('scheduler', {
+        ...common,
         RENEWAL_QUEUE_URL: this.queue.queueUrl,
-        ARI_CONCURRENCY: String(props.ariConcurrency ?? 10),
-        PER_CERTIFICATE_METRICS: props.perCertificateMetrics ?? 'all',
-        PER_CERTIFICATE_METRIC_DAYS: String(props.perCertificateMetricDays ?? 30),
-        SCHEDULE_INTERVAL_MINUTES: String(interval.toMinutes()),
-      },
+        ARI_CONCURRENCY: props.ariConcurrency ?? 10,
+        PER_CERTIFICATE_METRICS: props.perCertificateMetrics ?? 'near-expiry',
+        PER_CERTIFICATE_METRIC_DAYS: props.perCertificateMetricDays ?? 30,
+      }),
     });
-    this.renewerFunction = this.createFunction('Renewer', {
-      entry: HANDLER_ENTRIES.renewer,
-      timeout: RENEWER_TIMEOUT,
-      memorySize: 1024,
-      logRetention,
-      reservedConcurrentExecutions: concurrency,
-      description: 'Renews one certificate: ACME order, DNS-01 in Route 53, S3 state, ACM import',
-      environment: { ...commonEnv, EVENT_BUS_NAME: eventBus.eventBusName },
-    });
+    queues.allowSender(this.schedulerFunction.role!);
 
-    this.grantStateAccess(this.schedulerFunction);
-    this.grantStateAccess(this.renewerFunction);
+    store.grant(this.schedulerFunction.role!, 'scheduler');
+    store.grant(this.renewerFunction.role!, 'renewer');
+    store.grant(this.firstImportFunction.role!, 'first-import');
     this.queue.grantSendMessages(this.schedulerFunction);
     this.renewerFunction.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: 1,
         reportBatchItemFailures: true,
-        // Lambda's SQS poller otherwise scales past the reserved concurrency and throttled messages count
-        // towards maxReceiveCount; the poller's own limit must be at least 2.
-        ...(concurrency >= 2 ? { maxConcurrency: concurrency } : {}),
+        // The poller's own concurrency limit (at least 2): throttled messages never count towards maxReceiveCount.
+        maxConcurrency: concurrency,
       }),
     );
-    this.grantRenewer(stack, props, resolved, hostedZoneIds, eventBus);
+    const regions = [
+      ...new Set(
+        this.inventory.certificates.flatMap((c) => (c.acmRegions.length > 0 ? c.acmRegions : [stack.region])),
+      ),
+    ];
+    grantRenewer(this, this.renewerFunction, {
+      serviceName: this.serviceName,
+      inventory: this.inventory,
+      hostedZoneIds,
+      delegatedChallengeNames: props.delegatedChallengeNames ?? [],
+      zoneRoleArns: resolved.zoneRoleArns,
+      zoneRoleExternalId: props.zoneRoleExternalId ?? this.serviceName,
+      regions,
+      eventBus,
+      eabSecrets: [props.ca, ...(props.additionalCas ?? [])].flatMap((ca) =>
+        ca?.options.eab ? [ca.options.eab.hmacSecret] : [],
+      ),
+      eabSecretArns: resolved.eabSecretArns,
+      firstImportFunction: this.firstImportFunction,
+    });
+    grantFirstImport(this, this.firstImportFunction, {
+      serviceName: this.serviceName,
+      inventory: this.inventory,
+      regions,
+    });
 
-    // An own role instead of the stack-wide singleton, so its one permission is reviewed here.
+    store.upload(this.inventory, {
+      serviceName: this.serviceName,
+      region: stack.region,
+      scheduleIntervalMinutes: interval.toMinutes(),
+      forcedRenewalIntervalMinutes: forcedInterval.toMinutes(),
+      keyMaterialKmsKeyId: this.keyMaterialKey.keyArn,
+      ...(props.renewalRequesterArns && props.renewalRequesterArns.length > 0
+        ? { renewalQueueUrl: this.queue.queueUrl }
+        : {}),
+    });
+
+    this.scheduleScheduler(stack, interval);
+
+    this.alarmTopic = props.alarmTopic ?? createAlarmTopic(this, this.key, this.serviceName);
+    if (props.notificationEmail) {
+      this.alarmTopic.addSubscription(new EmailSubscription(props.notificationEmail));
+    }
+    this.alarms = createAlarms(this, {
+      serviceName: this.serviceName,
+      interval,
+      topic: this.alarmTopic,
+      deadLetterQueue: this.deadLetterQueue,
+      certificateIds: this.inventory.certificates.map((c) => c.id),
+      ...(props.alarmThresholds ? { thresholds: props.alarmThresholds } : {}),
+      ...(props.knownCertificateArns ? { knownCertificateArns: props.knownCertificateArns } : {}),
+      metric: (name, options) => this.metric(name, options),
+    });
+    this.dashboard = addDashboard(this, {
+      namespace: this.metricsNamespace,
+      serviceName: this.serviceName,
+      certificateIds: this.inventory.certificates.map((c) => c.id),
+      interval,
+      queue: this.queue,
+      deadLetterQueue: this.deadLetterQueue,
+      functions: [this.schedulerFunction, this.renewerFunction, this.firstImportFunction],
+      alarms: this.alarms,
+    });
+  }
+
+  /** One metric the functions publish, with the `service` dimension of this instance. */
+  metric(
+    metricName: string,
+    options: { statistic: string; period: Duration; dimensions?: Record<string, string> },
+  ): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.metricsNamespace,
+      metricName,
+      statistic: options.statistic,
+      period: options.period,
+      dimensionsMap: { service: this.serviceName, ...(options.dimensions ?? {}) },
+    });
+  }
+
+  /** The EventBridge Scheduler schedule, with its own role whose one permission is reviewed here. */
+  private scheduleScheduler(stack: Stack, interval: Duration): void {
     const scheduleRole = new iam.Role(this, 'ScheduleRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
@@ -384,331 +422,31 @@ export class AcmeCertificates extends Construct {
       [`${this.schedulerFunction.functionArn}:*`],
       'LambdaInvoke grants the function and its versions/aliases; the schedule invokes only this one function.',
     );
-
-    this.alarmTopic = props.alarmTopic ?? this.createTopic();
-    if (props.notificationEmail) {
-      this.alarmTopic.addSubscription(new EmailSubscription(props.notificationEmail));
-    }
-    this.createAlarms(props, interval);
-    this.dashboard = addDashboard(this, {
-      namespace,
-      serviceName: this.serviceName,
-      certificateIds: this.inventory.certificates.map((c) => c.id),
-      interval,
-      queue: this.queue,
-      deadLetterQueue: this.deadLetterQueue,
-      functions: [this.schedulerFunction, this.renewerFunction],
-      alarms: this.alarms,
-    });
-  }
-
-  /** One metric the functions publish, with the `service` dimension of this instance. */
-  metric(
-    metricName: string,
-    options: { statistic: string; period: Duration; dimensions?: Record<string, string> },
-  ): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: this.metricsNamespace,
-      metricName,
-      statistic: options.statistic,
-      period: options.period,
-      dimensionsMap: { service: this.serviceName, ...(options.dimensions ?? {}) },
-    });
-  }
-
-  private createFunction(
-    name: string,
-    options: {
-      entry: string;
-      timeout: Duration;
-      memorySize: number;
-      logRetention: logs.RetentionDays;
-      description: string;
-      environment: Record<string, string>;
-      reservedConcurrentExecutions?: number;
-    },
-  ): NodejsFunction {
-    const logGroup = new logs.LogGroup(this, `${name}Logs`, {
-      retention: options.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    // An explicit role instead of AWSLambdaBasicExecutionRole: it may write to its own log group only.
-    const role = new iam.Role(this, `${name}Role`, {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `acme-ari ${name.toLowerCase()} function (${this.serviceName})`,
-    });
-    logGroup.grantWrite(role);
-    const fn = new NodejsFunction(this, name, {
-      entry: `${PROJECT_ROOT}/${options.entry}`,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: DEPS_LOCK_FILE,
-      runtime: LAMBDA_RUNTIME,
-      architecture: lambda.Architecture.ARM_64,
-      timeout: options.timeout,
-      memorySize: options.memorySize,
-      description: options.description,
-      role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      environment: options.environment,
-      bundling: BUNDLING,
-      ...(options.reservedConcurrentExecutions !== undefined
-        ? { reservedConcurrentExecutions: options.reservedConcurrentExecutions }
-        : {}),
-    });
-    return fn;
-  }
-
-  /**
-   * Uploads the validated inventory to `s3://<bucket>/inventory.json` on every deploy. The deployment function
-   * gets its own role and log group, so what it may do is visible and acknowledged here.
-   */
-  private uploadInventory(): void {
-    const logGroup = new logs.LogGroup(this, 'InventoryUploadLogs', {
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const role = new iam.Role(this, 'InventoryUploadRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Uploads the acme-ari inventory (${this.serviceName})`,
-    });
-    logGroup.grantWrite(role);
-    new s3deploy.BucketDeployment(this, 'InventoryUpload', {
-      sources: [s3deploy.Source.jsonData(INVENTORY_KEY, this.inventory)],
-      destinationBucket: this.bucket,
-      // The bucket also holds certificates, keys and state: pruning would delete them on every deploy.
-      prune: false,
-      retainOnDelete: true,
-      role,
-      logGroup,
-    });
-    const policy = role.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
-    if (policy) {
-      const { actions, resources } = wildcardsOf(this, policy.document);
-      const reason =
-        'CDK BucketDeployment grants: read of the CDK asset bucket (the inventory zip) and write to the state bucket; it runs only during deployments.';
-      acknowledgeWildcardActions(role, actions, reason);
-      for (const resource of resources) {
-        Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason });
-      }
-    }
-    // The deployment function is a stack-wide singleton that CDK owns; its Python runtime is CDK's choice.
-    const handler = Stack.of(this)
-      .node.children.find((child) => child.node.id.startsWith('Custom::CDKBucketDeployment'))
-      ?.node.tryFindChild('Resource');
-    if (handler) {
-      Validations.of(handler).acknowledge({
-        id: 'AwsSolutions-L1',
-        reason: "CDK's BucketDeployment function; its runtime is pinned by aws-cdk-lib and updated with it.",
-      });
-    }
-  }
-
-  /** Object read/write on the state bucket and use of its key; nothing else in S3 or KMS. */
-  private grantStateAccess(fn: NodejsFunction): void {
-    const role = fn.role!;
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'StateObjects',
-        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-        resources: [this.bucket.arnForObjects('*')],
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        // Without ListBucket a missing object answers 403 instead of 404, and "no state yet" looks like a denial.
-        sid: 'StateListing',
-        actions: ['s3:ListBucket'],
-        resources: [this.bucket.bucketArn],
-      }),
-    );
-    this.key.grant(role, 'kms:Decrypt', 'kms:GenerateDataKey');
-    acknowledgeWildcardResources(
-      role,
-      [this.bucket.arnForObjects('*')],
-      'Objects of the state bucket only; keys are per certificate and not known at deploy time.',
-    );
-  }
-
-  private grantRenewer(
-    stack: Stack,
-    props: AcmeCertificatesProps,
-    resolved: ReturnType<typeof resolveInventory>,
-    hostedZoneIds: readonly string[],
-    eventBus: events.IEventBus,
-  ): void {
-    const role = this.renewerFunction.role!;
-    if (hostedZoneIds.length > 0) {
-      for (const statement of route53Statements(this, hostedZoneIds)) role.addToPrincipalPolicy(statement);
-    }
-    const regions = [
-      ...new Set(
-        this.inventory.certificates.flatMap((c) => (c.acmRegions.length > 0 ? c.acmRegions : [stack.region])),
-      ),
-    ];
-    for (const statement of acmStatements(this, regions, this.serviceName))
-      role.addToPrincipalPolicy(statement);
-    role.addToPrincipalPolicy(putEventsStatement(eventBus.eventBusArn, EVENT_SOURCE));
-    if (resolved.zoneRoleArns.length > 0)
-      role.addToPrincipalPolicy(assumeZoneRolesStatement(resolved.zoneRoleArns));
-
-    const secrets = [
-      ...[props.ca, ...(props.additionalCas ?? [])].flatMap((ca) =>
-        ca?.options.eab ? [ca.options.eab.hmacSecret] : [],
-      ),
-      ...resolved.eabSecretArns.map((arn, index) =>
-        // A complete ARN ends in the 6-character suffix Secrets Manager adds; a partial one needs a wildcard.
-        /-[A-Za-z0-9]{6}$/.test(arn)
-          ? secretsmanager.Secret.fromSecretCompleteArn(this, `EabSecret${index}`, arn)
-          : secretsmanager.Secret.fromSecretPartialArn(this, `EabSecret${index}`, arn),
-      ),
-    ];
-    for (const secret of secrets) secret.grantRead(role);
-
-    acknowledgeWildcardResources(
-      role,
-      [
-        stack.formatArn({
-          service: 'route53',
-          region: '',
-          account: '',
-          resource: 'change',
-          resourceName: '*',
-        }),
-      ],
-      'route53:GetChange: change ids are generated per change batch; a change id grants no access to records.',
-    );
-    acknowledgeWildcardResources(
-      role,
-      ['*'],
-      'route53:ListHostedZones/ListHostedZonesByName and acm:ListCertificates support no resource-level permissions (Service Authorization Reference); they only list names.',
-    );
-    acknowledgeWildcardResources(
-      role,
-      regions.map((region) =>
-        stack.formatArn({ service: 'acm', region, resource: 'certificate', resourceName: '*' }),
-      ),
-      'ACM ARNs of new imports are unknown before import: a first import must carry the acme-ari:managed-by tag of this service, and re-import/describe need that tag on the certificate.',
-    );
-  }
-
-  private createTopic(): sns.Topic {
-    const topic = new sns.Topic(this, 'AlarmTopic', {
-      displayName: `acme-ari alarms (${this.serviceName})`,
-      masterKey: this.key,
-      enforceSSL: true,
-    });
-    // CloudWatch publishes alarm notifications itself, so it must be able to use the topic's key.
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchAlarmsPublishToEncryptedTopic',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-      }),
-    );
-    return topic;
-  }
-
-  private createAlarms(props: AcmeCertificatesProps, interval: Duration): void {
-    const thresholds = props.alarmThresholds ?? {};
-    const minDays = thresholds.minDaysToExpiry ?? 14;
-    const action = new SnsAction(this.alarmTopic);
-    const add = (id: string, alarmProps: cloudwatch.AlarmProps): void => {
-      const alarm = new cloudwatch.Alarm(this, id, alarmProps);
-      alarm.addAlarmAction(action);
-      alarm.addOkAction(action);
-      this.alarms.push(alarm);
-    };
-
-    add('RenewalFailedAlarm', {
-      alarmDescription: `A certificate renewal failed (${this.serviceName}). See the renewer logs and the state document's last problem; the renewal is retried.`,
-      metric: this.metric('RenewalFailed', { statistic: 'Sum', period: Duration.minutes(5) }),
-      threshold: thresholds.renewalFailures ?? 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    add('DeadLetterAlarm', {
-      alarmDescription: `A renewal message reached the dead-letter queue (${this.serviceName}) after every retry failed. Fix the cause, then redrive it.`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: 'Maximum',
-        period: Duration.minutes(5),
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    add('MinDaysToExpiryAlarm', {
-      alarmDescription: `A certificate expires in fewer than ${minDays} days (${this.serviceName}) and has not been renewed. Missing data counts: no report means no one is watching.`,
-      metric: this.metric('MinDaysToExpiry', { statistic: 'Minimum', period: interval }),
-      threshold: minDays,
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 2,
-      datapointsToAlarm: 2,
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-    });
-    add('SchedulerHeartbeatAlarm', {
-      alarmDescription: `The scheduler has not run for two intervals (${this.serviceName}): no certificate is being checked. See the scheduler logs and the schedule.`,
-      metric: this.metric('SchedulerHeartbeat', { statistic: 'Sum', period: interval }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 2,
-      datapointsToAlarm: 2,
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-    });
-
-    const known = props.knownCertificateArns ?? {};
-    const ids = new Set(this.inventory.certificates.map((c) => c.id));
-    const region = Stack.of(this).region;
-    const problems = Object.entries(known).flatMap(([id, arn]) => {
-      const found: { path: string; message: string }[] = [];
-      if (!ids.has(id)) found.push({ path: `knownCertificateArns.${id}`, message: 'is not an inventory id' });
-      const arnRegion = Token.isUnresolved(arn) ? undefined : /^arn:[^:]+:acm:([^:]+):/.exec(arn)?.[1];
-      if (!Token.isUnresolved(arn) && arnRegion === undefined) {
-        found.push({ path: `knownCertificateArns.${id}`, message: 'must be an ACM certificate ARN' });
-      } else if (arnRegion !== undefined && !Token.isUnresolved(region) && arnRegion !== region) {
-        found.push({
-          path: `knownCertificateArns.${id}`,
-          message: `is in ${arnRegion}; CloudWatch alarms only watch metrics of their own region (${region})`,
-        });
-      }
-      return found;
-    });
-    if (problems.length > 0) throw new ConfigError('AcmeCertificates props', problems);
-    const acmDays = thresholds.acmDaysToExpiry ?? minDays;
-    for (const [id, arn] of Object.entries(known)) {
-      add(`AcmDaysToExpiry-${id}`, {
-        alarmDescription: `ACM reports certificate "${id}" expires in fewer than ${acmDays} days (${arn}).`,
-        metric: new cloudwatch.Metric({
-          namespace: 'AWS/CertificateManager',
-          metricName: 'DaysToExpiry',
-          dimensionsMap: { CertificateArn: arn },
-          statistic: 'Minimum',
-          period: Duration.days(1),
-        }),
-        threshold: acmDays,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        // ACM stops publishing for a deleted certificate: that is worth an alarm too.
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      });
-    }
   }
 }
 
-/** CloudWatch evaluates at most one day of data (periods × evaluation periods), and two intervals are needed. */
-function validateInterval(interval: Duration): void {
+/** Every prop problem at once: CloudWatch evaluates at most one day of data, two intervals are needed. */
+function validateProps(interval: Duration, concurrency: number, forcedInterval: Duration): void {
+  const problems: { path: string; message: string }[] = [];
   const minutes = interval.toMinutes({ integral: false });
   if (!Number.isInteger(minutes) || minutes < 5 || minutes > 12 * 60) {
-    throw new ConfigError('AcmeCertificates props', [
-      {
-        path: 'scheduleInterval',
-        message: 'must be a whole number of minutes between 5 minutes and 12 hours',
-      },
-    ]);
+    problems.push({
+      path: 'scheduleInterval',
+      message: 'must be a whole number of minutes between 5 minutes and 12 hours',
+    });
   }
+  if (!Number.isInteger(concurrency) || concurrency < 2 || concurrency > 1000) {
+    problems.push({
+      path: 'renewerConcurrency',
+      message:
+        "must be a whole number from 2 to 1000 (the SQS event source's maximum concurrency; the lease already keeps one renewal per certificate)",
+    });
+  }
+  if (!Number.isInteger(forcedInterval.toMinutes({ integral: false }))) {
+    problems.push({
+      path: 'forcedRenewalInterval',
+      message: 'must be a whole number of minutes (0 for no limit)',
+    });
+  }
+  if (problems.length > 0) throw new ConfigError('AcmeCertificates props', problems);
 }

@@ -13,6 +13,7 @@ export const DEPS_LOCK_FILE = `${PROJECT_ROOT}/package-lock.json`;
 export const HANDLER_ENTRIES = {
   scheduler: 'functions/handlers/scheduler.ts',
   renewer: 'functions/handlers/renewer.ts',
+  firstImport: 'functions/handlers/first-import.ts',
 } as const;
 
 /** The newest Node.js runtime this aws-cdk-lib knows, but never older than Node.js 22. */

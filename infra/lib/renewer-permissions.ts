@@ -7,16 +7,29 @@ import { CERTIFICATE_ID_TAG, MANAGED_BY_TAG } from '../../functions/adapters/acm
 // One source of truth: the importer writes these tags, the policy here conditions on them.
 export { CERTIFICATE_ID_TAG, MANAGED_BY_TAG };
 
-/** The only record names the renewer may touch: RFC 8555 §8.4 "_acme-challenge" TXT records. */
-export const ACME_CHALLENGE_RECORD_PATTERN = '_acme-challenge.*';
-
 /**
- * Route 53 permissions for dns-01: record changes only in the given zones, only TXT records under
- * `_acme-challenge.`, only create/upsert/delete.
+ * The exact `_acme-challenge` names of an inventory, as Route 53 normalizes them (lower case, no trailing dot):
+ * a wildcard and its base domain share one name.
  * @see RFC 8555 §8.4 ("The client constructs the validation domain name by prepending the label
  * "_acme-challenge" to the domain name being validated")
  */
-export function route53Statements(scope: IConstruct, hostedZoneIds: readonly string[]): PolicyStatement[] {
+export function challengeRecordNames(domains: readonly string[]): string[] {
+  const names = domains.map(
+    (d) => `_acme-challenge.${d.replace(/^\*\./, '').replace(/\.$/, '').toLowerCase()}`,
+  );
+  return [...new Set(names)].sort();
+}
+
+/**
+ * Route 53 permissions for dns-01: record changes only in the given zones, only TXT records at exactly the
+ * inventory's `_acme-challenge` names (plus any delegation targets the operator names, which synthesis cannot
+ * know), only create/upsert/delete; zone lookups for those zones.
+ */
+export function route53Statements(
+  scope: IConstruct,
+  hostedZoneIds: readonly string[],
+  recordNames: readonly string[],
+): PolicyStatement[] {
   const stack = Stack.of(scope);
   const zoneArns = hostedZoneIds.map((id) =>
     stack.formatArn({
@@ -27,24 +40,32 @@ export function route53Statements(scope: IConstruct, hostedZoneIds: readonly str
       resourceName: id,
     }),
   );
-  return [
-    new PolicyStatement({
-      sid: 'AcmeChallengeRecordsOnly',
+  const exact = recordNames.filter((n) => !n.includes('*'));
+  const patterns = recordNames.filter((n) => n.includes('*'));
+  // Both operators may be ForAllValues:StringEquals: build the condition block per operator, then merge keys.
+  const change = (sid: string, operator: 'StringEquals' | 'StringLike', names: readonly string[]) => {
+    const typesAndActions = {
+      'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'],
+      'route53:ChangeResourceRecordSetsActions': ['CREATE', 'UPSERT', 'DELETE'],
+    };
+    const byName = { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': [...names] };
+    const conditions =
+      operator === 'StringEquals'
+        ? { 'ForAllValues:StringEquals': { ...byName, ...typesAndActions } }
+        : { 'ForAllValues:StringLike': byName, 'ForAllValues:StringEquals': typesAndActions };
+    return new PolicyStatement({
+      sid,
       actions: ['route53:ChangeResourceRecordSets'],
       resources: zoneArns,
-      conditions: {
-        'ForAllValues:StringLike': {
-          'route53:ChangeResourceRecordSetsNormalizedRecordNames': [ACME_CHALLENGE_RECORD_PATTERN],
-        },
-        'ForAllValues:StringEquals': {
-          'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'],
-          'route53:ChangeResourceRecordSetsActions': ['CREATE', 'UPSERT', 'DELETE'],
-        },
-      },
-    }),
+      conditions,
+    });
+  };
+  return [
+    ...(exact.length > 0 ? [change('AcmeChallengeRecordsOnly', 'StringEquals', exact)] : []),
+    ...(patterns.length > 0 ? [change('DelegatedChallengeRecords', 'StringLike', patterns)] : []),
     new PolicyStatement({
       sid: 'ReadManagedZones',
-      actions: ['route53:ListResourceRecordSets'],
+      actions: ['route53:ListResourceRecordSets', 'route53:GetHostedZone'],
       resources: zoneArns,
     }),
     new PolicyStatement({
@@ -62,24 +83,15 @@ export function route53Statements(scope: IConstruct, hostedZoneIds: readonly str
     }),
     new PolicyStatement({
       sid: 'FindZoneForDomain',
-      actions: ['route53:ListHostedZones', 'route53:ListHostedZonesByName'],
+      actions: ['route53:ListHostedZones'],
       resources: ['*'],
     }),
   ];
 }
 
-/**
- * ACM permissions: a first import must tag the certificate as ours; re-import, describe and tag reads are
- * limited to certificates that already carry that tag, so the renewer cannot overwrite a certificate someone
- * else imported or requested.
- */
-export function acmStatements(
-  scope: IConstruct,
-  regions: readonly string[],
-  serviceName: string,
-): PolicyStatement[] {
+function certificateArns(scope: IConstruct, regions: readonly string[]): string[] {
   const stack = Stack.of(scope);
-  const certificateArns = regions.map((region) =>
+  return regions.map((region) =>
     stack.formatArn({
       service: 'acm',
       region,
@@ -88,18 +100,23 @@ export function acmStatements(
       arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
     }),
   );
+}
+
+/**
+ * The renewer's ACM permissions: re-import, describe and tag reads only of certificates that carry this
+ * deployment's managed-by tag, and no tagging at all — so it can neither re-import over a certificate it did not
+ * create nor make one look like its own. New certificates come from the first-import function.
+ */
+export function acmRenewerStatements(
+  scope: IConstruct,
+  regions: readonly string[],
+  serviceName: string,
+): PolicyStatement[] {
   return [
-    new PolicyStatement({
-      sid: 'FirstImportMustBeTagged',
-      // ImportCertificate with Tags is also authorized as AddTagsToCertificate.
-      actions: ['acm:ImportCertificate', 'acm:AddTagsToCertificate'],
-      resources: certificateArns,
-      conditions: { StringEquals: { [`aws:RequestTag/${MANAGED_BY_TAG}`]: serviceName } },
-    }),
     new PolicyStatement({
       sid: 'ReimportAndReadOwnCertificates',
       actions: ['acm:ImportCertificate', 'acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
-      resources: certificateArns,
+      resources: certificateArns(scope, regions),
       conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_BY_TAG}`]: serviceName } },
     }),
     new PolicyStatement({
@@ -110,22 +127,69 @@ export function acmStatements(
   ];
 }
 
-/** PutEvents on one bus, and only events whose source is this system's. */
+/**
+ * The first-import function's ACM permissions: import only with this deployment's managed-by tag in the request
+ * (ImportCertificate with tags is also authorized as AddTagsToCertificate) and only the tag keys the inventory
+ * uses. IAM cannot tell a new certificate from someone else's here, which is why this runs in a function of its
+ * own whose code only ever creates (docs/security.md).
+ */
+export function acmFirstImportStatements(
+  scope: IConstruct,
+  regions: readonly string[],
+  serviceName: string,
+  tagKeys: readonly string[],
+): PolicyStatement[] {
+  const arns = certificateArns(scope, regions);
+  return [
+    new PolicyStatement({
+      sid: 'FirstImportMustBeTagged',
+      actions: ['acm:ImportCertificate', 'acm:AddTagsToCertificate'],
+      resources: arns,
+      conditions: {
+        StringEquals: { [`aws:RequestTag/${MANAGED_BY_TAG}`]: serviceName },
+        'ForAllValues:StringEquals': {
+          'aws:TagKeys': [...new Set([MANAGED_BY_TAG, CERTIFICATE_ID_TAG, ...tagKeys])].sort(),
+        },
+      },
+    }),
+    new PolicyStatement({
+      sid: 'FindOwnCertificates',
+      actions: ['acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
+      resources: arns,
+      conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_BY_TAG}`]: serviceName } },
+    }),
+    new PolicyStatement({ sid: 'ListCertificates', actions: ['acm:ListCertificates'], resources: ['*'] }),
+  ];
+}
+
+/**
+ * PutEvents on one bus, and only events whose source is this system's.
+ * @see Service Authorization Reference, Amazon EventBridge: `events:source` is an ArrayOfString key
+ */
 export function putEventsStatement(eventBusArn: string, source: string): PolicyStatement {
   return new PolicyStatement({
     sid: 'PublishRenewalEvents',
     actions: ['events:PutEvents'],
     resources: [eventBusArn],
-    conditions: { StringEquals: { 'events:source': source } },
+    // events:source is multivalued (one value per entry of the batch): every entry must carry our source, and
+    // ForAnyValue keeps the empty set (which ForAllValues alone would allow) out.
+    conditions: {
+      'ForAllValues:StringEquals': { 'events:source': [source] },
+      'ForAnyValue:StringEquals': { 'events:source': [source] },
+    },
   });
 }
 
-/** sts:AssumeRole on exactly the cross-account zone roles named in the inventory. */
-export function assumeZoneRolesStatement(roleArns: readonly string[]): PolicyStatement {
+/**
+ * sts:AssumeRole on exactly the cross-account zone roles named in the inventory, and only with this deployment's
+ * external id (the target role's trust policy should require it; docs/security.md).
+ */
+export function assumeZoneRolesStatement(roleArns: readonly string[], externalId: string): PolicyStatement {
   return new PolicyStatement({
     sid: 'AssumeZoneRoles',
     effect: Effect.ALLOW,
     actions: ['sts:AssumeRole'],
     resources: [...roleArns],
+    conditions: { StringEquals: { 'sts:ExternalId': externalId } },
   });
 }

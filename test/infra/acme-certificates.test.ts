@@ -64,6 +64,58 @@ function configErrorOf(run: () => unknown): ConfigError {
   throw new Error('expected a ConfigError');
 }
 
+describe('AcmeCertificates: who may reach what', () => {
+  it('lets only the scheduler and the named requesters send to the renewal queue', () => {
+    const requester = `arn:aws:iam::${ACCOUNT}:role/ops-oncall`;
+    const result = synth({ renewalRequesterArns: [requester] }, { account: ACCOUNT, region: 'eu-west-1' });
+    const statements = result
+      .resources('AWS::SQS::QueuePolicy')
+      .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement);
+    const deny = statements.find((s) => s.Sid === 'OnlyTheSchedulerAndNamedRequestersSend');
+    expect(deny).toMatchObject({ Effect: 'Deny', Action: 'sqs:SendMessage', Principal: { AWS: '*' } });
+    const allowed = JSON.stringify((deny?.Condition as Record<string, unknown>).ArnNotLike);
+    expect(allowed).toContain(requester);
+    expect(allowed).toMatch(/SchedulerRole/);
+    expect(result.findings).toEqual([]);
+  });
+
+  it('encrypts key material with a key of its own that the scheduler is never granted', () => {
+    const result = synth({});
+    expect(result.resources('AWS::KMS::Key')).toHaveLength(2);
+    const policies = result.resources('AWS::IAM::Policy');
+    const ofRole = (name: RegExp) =>
+      JSON.stringify(policies.filter((p) => name.test(JSON.stringify(p.Properties.Roles))));
+    expect(ofRole(/SchedulerRole/)).not.toMatch(/KeyMaterialKey/);
+    expect(ofRole(/SchedulerRole/)).not.toMatch(/privkey|pending-key|accounts/);
+    expect(ofRole(/RenewerRole/)).toMatch(/KeyMaterialKey/);
+    expect(ofRole(/FirstImportRole/)).toMatch(/KeyMaterialKey/);
+    // Nothing but the deployment writes the inventory: no function role names it in a PutObject grant.
+    for (const role of [/SchedulerRole/, /RenewerRole/, /FirstImportRole/]) {
+      const puts = policies
+        .filter((p) => role.test(JSON.stringify(p.Properties.Roles)))
+        .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
+        .filter((st) => [st.Action].flat().includes('s3:PutObject'));
+      // Neither the inventory by name nor the whole bucket ("<bucket>/*").
+      expect(JSON.stringify(puts)).not.toMatch(/inventory\.json|"\/\*"/);
+    }
+  });
+
+  it('requires the external id on zone roles in other accounts', () => {
+    const roleArn = 'arn:aws:iam::444455556666:role/dns-challenges';
+    const result = synth({
+      inventory: {
+        certificates: [{ id: 'far', domains: ['far.example'], zoneRoleArns: { 'far.example': roleArn } }],
+      },
+      zoneRoleExternalId: 'acme-ari-prod',
+    });
+    const assume = result.statements().find((st) => [st.Action].flat().includes('sts:AssumeRole'));
+    expect(assume).toMatchObject({
+      Resource: roleArn,
+      Condition: { StringEquals: { 'sts:ExternalId': 'acme-ari-prod' } },
+    });
+  });
+});
+
 describe('AcmeCertificates', () => {
   it('grants the EAB secret of a construct CA and of an inventory CA, and nothing else in Secrets Manager', () => {
     const inventorySecret = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:gts-eab-AbC123`;
@@ -153,11 +205,11 @@ describe('AcmeCertificates', () => {
     ]);
   });
 
-  it('uses an existing topic, subscribes the e-mail and keeps one renewal at a time when asked', () => {
+  it("uses an existing topic, subscribes the e-mail and bounds renewals by the event source's maximum concurrency", () => {
     let existing: sns.Topic | undefined;
     const result = synth((scope) => {
       existing = new sns.Topic(scope, 'Existing', { enforceSSL: true });
-      return { alarmTopic: existing, notificationEmail: 'ops@example.com', renewerConcurrency: 1 };
+      return { alarmTopic: existing, notificationEmail: 'ops@example.com', renewerConcurrency: 5 };
     });
     // Only the given topic: the construct made none of its own, and every alarm notifies the given one.
     expect(result.resources('AWS::SNS::Topic')).toHaveLength(1);
@@ -172,9 +224,9 @@ describe('AcmeCertificates', () => {
     const fn = result
       .resources('AWS::Lambda::Function')
       .find((f) => /Renews one certificate/.test(String(f.Properties.Description)));
-    expect(fn?.Properties.ReservedConcurrentExecutions).toBe(1);
+    expect(fn?.Properties.ReservedConcurrentExecutions).toBeUndefined();
     const mapping = result.resources('AWS::Lambda::EventSourceMapping')[0];
-    expect(mapping?.Properties.ScalingConfig).toBeUndefined();
+    expect(mapping?.Properties.ScalingConfig).toEqual({ MaximumConcurrency: 5 });
   });
 
   it('runs on the given interval and sizes the heartbeat alarm to it', () => {
@@ -219,6 +271,12 @@ describe('AcmeCertificates', () => {
     ['an interval under 5 minutes', { scheduleInterval: Duration.minutes(2) }, 'scheduleInterval'],
     ['an interval over 12 hours', { scheduleInterval: Duration.days(1) }, 'scheduleInterval'],
     ['no renewer concurrency', { renewerConcurrency: 0 }, 'renewerConcurrency'],
+    ['a renewer concurrency the event source cannot keep', { renewerConcurrency: 1 }, 'renewerConcurrency'],
+    [
+      'a forced-renewal interval of seconds',
+      { forcedRenewalInterval: Duration.seconds(90) },
+      'forcedRenewalInterval',
+    ],
     [
       'no zone to grant',
       { inventory: { certificates: [{ id: 'www', domains: ['example.com'] }] } },

@@ -4,8 +4,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CERTIFICATE_ID_TAG } from '../../functions/adapters/acm-importer';
+import { type FunctionName, parseEnvironment } from '../../functions/core/contracts/environment';
 import { ESBUILD_OPTIONS, HANDLER_ENTRIES, PROJECT_ROOT } from '../../infra/lib/lambda-bundling';
-import { ACME_CHALLENGE_RECORD_PATTERN, MANAGED_BY_TAG } from '../../infra/lib/renewer-permissions';
+import { MANAGED_BY_TAG } from '../../infra/lib/renewer-permissions';
 import { buildApp, validationFindings } from './synth';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
@@ -36,8 +37,14 @@ beforeAll(() => {
 const resourcesOf = (type: string) =>
   Object.entries(json.Resources).filter(([, r]) => r.Type === type) as [string, Resource][];
 
-const functionByEntry = (entry: 'scheduler' | 'renewer'): Resource => {
-  const description = entry === 'scheduler' ? /Checks ACME Renewal Information/ : /Renews one certificate/;
+const DESCRIPTIONS: Record<FunctionName, RegExp> = {
+  scheduler: /Checks ACME Renewal Information/,
+  renewer: /Renews one certificate/,
+  'first-import': /Creates new ACM certificates/,
+};
+
+const functionByEntry = (entry: FunctionName): Resource => {
+  const description = DESCRIPTIONS[entry];
   const found = resourcesOf('AWS::Lambda::Function').find(([, r]) =>
     description.test(String(r.Properties.Description)),
   );
@@ -72,36 +79,34 @@ describe('cdk synth of the app (certificates.json + cdk.json context)', () => {
     for (const [, group] of logGroups) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
   });
 
-  it('gives the functions the environment the handlers read', () => {
-    const scheduler = functionByEntry('scheduler').Properties.Environment as {
-      Variables: Record<string, unknown>;
-    };
-    const renewer = functionByEntry('renewer').Properties.Environment as {
-      Variables: Record<string, unknown>;
-    };
-    expect(Object.keys(scheduler.Variables)).toEqual(
-      expect.arrayContaining([
-        'STATE_BUCKET',
-        'INVENTORY_KEY',
-        'RENEWAL_QUEUE_URL',
-        'ARI_CONCURRENCY',
-        'KMS_KEY_ID',
-        'POWERTOOLS_SERVICE_NAME',
-        'POWERTOOLS_METRICS_NAMESPACE',
-        'POWERTOOLS_LOG_LEVEL',
-        'NODE_OPTIONS',
-      ]),
-    );
-    expect(scheduler.Variables).toMatchObject({
-      INVENTORY_KEY: 'inventory.json',
+  it.each(['scheduler', 'renewer', 'first-import'] as const)(
+    'gives the %s function exactly the environment its contract parses',
+    (name) => {
+      const variables = (
+        functionByEntry(name).Properties.Environment as { Variables: Record<string, unknown> }
+      ).Variables;
+      // Deploy-time values (Ref, GetAtt) stand in as strings, as Lambda receives them.
+      const env = Object.fromEntries(
+        Object.entries(variables).map(([k, v]) => [k, typeof v === 'string' ? v : `deploy-time-${k}`]),
+      );
+      const parsed = parseEnvironment(name, env) as Record<string, unknown>;
+      // Every variable set is one the contract reads (NODE_OPTIONS is Node's own).
+      expect(Object.keys(env).filter((k) => k !== 'NODE_OPTIONS' && !(k in parsed))).toEqual([]);
+      expect(parsed.SCHEDULE_INTERVAL_MINUTES).toBe(60);
+    },
+  );
+
+  it('gives the scheduler no key-material key and the renewer the interval the scheduler runs on', () => {
+    const vars = (name: FunctionName) =>
+      (functionByEntry(name).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(vars('scheduler')).not.toHaveProperty('KEY_MATERIAL_KMS_KEY_ID');
+    expect(vars('renewer')).toHaveProperty('KEY_MATERIAL_KMS_KEY_ID');
+    expect(vars('renewer').SCHEDULE_INTERVAL_MINUTES).toBe(vars('scheduler').SCHEDULE_INTERVAL_MINUTES);
+    expect(vars('scheduler')).toMatchObject({
+      PER_CERTIFICATE_METRICS: 'near-expiry',
       ARI_CONCURRENCY: '10',
-      PER_CERTIFICATE_METRICS: 'all',
-      PER_CERTIFICATE_METRIC_DAYS: '30',
-      POWERTOOLS_METRICS_NAMESPACE: 'AcmeAri',
-      NODE_OPTIONS: '--enable-source-maps',
     });
-    expect(renewer.Variables).toMatchObject({ EVENT_BUS_NAME: 'default', INVENTORY_KEY: 'inventory.json' });
-    expect(renewer.Variables.POWERTOOLS_SERVICE_NAME).toBe(scheduler.Variables.POWERTOOLS_SERVICE_NAME);
+    expect(vars('renewer').POWERTOOLS_SERVICE_NAME).toBe(vars('scheduler').POWERTOOLS_SERVICE_NAME);
   });
 
   it('keeps state in a KMS-encrypted, versioned, private, TLS-only bucket with a rotating key', () => {
@@ -150,7 +155,8 @@ describe('cdk synth of the app (certificates.json + cdk.json context)', () => {
     });
     expect(Number(props.VisibilityTimeout)).toBeGreaterThan(900 * 6);
     for (const [, q] of queues) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
-    expect(functionByEntry('renewer').Properties.ReservedConcurrentExecutions).toBe(2);
+    // Reserved concurrency cannot be granted on accounts with the default low quota: the poller's limit can.
+    expect(functionByEntry('renewer').Properties.ReservedConcurrentExecutions).toBeUndefined();
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: 1,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
@@ -206,13 +212,21 @@ describe('cdk synth of the app (certificates.json + cdk.json context)', () => {
     }
   });
 
-  it('lets the renewer change only _acme-challenge TXT records in the managed zones', () => {
+  it("lets the renewer change only the inventory's exact _acme-challenge TXT records in the managed zones", () => {
     const change = statements().find((s) => [s.Action].flat().includes('route53:ChangeResourceRecordSets'));
+    const inventory = JSON.parse(readFileSync(join(PROJECT_ROOT, 'certificates.json'), 'utf8')) as {
+      certificates: { domains: string[] }[];
+    };
+    const names = [
+      ...new Set(
+        inventory.certificates.flatMap((c) =>
+          c.domains.map((d) => `_acme-challenge.${d.replace(/^\*\./, '')}`),
+        ),
+      ),
+    ].sort();
     expect(change?.Condition).toEqual({
-      'ForAllValues:StringLike': {
-        'route53:ChangeResourceRecordSetsNormalizedRecordNames': [ACME_CHALLENGE_RECORD_PATTERN],
-      },
       'ForAllValues:StringEquals': {
+        'route53:ChangeResourceRecordSetsNormalizedRecordNames': names,
         'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'],
         'route53:ChangeResourceRecordSetsActions': ['CREATE', 'UPSERT', 'DELETE'],
       },
@@ -221,16 +235,41 @@ describe('cdk synth of the app (certificates.json + cdk.json context)', () => {
     expect(zones).toContain('hostedzone/Z0123456789EXAMPLE');
     expect(zones).toContain('hostedzone/Z0987654321EXAMPLE');
     expect(zones).not.toContain('hostedzone/*');
+    const lookups = statements().find((s) => [s.Action].flat().includes('route53:GetHostedZone'));
+    expect(JSON.stringify(lookups?.Resource)).toBe(zones);
   });
 
-  it('ties ACM imports to the managed-by tag (request tag on first import, resource tag after)', () => {
-    const acm = statements().filter((s) => [s.Action].flat().includes('acm:ImportCertificate'));
-    const conditionKeys = acm.map((s) => Object.keys(s.Condition?.StringEquals ?? {}));
-    expect(conditionKeys).toEqual(
-      expect.arrayContaining([[`aws:RequestTag/${MANAGED_BY_TAG}`], [`aws:ResourceTag/${MANAGED_BY_TAG}`]]),
+  it('lets only the first-import function tag, and the renewer re-import only certificates tagged as ours', () => {
+    const policiesOf = (name: FunctionName): Statement[] => {
+      const role = (functionByEntry(name).Properties.Role as { 'Fn::GetAtt': [string, string] })[
+        'Fn::GetAtt'
+      ][0];
+      return resourcesOf('AWS::IAM::Policy')
+        .filter(([, r]) => JSON.stringify(r.Properties.Roles).includes(`"${role}"`))
+        .flatMap(([, r]) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+    };
+    const acmOf = (name: FunctionName) =>
+      policiesOf(name).filter((s) => [s.Action].flat().some((a) => a.startsWith('acm:')));
+    const actions = (name: FunctionName) => acmOf(name).flatMap((s) => [s.Action].flat());
+    expect(actions('renewer')).not.toContain('acm:AddTagsToCertificate');
+    expect(actions('scheduler')).toEqual([]);
+    for (const s of acmOf('renewer').filter((s) => [s.Action].flat().includes('acm:ImportCertificate'))) {
+      expect(s.Condition).toEqual({
+        StringEquals: { [`aws:ResourceTag/${MANAGED_BY_TAG}`]: expect.any(String) },
+      });
+    }
+    const tagging = acmOf('first-import').filter((s) =>
+      [s.Action].flat().includes('acm:AddTagsToCertificate'),
     );
-    expect(acm).toHaveLength(2);
-    expect(CERTIFICATE_ID_TAG).toBe('acme-ari:certificate-id');
+    expect(tagging).toHaveLength(1);
+    expect(Object.keys(tagging[0]!.Condition?.StringEquals ?? {})).toEqual([
+      `aws:RequestTag/${MANAGED_BY_TAG}`,
+    ]);
+    expect(tagging[0]!.Condition?.['ForAllValues:StringEquals']?.['aws:TagKeys']).toEqual(
+      expect.arrayContaining([MANAGED_BY_TAG, CERTIFICATE_ID_TAG]),
+    );
+    const invoke = policiesOf('renewer').find((s) => [s.Action].flat().includes('lambda:InvokeFunction'));
+    expect(JSON.stringify(invoke?.Resource)).toContain('FirstImport');
   });
 
   it('grants no wildcard action, and no route53:* or acm:* on every resource', () => {
@@ -243,7 +282,7 @@ describe('cdk synth of the app (certificates.json + cdk.json context)', () => {
         (Array.isArray(statement.Resource) && statement.Resource.includes('*'))
       ) {
         expect(actions.filter((a) => a.startsWith('route53:'))).toEqual(
-          actions.filter((a) => a === 'route53:ListHostedZones' || a === 'route53:ListHostedZonesByName'),
+          actions.filter((a) => a === 'route53:ListHostedZones'),
         );
         expect(actions.filter((a) => a.startsWith('acm:'))).toEqual(
           actions.filter((a) => a === 'acm:ListCertificates'),
@@ -254,17 +293,18 @@ describe('cdk synth of the app (certificates.json + cdk.json context)', () => {
 });
 
 describe('bundled handler code in the cloud assembly', () => {
-  const assetPath = (entry: 'scheduler' | 'renewer'): string => {
+  const assetPath = (entry: FunctionName): string => {
     const code = functionByEntry(entry).Properties.Code as { S3Key: string };
     return join(outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs');
   };
 
-  it.each(['scheduler', 'renewer'] as const)(
-    'is byte for byte what esbuild makes of functions/handlers/%s.ts with the same options',
+  const ENTRY = { scheduler: 'scheduler', renewer: 'renewer', 'first-import': 'firstImport' } as const;
+  it.each(['scheduler', 'renewer', 'first-import'] as const)(
+    'is byte for byte what esbuild makes of the %s handler with the same options',
     async (entry) => {
       const result = await build({
         ...ESBUILD_OPTIONS,
-        entryPoints: [join(PROJECT_ROOT, HANDLER_ENTRIES[entry])],
+        entryPoints: [join(PROJECT_ROOT, HANDLER_ENTRIES[ENTRY[entry]])],
         outfile: join(PROJECT_ROOT, '.cache', 'infra-test', 'index.mjs'),
         write: false,
       });
@@ -273,7 +313,7 @@ describe('bundled handler code in the cloud assembly', () => {
     },
   );
 
-  it.each(['scheduler', 'renewer'] as const)(
+  it.each(['scheduler', 'renewer', 'first-import'] as const)(
     'reads, in the %s bundle, every environment variable the construct sets',
     (entry) => {
       const bundle = readFileSync(assetPath(entry), 'utf8');

@@ -31,6 +31,7 @@ export const AREAS: ReadonlyArray<readonly [area: string, title: string]> = [
   ['ari', 'ACME Renewal Information faults'],
   ['aws', 'AWS faults (moto behind the AWS fault proxy, adapter decorators)'],
   ['input', 'Bad input (inventory and CA responses)'],
+  ['damaged', 'Damaged key material in the state bucket'],
   ['load', 'Load: a CA incident'],
 ];
 

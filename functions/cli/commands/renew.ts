@@ -27,11 +27,13 @@ function describeOutcome(outcome: RenewOutcome): string {
       return `${outcome.id} was not renewed: the CA asked us to wait until ${outcome.retryAfter} (${outcome.notes[0] ?? 'rate limited'})`;
     case 'skipped':
       return `${outcome.id} was skipped: ${outcome.notes.join('; ')}`;
+    case 'limited':
+      return `${outcome.id} was not renewed: ${outcome.notes.join('; ')}`;
   }
 }
 
 /**
- * `acme-ari renew <id> [--force] [--now]`: against a deployment, enqueues `{id, reason: 'forced', force}` for the
+ * `acme-ari renew <id> [--force] [--now]`: against a deployment, enqueues `{id, reason: 'manual', force}` for the
  * renewer Lambda; with `--now` (and always on the test bed) runs the renewal in this process and reports it.
  */
 export async function renewCommand(target: Target, args: RenewArgs, io: CliIo): Promise<number> {
@@ -44,7 +46,7 @@ export async function renewCommand(target: Target, args: RenewArgs, io: CliIo): 
       `no valid certificate "${args.id}" in the inventory of ${target.description} (known: ${known})${problem ? `; ${problem.path}: ${problem.message}` : ''}`,
     );
   }
-  const message = { id: args.id, reason: 'forced', force: args.force } as const;
+  const message = { id: args.id, reason: 'manual', force: args.force } as const;
   if (!args.now && target.enqueue) {
     const messageId = await target.enqueue(message);
     io.out(

@@ -5,6 +5,7 @@ import {
   type Fetch,
   guardedFetch,
   MAX_JSON_BYTES,
+  mediaType,
   RedirectRefusedError,
   RequestTimeoutError,
   type RequestTimer,
@@ -178,7 +179,13 @@ export class AcmeTransport {
       if (error instanceof RequestTimeoutError) throw error;
       body = undefined;
     }
-    const problem = parseProblem(body, response.status, text);
+    // A body that is not a problem document (a proxy's or CDN's error page) is described, never copied: it ends
+    // up in errors, state and logs.
+    const problem = parseProblem(
+      body,
+      response.status,
+      text.length > 0 ? `"${mediaType(response) || 'no content type'}", ${text.length} characters` : '',
+    );
     const now = this.options.clock.now();
     const header = parseRetryAfter(response.headers.get('retry-after'), now);
     // Stored as the certificate's deferral: a CA (or a proxy) must not silence renewals for years with one header.

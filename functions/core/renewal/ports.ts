@@ -1,5 +1,7 @@
 import type { DnsTxtRecord } from '../acme/dns01';
 import type { KeyType } from '../config/inventory';
+import type { FirstImportRequest } from '../contracts/first-import';
+import type { RenewalReason } from '../contracts/renewal-message';
 import type { CertificateState } from './state';
 
 /**
@@ -110,8 +112,19 @@ export interface CertificateImporter {
   importCertificate(request: ImportRequest): Promise<ImportResult>;
 }
 
-/** Why a certificate is being renewed (see `decideRenewal`). */
-export type RenewalReason = 'new' | 'changed' | 'ari-window' | 'ratio' | 'emergency' | 'forced' | 'retry';
+export type { FirstImportRequest } from '../contracts/first-import';
+
+/**
+ * Creates new ACM certificates, tagged as this deployment's. It is a port of its own because tagging is the one
+ * ACM permission IAM cannot limit to our own certificates: on AWS it runs as a separate function whose code only
+ * ever creates, so the renewer holds no tagging permission at all (docs/security.md).
+ */
+export interface FirstImporter {
+  importNew(request: FirstImportRequest): Promise<ImportResult>;
+}
+
+/** Why a certificate is being renewed (see `decideRenewal` and the renewal message contract). */
+export type { RenewalReason } from '../contracts/renewal-message';
 
 /** One unit of work for the renewer. */
 export interface RenewalRequest {

@@ -67,7 +67,7 @@ export interface RenewerDeps {
 /** What one renewer invocation did. */
 export interface RenewOutcome {
   readonly id: string;
-  readonly result: 'renewed' | 'imported' | 'up-to-date' | 'deferred' | 'busy' | 'skipped';
+  readonly result: 'renewed' | 'imported' | 'up-to-date' | 'deferred' | 'busy' | 'skipped' | 'limited';
   readonly reason: RenewalReason | 'not-yet';
   readonly serial?: string;
   readonly notAfter?: string;
@@ -93,7 +93,17 @@ export interface RenewRequest {
    * renewer agrees with the scheduler that enqueued it (RFC 9773 §4.2).
    */
   readonly lookaheadMs?: number;
+  /**
+   * At most one forced order per certificate in this time; a forced request sooner is answered `limited` and
+   * orders nothing (anyone who may send to the queue could otherwise exhaust the CA's duplicate-certificate
+   * limit). 0 turns the limit off.
+   * @default 1 hour
+   */
+  readonly forcedRenewalMinIntervalMs?: number;
 }
+
+/** Default of {@link RenewRequest.forcedRenewalMinIntervalMs}. */
+export const FORCED_RENEWAL_MIN_INTERVAL_MS = 60 * 60_000;
 
 /** A lease outlives the longest Lambda run (15 min), so a crashed holder frees it on its own. */
 export const LEASE_TTL_MS = 16 * 60_000;
@@ -340,6 +350,29 @@ async function renewLeased(
     };
   }
 
+  const forcedOnly = request.force === true && state.pendingOrder === undefined && !decision.renew;
+  if (forcedOnly) {
+    const limit = request.forcedRenewalMinIntervalMs ?? FORCED_RENEWAL_MIN_INTERVAL_MS;
+    const last = state.lastForcedAt === undefined ? undefined : Date.parse(state.lastForcedAt);
+    if (limit > 0 && last !== undefined && now.getTime() - last < limit) {
+      const next = new Date(last + limit).toISOString();
+      deps.progress?.('forced_renewal_limited', { id: config.id, last_forced_at: state.lastForcedAt, next });
+      return {
+        id: config.id,
+        result: 'limited',
+        reason: request.reason,
+        serial: current?.serial,
+        notAfter: current?.notAfter,
+        imports: [],
+        notes: [
+          `a forced order for "${config.id}" was placed at ${state.lastForcedAt}; the next is allowed from ${next} (forcedRenewalInterval)`,
+        ],
+      };
+    }
+    state = { ...state, lastForcedAt: now.toISOString() };
+    await save(state);
+  }
+
   const transport = deps.transport(ca.directoryUrl);
   const client = await accountFor(deps, ca, transport);
   const directory = await transport.directory();
@@ -407,6 +440,9 @@ async function renewLeased(
   const fullchain = selectChain(issued.certificate, ca.preferredChain, issuerNames);
   const verified = await verifyIssuedCertificate({
     fullchainPem: fullchain,
+    alternateChains: [issued.certificate.pem, ...issued.certificate.alternates],
+    trustAnchors: ca.trustAnchors,
+    caName: config.ca,
     privateKeyPem: keyPem,
     expectedNames: config.domains,
     now: deps.clock.now(),

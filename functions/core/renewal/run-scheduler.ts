@@ -76,6 +76,9 @@ export const ENQUEUE_BATCH_SIZE = 10;
 
 const DAY_MS = 24 * 60 * 60_000;
 
+/** Longest description of a directory failure kept in a certificate's `ariError`. */
+const MAX_DIRECTORY_ERROR_CHARS = 300;
+
 function sameState(a: CertificateState, b: CertificateState): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -99,7 +102,9 @@ async function checkOne(
   try {
     renewalInfoUrl = state.current && !deferred ? await deps.renewalInfoUrl(issuingCa) : undefined;
   } catch (error) {
-    directoryError = `the directory of ${issuingCa} could not be read: ${describeError(error)}`;
+    // Bounded and on one line: a CA's problem detail may be long, and this is logged for every certificate.
+    const why = describeError(error).replace(/\s+/g, ' ').slice(0, MAX_DIRECTORY_ERROR_CHARS);
+    directoryError = `the directory of ${issuingCa} could not be read: ${why}`;
   }
   const result = await checkCertificate({
     state,

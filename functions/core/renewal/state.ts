@@ -71,6 +71,8 @@ export const certificateStateSchema = z.object({
     .optional(),
   failures: z.number().int().nonnegative().default(0),
   lastAttemptAt: isoDate.optional(),
+  /** When the last forced order was placed: at most one per `forcedRenewalMinIntervalMs`. */
+  lastForcedAt: isoDate.optional(),
   lastResult: z.enum(['renewed', 'failed', 'deferred', 'imported']).optional(),
   lastReason: z.string().optional(),
   lastError: z.string().optional(),

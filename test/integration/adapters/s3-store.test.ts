@@ -98,7 +98,7 @@ describe('S3CertificateStore against moto', () => {
   });
 
   it('encrypts private keys with the configured KMS key', async () => {
-    const s = new S3CertificateStore({ bucket, client: s3, kmsKeyId: 'alias/acme-state' });
+    const s = new S3CertificateStore({ bucket, client: s3, keyMaterialKmsKeyId: 'alias/acme-state' });
     await s.putCertificate('www', files);
     await s.putPendingKey('www', 'pending');
     const head = (key: string) => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));

@@ -457,3 +457,54 @@ describe('renewCertificate: agreeing with the scheduler', () => {
     expect(outcome).toMatchObject({ result: 'imported', reason: 'not-yet' });
   });
 });
+
+describe('renewCertificate: at most one forced order per certificate per interval', () => {
+  const MINUTE = 60_000;
+  it.each<{ name: string; lastForcedMinutesAgo?: number; limitMinutes?: number; orders: boolean }>([
+    { name: 'a first forced request orders', orders: true },
+    { name: 'a second one 10 minutes later is limited', lastForcedMinutesAgo: 10, orders: false },
+    { name: 'one 61 minutes later orders again', lastForcedMinutesAgo: 61, orders: true },
+    { name: 'a limit of 0 never limits', lastForcedMinutesAgo: 1, limitMinutes: 0, orders: true },
+    {
+      name: 'a 3-hour limit still holds after 2 hours',
+      lastForcedMinutesAgo: 120,
+      limitMinutes: 180,
+      orders: false,
+    },
+  ])('$name', async ({ lastForcedMinutesAgo, limitMinutes, orders }) => {
+    const lastForcedAt =
+      lastForcedMinutesAgo === undefined
+        ? undefined
+        : new Date(FIXED.now.getTime() - lastForcedMinutesAgo * MINUTE).toISOString();
+    const t = await bed({ state: await issuedState(inventory(), lastForcedAt ? { lastForcedAt } : {}) });
+    const request: RenewRequest = {
+      id: 'shop',
+      reason: 'manual',
+      force: true,
+      ...(limitMinutes === undefined ? {} : { forcedRenewalMinIntervalMs: limitMinutes * MINUTE }),
+    };
+    if (orders) {
+      // Past the limit the renewer goes to the CA (which this bed refuses loudly) and has recorded the attempt.
+      await expect(renewCertificate(t.deps, request)).rejects.toThrow(/must not be reached/);
+      expect(t.caReached).toEqual([DIRECTORY]);
+      expect((await t.store.getState('shop'))?.lastForcedAt).toBe(FIXED.now.toISOString());
+    } else {
+      const outcome = await renewCertificate(t.deps, request);
+      expect(outcome.result).toBe('limited');
+      expect(outcome.notes[0]).toMatch(/next is allowed from/);
+      expect(t.caReached).toEqual([]);
+      expect((await t.store.getState('shop'))?.lastForcedAt).toBe(lastForcedAt);
+    }
+  });
+
+  it('does not limit an unforced manual request for a certificate that is due', async () => {
+    const lastForcedAt = new Date(FIXED.now.getTime() - 5 * MINUTE).toISOString();
+    const t = await bed({
+      state: await issuedState(inventory(), { lastForcedAt, configHash: 'changed-since' }),
+    });
+    await expect(renewCertificate(t.deps, { id: 'shop', reason: 'manual', force: true })).rejects.toThrow(
+      /must not be reached/,
+    );
+    expect(t.caReached).toEqual([DIRECTORY]);
+  });
+});

@@ -1,0 +1,103 @@
+import * as z from 'zod';
+import { ConfigError } from '../config/inventory';
+
+/**
+ * The Lambda environment, defined once: the CDK construct builds each function's variables with
+ * {@link functionEnvironment} and the functions parse them with {@link parseEnvironment}, so a variable one side
+ * sets and the other never reads (the scheduling interval once was one) cannot ship again.
+ */
+
+const minutes = z.coerce.number().int().min(0);
+
+/** Variables every function reads. */
+const commonSchema = z.object({
+  STATE_BUCKET: z.string().min(3, 'must name the state bucket'),
+  INVENTORY_KEY: z.string().min(1).default('inventory.json'),
+  /** Names this deployment; also the ACM `acme-ari:managed-by` tag the IAM policies condition on. */
+  POWERTOOLS_SERVICE_NAME: z.string().min(1).optional(),
+  POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).optional(),
+  POWERTOOLS_LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).optional(),
+  AWS_REGION: z.string().default('us-east-1'),
+  /** Local runs only (demo, tests): one endpoint for every AWS API, e.g. moto. */
+  AWS_ENDPOINT_URL: z.string().optional(),
+  /** How often the scheduler runs: its lookahead, and the renewer's, so both agree on what is due. */
+  SCHEDULE_INTERVAL_MINUTES: z.coerce.number().int().min(1).default(60),
+});
+
+/** The scheduler: inventory and state documents only, never key material. */
+export const schedulerEnvironmentSchema = commonSchema.extend({
+  RENEWAL_QUEUE_URL: z.string().min(1, 'must be the renewal queue URL'),
+  ARI_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(10),
+  PER_CERTIFICATE_METRICS: z
+    .enum(['all', 'near-expiry', 'none'], { error: "must be 'all', 'near-expiry' or 'none'" })
+    .default('near-expiry'),
+  PER_CERTIFICATE_METRIC_DAYS: z.coerce.number().min(0).default(30),
+});
+
+/** The renewer: orders, DNS-01, state, re-imports. */
+export const renewerEnvironmentSchema = commonSchema.extend({
+  EVENT_BUS_NAME: z.string().min(1).optional(),
+  /** KMS key for private keys and ACME account keys (the scheduler has no use of it). */
+  KEY_MATERIAL_KMS_KEY_ID: z.string().min(1).optional(),
+  /** The function that performs first imports into ACM (the renewer may not tag certificates itself). */
+  FIRST_IMPORT_FUNCTION_NAME: z.string().min(1).optional(),
+  /** `sts:ExternalId` sent when assuming a zone role in another account. */
+  ZONE_ROLE_EXTERNAL_ID: z.string().min(2).max(1224).optional(),
+  /** At most one forced order per certificate in this many minutes (0: no limit). */
+  FORCED_RENEWAL_MIN_INTERVAL_MINUTES: minutes.default(60),
+});
+
+/** The first-import function: reads the stored certificate and imports it into ACM, tagged as ours. */
+export const firstImportEnvironmentSchema = commonSchema;
+
+/** The functions, by the name the construct and the IAM simulation use for their roles. */
+export const FUNCTION_ENVIRONMENTS = {
+  scheduler: schedulerEnvironmentSchema,
+  renewer: renewerEnvironmentSchema,
+  'first-import': firstImportEnvironmentSchema,
+} as const;
+
+export type FunctionName = keyof typeof FUNCTION_ENVIRONMENTS;
+export type FunctionEnvironment<F extends FunctionName> = z.infer<(typeof FUNCTION_ENVIRONMENTS)[F]>;
+/** What the construct passes: every variable as its input type (numbers as numbers), defaults optional. */
+export type FunctionEnvironmentInput<F extends FunctionName> = z.input<(typeof FUNCTION_ENVIRONMENTS)[F]>;
+
+/**
+ * Parses a function's environment, naming every missing or bad variable at once.
+ * @throws ConfigError listing each variable and what it must be.
+ */
+export function parseEnvironment<F extends FunctionName>(
+  name: F,
+  env: Readonly<Record<string, string | undefined>>,
+): FunctionEnvironment<F> {
+  const parsed = FUNCTION_ENVIRONMENTS[name].safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `the ${name} function's environment`,
+      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
+  }
+  return parsed.data as FunctionEnvironment<F>;
+}
+
+/**
+ * The variables the construct sets for a function, as strings, checked against the same schema the function
+ * parses (tokens such as a bucket name pass as the strings CDK renders them to).
+ */
+export function functionEnvironment<F extends FunctionName>(
+  name: F,
+  values: FunctionEnvironmentInput<F>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    if (!(key in FUNCTION_ENVIRONMENTS[name].shape)) {
+      throw new ConfigError(`the ${name} function's environment`, [
+        { path: key, message: 'is not a variable this function reads' },
+      ]);
+    }
+    out[key] = String(value);
+  }
+  parseEnvironment(name, out);
+  return out;
+}

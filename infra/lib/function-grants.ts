@@ -1,0 +1,115 @@
+import { Stack } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { EVENT_SOURCE } from '../../functions/adapters/eventbridge-publisher';
+import type { Inventory } from '../../functions/core/config/inventory';
+import { acknowledgeWildcardResources } from './nag-acknowledgements';
+import {
+  acmFirstImportStatements,
+  acmRenewerStatements,
+  assumeZoneRolesStatement,
+  challengeRecordNames,
+  putEventsStatement,
+  route53Statements,
+} from './renewer-permissions';
+
+/** What the renewer's grants are computed from. */
+export interface RenewerGrants {
+  readonly serviceName: string;
+  readonly inventory: Inventory;
+  readonly hostedZoneIds: readonly string[];
+  readonly delegatedChallengeNames: readonly string[];
+  readonly zoneRoleArns: readonly string[];
+  readonly zoneRoleExternalId: string;
+  readonly regions: readonly string[];
+  readonly eventBus: events.IEventBus;
+  readonly eabSecrets: readonly ISecret[];
+  readonly eabSecretArns: readonly string[];
+  readonly firstImportFunction: NodejsFunction;
+}
+
+const ACM_ACK =
+  'ACM ARNs are unknown before import; every statement on them is conditioned on the acme-ari:managed-by tag (request tag for first imports, resource tag otherwise).';
+
+/** The renewer's AWS permissions beyond the state bucket (see the table in docs/security.md). */
+export function grantRenewer(scope: Construct, fn: NodejsFunction, grants: RenewerGrants): void {
+  const role = fn.role!;
+  const stack = Stack.of(scope);
+  if (grants.hostedZoneIds.length > 0) {
+    const names = [
+      ...challengeRecordNames(grants.inventory.certificates.flatMap((c) => c.domains)),
+      ...grants.delegatedChallengeNames,
+    ];
+    for (const statement of route53Statements(scope, grants.hostedZoneIds, names))
+      role.addToPrincipalPolicy(statement);
+    acknowledgeWildcardResources(
+      role,
+      [
+        stack.formatArn({
+          service: 'route53',
+          region: '',
+          account: '',
+          resource: 'change',
+          resourceName: '*',
+        }),
+      ],
+      'route53:GetChange: change ids are generated per change batch; a change id grants no access to records.',
+    );
+  }
+  for (const statement of acmRenewerStatements(scope, grants.regions, grants.serviceName))
+    role.addToPrincipalPolicy(statement);
+  role.addToPrincipalPolicy(putEventsStatement(grants.eventBus.eventBusArn, EVENT_SOURCE));
+  if (grants.zoneRoleArns.length > 0)
+    role.addToPrincipalPolicy(assumeZoneRolesStatement(grants.zoneRoleArns, grants.zoneRoleExternalId));
+  const secrets = [
+    ...grants.eabSecrets,
+    ...grants.eabSecretArns.map((arn, index) =>
+      // A complete ARN ends in the 6-character suffix Secrets Manager adds; a partial one needs a wildcard.
+      /-[A-Za-z0-9]{6}$/.test(arn)
+        ? secretsmanager.Secret.fromSecretCompleteArn(scope, `EabSecret${index}`, arn)
+        : secretsmanager.Secret.fromSecretPartialArn(scope, `EabSecret${index}`, arn),
+    ),
+  ];
+  for (const secret of secrets) secret.grantRead(role);
+  grants.firstImportFunction.grantInvoke(role);
+
+  acknowledgeWildcardResources(
+    role,
+    ['*'],
+    'route53:ListHostedZones and acm:ListCertificates support no resource-level permissions (Service Authorization Reference); they only list names.',
+  );
+  acknowledgeWildcardResources(role, certificateArns(scope, grants.regions), ACM_ACK);
+  acknowledgeWildcardResources(
+    role,
+    [`${grants.firstImportFunction.functionArn}:*`],
+    'grantInvoke covers the first-import function and its versions; the renewer invokes only that function.',
+  );
+}
+
+/** The first-import function's permissions beyond the state bucket: tagged first imports only. */
+export function grantFirstImport(
+  scope: Construct,
+  fn: NodejsFunction,
+  grants: {
+    readonly serviceName: string;
+    readonly inventory: Inventory;
+    readonly regions: readonly string[];
+  },
+): void {
+  const role = fn.role!;
+  const tagKeys = [...new Set(grants.inventory.certificates.flatMap((c) => Object.keys(c.tags)))];
+  for (const statement of acmFirstImportStatements(scope, grants.regions, grants.serviceName, tagKeys))
+    role.addToPrincipalPolicy(statement);
+  acknowledgeWildcardResources(role, ['*'], 'acm:ListCertificates supports no resource-level permissions.');
+  acknowledgeWildcardResources(role, certificateArns(scope, grants.regions), ACM_ACK);
+}
+
+function certificateArns(scope: Construct, regions: readonly string[]): string[] {
+  const stack = Stack.of(scope);
+  return regions.map((region) =>
+    stack.formatArn({ service: 'acm', region, resource: 'certificate', resourceName: '*' }),
+  );
+}
