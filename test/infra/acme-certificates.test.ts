@@ -73,7 +73,7 @@ describe('AcmeCertificates: who may reach what', () => {
       .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement);
     const deny = statements.find((s) => s.Sid === 'OnlyTheSchedulerAndNamedRequestersSend');
     expect(deny).toMatchObject({ Effect: 'Deny', Action: 'sqs:SendMessage', Principal: { AWS: '*' } });
-    const allowed = JSON.stringify((deny?.Condition as Record<string, unknown>).ArnNotLike);
+    const allowed = JSON.stringify((deny!.Condition as Record<string, unknown>).ArnNotLike);
     expect(allowed).toContain(requester);
     expect(allowed).toMatch(/SchedulerRole/);
     expect(result.findings).toEqual([]);
