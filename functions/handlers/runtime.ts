@@ -8,6 +8,7 @@ import { SecretsManagerReader } from '../adapters/secrets-reader';
 import { firstImport } from '../core/renewal/first-import';
 import type { FirstImporter, RenewalReason } from '../core/renewal/ports';
 import { type RenewerDeps, renewCertificate } from '../core/renewal/renew-certificate';
+import { RENEWER_POLL_BUDGET_MS } from '../core/time-budget';
 import { awsBase, type RuntimeConfig, s3ClientConfig } from './runtime-config';
 import { createSchedulerRuntime, type SchedulerRuntime } from './scheduler-runtime';
 
@@ -80,8 +81,8 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     random: Math.random,
     owner,
     progress,
-    // Leave a margin inside the 15-minute Lambda limit to checkpoint and release the lease.
-    pollTimeoutMs: 10 * 60_000,
+    // Leave a margin inside the Lambda limit to checkpoint and release the lease (core/time-budget.ts).
+    pollTimeoutMs: RENEWER_POLL_BUDGET_MS,
   });
   return {
     ...scheduling,

@@ -4,12 +4,13 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { RENEWER_TIMEOUT_MS, SCHEDULER_TIMEOUT_MS } from '../../functions/core/time-budget';
 import { BUNDLING, DEPS_LOCK_FILE, HANDLER_ENTRIES, LAMBDA_RUNTIME, PROJECT_ROOT } from './lambda-bundling';
 
-/** The renewer may run for Lambda's whole 15 minutes; its lease and polling budget are sized from this. */
-export const RENEWER_TIMEOUT = Duration.minutes(15);
-/** One scheduler pass. */
-export const SCHEDULER_TIMEOUT = Duration.minutes(5);
+/** The renewer's timeout, from the one time budget its lease and polling budget are sized from. */
+export const RENEWER_TIMEOUT = Duration.millis(RENEWER_TIMEOUT_MS);
+/** One scheduler pass, from the same time budget the pass budget is sized from. */
+export const SCHEDULER_TIMEOUT = Duration.millis(SCHEDULER_TIMEOUT_MS);
 
 /** How one of the construct's functions is built. */
 export interface AcmeFunctionOptions {
