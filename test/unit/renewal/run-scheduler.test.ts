@@ -352,6 +352,23 @@ describe('runScheduler: scale and isolation', () => {
     expect(queue.requests).toEqual([{ id: 'shop', reason: 'ratio' }]);
   });
 
+  it("a directory failure's description in ariError is one bounded line", async () => {
+    const inventory = inventoryOf(['shop']);
+    const { store, deps } = bed(inventory);
+    store.seedState(await issued(inventory, 'shop', 1));
+    const report = await runScheduler({
+      ...deps,
+      renewalInfoUrl: async () => {
+        throw new Error(`maintenance\n${'x'.repeat(10_000)}`);
+      },
+    });
+    const ariError = report.checks[0]!.ariError!;
+    expect(ariError).toMatch(
+      /^the directory of https:\/\/ca\.test\/directory could not be read: Error: maintenance x+$/,
+    );
+    expect(ariError.length).toBeLessThan(400);
+  });
+
   it('an ARI failure is counted and the certificate falls back to the ratio', async () => {
     const inventory = inventoryOf(['shop']);
     const { store, ari, deps } = bed(inventory);
