@@ -1,4 +1,7 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARI_REQUEST_TIMEOUT_MS } from '../../functions/core/time-budget';
 import type { RuntimeConfig } from '../../functions/handlers/runtime';
 import type { FaultResponse } from '../support/fault-proxy';
 import { type FaultWorld, startFaultWorld } from '../support/faults-world';
@@ -76,6 +79,26 @@ const CASES: readonly AriCase[] = [
     expectError: false,
   },
   {
+    id: 'ari-redirect',
+    scenario: 'renewalInfo redirects (302) to another origin, with a body of its own',
+    answer: () => ({
+      status: 302,
+      headers: { location: `${decoy.origin}/renewal-info/steal?attacker-bytes`, 'content-type': 'text/html' },
+      body: '<a>attacker-bytes</a>',
+    }),
+    nextCheckInMs: 6 * HOUR,
+    windowKept: false,
+    expectError: true,
+  },
+  {
+    id: 'ari-hang',
+    scenario: `renewalInfo accepts the request and does not answer for longer than the ${ARI_REQUEST_TIMEOUT_MS / 1000} s deadline`,
+    answer: () => ({ delayMs: ARI_REQUEST_TIMEOUT_MS + 5_000 }),
+    nextCheckInMs: HOUR,
+    windowKept: true,
+    expectError: true,
+  },
+  {
     id: 'ari-zero-retry',
     scenario: 'valid window with Retry-After: 0 (would hot-loop)',
     answer: (w) => json({ suggestedWindow: w }, { 'retry-after': '0' }),
@@ -88,6 +111,8 @@ const CASES: readonly AriCase[] = [
 let world: FaultWorld;
 let config: RuntimeConfig;
 let renewalInfoPath: string;
+/** Another origin a redirect points to; no case may ever reach it. */
+const decoy: { server?: Server; origin: string; hits: number } = { origin: '', hits: 0 };
 
 const ariRequests = (certId: string, since: number) =>
   world.bed
@@ -95,6 +120,12 @@ const ariRequests = (certId: string, since: number) =>
     .filter((r) => r.method === 'GET' && r.path === `${renewalInfoPath}/${certId}`);
 
 beforeAll(async () => {
+  decoy.server = createServer((_req, res) => {
+    decoy.hits += 1;
+    res.end('{}');
+  });
+  await new Promise<void>((resolve) => decoy.server!.listen(0, '127.0.0.1', resolve));
+  decoy.origin = `http://127.0.0.1:${(decoy.server.address() as AddressInfo).port}`;
   world = await startFaultWorld('ari', {
     zones: ['ari.test'],
     inventory: (_zones, directoryUrl, trustAnchors) => ({
@@ -115,6 +146,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await world?.stop();
+  decoy.server?.closeAllConnections();
+  await new Promise((resolve) => (decoy.server ? decoy.server.close(resolve) : resolve(undefined)));
 });
 
 describe('ARI faults: fallback schedule, no crash, bounded polling', () => {
@@ -141,6 +174,9 @@ describe('ARI faults: fallback schedule, no crash, bounded polling', () => {
     expect(Math.abs(nextAt - (now + c.nextCheckInMs))).toBeLessThan(MINUTE);
     if (c.expectError) expect(after.ariError).toBeDefined();
     else expect(after.ariError).toBeUndefined();
+    // What the endpoint (or whoever it redirects to) sent is never recorded, and no redirect leaves the CA.
+    expect(after.ariError ?? '').not.toMatch(/attacker-bytes/);
+    expect(decoy.hits).toBe(0);
     expect(after.ari?.windowStart).toBe(c.windowKept ? window.start : undefined);
 
     // Bounded: the next hourly passes ask again only once the next check is due, and then exactly once.
@@ -162,7 +198,10 @@ describe('ARI faults: fallback schedule, no crash, bounded polling', () => {
         outcome: `no crash, not due; ${c.windowKept ? 'window kept' : 'fallback to the lifetime ratio'}; next ARI check in ${c.nextCheckInMs < HOUR ? `${c.nextCheckInMs / MINUTE} min` : `${c.nextCheckInMs / HOUR} h`}`,
         notes: `renew in ${renewIn} days; ${
           after.ariError
-            ? after.ariError.replace(/https:\/\/127\.0\.0\.1:\d+\S*/g, '<renewalInfo>').slice(0, 100)
+            ? after.ariError
+                .replaceAll(decoy.origin, '<another origin>')
+                .replace(/https:\/\/127\.0\.0\.1:\d+\S*/g, '<renewalInfo>')
+                .slice(0, 120)
             : 'window accepted; Retry-After clamped to [1 min, 1 day], an invalid one read as 6 h'
         }`,
       },
