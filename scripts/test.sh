@@ -75,7 +75,7 @@ step "benchmark smoke (every bench section, tiny sizes, so the benchmark code ca
 quietly bench-smoke.log npx tsx bench/run.ts --smoke
 
 step "cdk synth (offline, local esbuild bundling, cdk-nag AwsSolutions)"
-quietly cdk-synth.log npx cdk synth --quiet
+quietly cdk-synth.log npx cdk synth --quiet -c notificationEmail=alarms@example.com
 
 step "the run changed no file git tracks or sees (compared with git status before the run)"
 if $in_git; then

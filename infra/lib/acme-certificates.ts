@@ -99,10 +99,18 @@ export interface AcmeCertificatesProps {
    */
   readonly alarmTopic?: sns.ITopic;
   /**
-   * E-mail address subscribed to the alarm topic.
+   * E-mail address subscribed to the alarm topic. Give this or `alarmTopic` (with your own subscribers), or set
+   * `alarmsWithoutSubscriber`: otherwise synthesis fails, since every alarm would notify nobody.
    * @default - no subscription
    */
   readonly notificationEmail?: string;
+  /**
+   * Deploy even though neither `notificationEmail` nor `alarmTopic` is given, so the new alarm topic has no
+   * subscriber until you add one (e.g. `aws sns subscribe`, docs/deploy.md): alarms still change state and show
+   * on the dashboard, but nobody is told.
+   * @default false - synthesis fails with a `ConfigError` naming `notificationEmail`
+   */
+  readonly alarmsWithoutSubscriber?: boolean;
   /**
    * Hosted zones the renewer may write `_acme-challenge` TXT records in.
    * @default - every zone id in the inventory's `hostedZones`
@@ -221,7 +229,7 @@ export class AcmeCertificates extends Construct {
     const interval = props.scheduleInterval ?? Duration.hours(1);
     const concurrency = props.renewerConcurrency ?? 2;
     const forcedInterval = props.forcedRenewalInterval ?? Duration.hours(1);
-    validateProps(interval, concurrency, forcedInterval);
+    validateProps(interval, concurrency, forcedInterval, props);
     this.serviceName =
       props.serviceName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }).toLowerCase();
     this.metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
@@ -426,8 +434,23 @@ export class AcmeCertificates extends Construct {
 }
 
 /** Every prop problem at once: CloudWatch evaluates at most one day of data, two intervals are needed. */
-function validateProps(interval: Duration, concurrency: number, forcedInterval: Duration): void {
+function validateProps(
+  interval: Duration,
+  concurrency: number,
+  forcedInterval: Duration,
+  props: AcmeCertificatesProps,
+): void {
   const problems: { path: string; message: string }[] = [];
+  // An alarm topic nobody subscribes to makes every alarm silent: a first deploy must be heard or opt out.
+  if (!props.notificationEmail && !props.alarmTopic && props.alarmsWithoutSubscriber !== true) {
+    problems.push({
+      path: 'notificationEmail',
+      message:
+        'nobody would receive the alarms: set notificationEmail (this repository\'s app: "notificationEmail" in ' +
+        "cdk.json's context, or -c notificationEmail=ops@example.com), or alarmTopic with your own subscribers, " +
+        'or alarmsWithoutSubscriber: true (-c alarmsWithoutSubscriber=true) to deploy alarms nobody hears on purpose',
+    });
+  }
   const minutes = interval.toMinutes({ integral: false });
   if (!Number.isInteger(minutes) || minutes < 5 || minutes > 12 * 60) {
     problems.push({

@@ -20,6 +20,8 @@ export interface AppSettings {
   readonly scheduleInterval: Duration;
   /** E-mail subscribed to the alarm topic, if any. */
   readonly notificationEmail?: string;
+  /** Deploy alarms nobody is subscribed to (context `alarmsWithoutSubscriber=true`), on purpose. */
+  readonly alarmsWithoutSubscriber: boolean;
 }
 
 const UNITS: Record<string, (n: number) => Duration> = {
@@ -88,6 +90,10 @@ export function readAppSettings(node: Node, baseDir: string): AppSettings {
   if (notificationEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(notificationEmail)) {
     problems.push({ path: 'notificationEmail', message: 'must be an e-mail address' });
   }
+  const silentValue = text('alarmsWithoutSubscriber') ?? 'false';
+  if (silentValue !== 'true' && silentValue !== 'false') {
+    problems.push({ path: 'alarmsWithoutSubscriber', message: 'must be true or false' });
+  }
   const stackName = text('stackName') ?? 'AcmeAri';
   if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName)) {
     problems.push({ path: 'stackName', message: 'must be a CloudFormation stack name' });
@@ -102,5 +108,6 @@ export function readAppSettings(node: Node, baseDir: string): AppSettings {
     ca: AcmeCa.fromContext(caValue),
     scheduleInterval: scheduleInterval!,
     ...(notificationEmail ? { notificationEmail } : {}),
+    alarmsWithoutSubscriber: silentValue === 'true',
   };
 }

@@ -11,8 +11,9 @@ export interface AcmeApp {
 }
 
 /**
- * Builds the app from context (`certificatesFile`, `ca`, `schedule`, `notificationEmail`, `stackName`) with
- * cdk-nag's AWS Solutions checks registered, so any unacknowledged finding fails synthesis.
+ * Builds the app from context (`certificatesFile`, `ca`, `schedule`, `notificationEmail`,
+ * `alarmsWithoutSubscriber`, `stackName`) with cdk-nag's AWS Solutions checks registered, so any
+ * unacknowledged finding fails synthesis.
  */
 export function createApp(props: AppProps = {}, baseDir: string = PROJECT_ROOT): AcmeApp {
   const app = new App(props);
@@ -26,6 +27,7 @@ export function createApp(props: AppProps = {}, baseDir: string = PROJECT_ROOT):
       ca: settings.ca,
       scheduleInterval: settings.scheduleInterval,
       ...(settings.notificationEmail ? { notificationEmail: settings.notificationEmail } : {}),
+      alarmsWithoutSubscriber: settings.alarmsWithoutSubscriber,
     },
   });
   return { app, stack };
