@@ -1,0 +1,184 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import * as bundling from '../../infra/lib/lambda-bundling';
+import { permissionsOf, SERVICE_PREFIX_BY_PACKAGE } from '../support/iam/actions';
+import { bind, type PolicyDocument, synthesize } from '../support/iam/evaluate';
+import type { FunctionRole } from '../support/iam/role';
+
+// Every AWS SDK command each function's bundle can send must map (test/support/iam/actions.ts) to actions its
+// role grants in the synthesized template. Conditions and resources are the IAM simulation's job; this catches
+// a call the role can never make, including calls no test exercises.
+
+const { PROJECT_ROOT, ESBUILD_OPTIONS } = bundling;
+const entries = bundling.HANDLER_ENTRIES as Readonly<Record<string, string>>;
+
+/** The handler each role's function ships (the importer exists once first imports have their own function). */
+const HANDLERS: Readonly<Record<FunctionRole, string | undefined>> = {
+  scheduler: entries.scheduler,
+  renewer: entries.renewer,
+  importer: entries.firstImport ?? entries.importer,
+};
+
+/**
+ * Commands a bundle contains but the function never sends, each with the reason; reviewed like a cdk-nag
+ * acknowledgement. Keyed `role service:Command`.
+ */
+const NEVER_SENT: Readonly<Record<string, string>> = {
+  'scheduler s3:DeleteObjectCommand':
+    'S3Objects.delete ships with the store; the scheduler only reads the inventory and reads/writes state documents (the recorded runs judge what it really sends)',
+  'importer s3:PutObjectCommand':
+    'S3Objects.put ships with the store; a first import only reads the stored certificate and key, the renewer records the ARN',
+  'importer s3:DeleteObjectCommand': 'S3Objects.delete ships with the store; a first import deletes nothing',
+  'renewer sqs:SendMessageBatchCommand':
+    'the renewer builds on the scheduler runtime, whose queue is created only with RENEWAL_QUEUE_URL, which the renewer is never given',
+};
+
+interface Shipped {
+  readonly role: FunctionRole;
+  readonly service: string;
+  readonly command: string;
+  readonly file: string;
+}
+
+/** The project sources esbuild put into the function's bundle (tree-shaken files contribute no bytes). */
+async function bundledSources(entry: string): Promise<string[]> {
+  const result = await build({
+    ...ESBUILD_OPTIONS,
+    entryPoints: [join(PROJECT_ROOT, entry)],
+    outfile: join(PROJECT_ROOT, '.cache', 'iam-static', 'handler.mjs'),
+    write: false,
+    metafile: true,
+  });
+  return Object.values(result.metafile.outputs)
+    .flatMap((output) => Object.entries(output.inputs))
+    .filter(([path, input]) => input.bytesInOutput > 0 && path.startsWith('functions/'))
+    .map(([path]) => path);
+}
+
+/** `new XxxCommand(` in one source file, with the `@aws-sdk/client-*` package each was imported from. */
+function commandsIn(file: string): { service: string; command: string }[] {
+  const text = readFileSync(join(PROJECT_ROOT, file), 'utf8');
+  const imported = new Map<string, { command: string; pkg: string }>();
+  for (const match of text.matchAll(
+    /import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'(@aws-sdk\/client-[a-z0-9-]+)'/g,
+  )) {
+    for (const binding of match[1]!.split(',')) {
+      const parts = binding
+        .replace(/^\s*type\s+/, '')
+        .trim()
+        .split(/\s+as\s+/);
+      if (parts[0]) imported.set((parts[1] ?? parts[0]).trim(), { command: parts[0].trim(), pkg: match[2]! });
+    }
+  }
+  return [...text.matchAll(/new\s+([A-Za-z0-9_$]+Command)\s*\(/g)].map((match) => {
+    const origin = imported.get(match[1]!);
+    if (origin === undefined)
+      return { service: '?', command: `${match[1]} (not imported from an @aws-sdk client)` };
+    return { service: SERVICE_PREFIX_BY_PACKAGE[origin.pkg] ?? origin.pkg, command: origin.command };
+  });
+}
+
+const shipped: Shipped[] = [];
+for (const [role, entry] of Object.entries(HANDLERS) as [FunctionRole, string | undefined][]) {
+  if (entry === undefined || !existsSync(join(PROJECT_ROOT, entry))) continue;
+  for (const file of await bundledSources(entry)) {
+    for (const { service, command } of commandsIn(file)) shipped.push({ role, service, command, file });
+  }
+}
+const rows = [
+  ...new Map(shipped.map((s) => [`${s.role} ${s.service}:${s.command}`, s] as const)).values(),
+].sort((a, b) => `${a.role}${a.command}`.localeCompare(`${b.role}${b.command}`));
+
+// An inventory that needs every grant the construct can give: a zone in another account (sts:AssumeRole) and
+// a CA with External Account Binding (secretsmanager:GetSecretValue).
+const stack = await synthesize({
+  inventory: {
+    cas: {
+      zerossl: {
+        directoryUrl: 'https://acme.zerossl.com/v2/DV90',
+        eab: {
+          keyId: 'kid',
+          hmacSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:zerossl-eab-AbCdEf',
+        },
+      },
+    },
+    certificates: [
+      { id: 'a', domains: ['example.com', '*.example.com'], hostedZones: { 'example.com': 'Z1' } },
+      {
+        id: 'b',
+        ca: 'zerossl',
+        domains: ['api.example.org'],
+        hostedZones: { 'api.example.org': 'Z2' },
+        zoneRoleArns: { 'api.example.org': 'arn:aws:iam::210987654321:role/acme-dns' },
+      },
+    ],
+  },
+  serviceName: 'acme-ari-static',
+});
+const bound = bind(stack);
+
+/** Whether an IAM action pattern (`s3:Get*`) covers an action, case-insensitively as IAM compares them. */
+function covers(pattern: string, action: string): boolean {
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
+  return regex.test(action);
+}
+
+/** Whether any Allow statement names the action (Resource and Condition ignored) and no unconditional Deny does. */
+function grants(policies: readonly { policy: PolicyDocument }[], action: string): boolean {
+  const statements = policies.flatMap((p) => p.policy.Statement);
+  const names = (s: (typeof statements)[number], field: 'Action' | 'NotAction') =>
+    s[field] === undefined ? undefined : [s[field]].flat().map(String);
+  const matches = (s: (typeof statements)[number]) => {
+    const actions = names(s, 'Action');
+    const notActions = names(s, 'NotAction');
+    return actions !== undefined
+      ? actions.some((a) => covers(a, action))
+      : !notActions!.some((a) => covers(a, action));
+  };
+  const denied = statements.some(
+    (s) =>
+      s.Effect === 'Deny' && s.Condition === undefined && [s.Resource].flat().includes('*') && matches(s),
+  );
+  return !denied && statements.some((s) => s.Effect === 'Allow' && matches(s));
+}
+
+describe('IAM: every command a function ships is granted to its role', () => {
+  it('finds the commands of every function in its bundle', () => {
+    const roles = new Set(rows.map((r) => r.role));
+    expect([...roles].sort()).toEqual(
+      (Object.keys(HANDLERS) as FunctionRole[]).filter((r) => stack.roles[r] !== undefined).sort(),
+    );
+  });
+
+  it('acknowledges only commands the bundles really contain', () => {
+    const shippedKeys = new Set(rows.map((r) => `${r.role} ${r.service}:${r.command}`));
+    expect(Object.keys(NEVER_SENT).filter((key) => !shippedKeys.has(key))).toEqual([]);
+  });
+
+  it.each(rows)('$role ships $service:$command', ({ role, service, command, file }) => {
+    const policies = bound.identityPolicies(role);
+    expect(policies, `the stack has no ${role} role`).toBeDefined();
+    const { actions } = permissionsOf(service, command);
+    const missing = actions.filter((action) => !grants(policies!, action));
+    const neverSent = NEVER_SENT[`${role} ${service}:${command}`];
+    if (neverSent !== undefined) {
+      expect(
+        missing,
+        `NEVER_SENT["${role} ${service}:${command}"] is stale: the role grants it now`,
+      ).not.toEqual([]);
+      return;
+    }
+    expect(
+      missing,
+      `${role} sends ${command} (${file}) but its role grants no ${missing.join(', ')}`,
+    ).toEqual([]);
+  });
+});
