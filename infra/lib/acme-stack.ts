@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { MANUAL_RENEWAL_EXAMPLE } from '../../functions/core/contracts/renewal-message';
 import { AcmeCertificates, type AcmeCertificatesProps } from './acme-certificates';
 
 /** Properties of {@link AcmeStack}: a stack's own plus every property of the construct. */
@@ -20,12 +21,16 @@ export class AcmeStack extends Stack {
     new CfnOutput(this, 'StateBucketName', { value: this.acme.bucket.bucketName });
     new CfnOutput(this, 'RenewalQueueUrl', {
       value: this.acme.queue.queueUrl,
-      description: 'Send {"id":"<certificate id>","reason":"manual"} here to renew a certificate now',
+      description: `Send ${MANUAL_RENEWAL_EXAMPLE} here to renew a certificate now (senders: the scheduler and renewalRequesterArns)`,
     });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.acme.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.acme.alarmTopic.topicArn });
     new CfnOutput(this, 'SchedulerFunctionName', { value: this.acme.schedulerFunction.functionName });
     new CfnOutput(this, 'RenewerFunctionName', { value: this.acme.renewerFunction.functionName });
+    new CfnOutput(this, 'RenewerRoleArn', {
+      value: this.acme.renewerFunction.role!.roleArn,
+      description: 'Trust this role (with the external id ServiceName) in zone roles of other accounts',
+    });
     new CfnOutput(this, 'ServiceName', { value: this.acme.serviceName });
     new CfnOutput(this, 'DashboardName', { value: this.acme.dashboard.dashboardName });
   }

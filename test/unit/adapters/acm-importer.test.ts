@@ -146,3 +146,89 @@ describe('sameSerial', () => {
     expect(sameSerial(acmSerial, ours)).toBe(expected);
   });
 });
+
+describe('AcmImporter with a first importer (the renewer on AWS)', () => {
+  it('never imports a new certificate itself: the first importer creates it, the renewer sends no tags', async () => {
+    acm.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [] });
+    const asked: unknown[] = [];
+    const renewer = new AcmImporter({
+      clientFor: () => client,
+      managedBy: 'svc',
+      firstImporter: {
+        importNew: async (r) => {
+          asked.push(r);
+          return {
+            region: r.region,
+            arn: 'arn:aws:acm:eu-central-1:123456789012:certificate/new',
+            imported: true,
+          };
+        },
+      },
+    });
+    const chain = await buildTestChain({ names: ['www.example.test'] });
+    const result = await renewer.importCertificate({
+      ...request,
+      files: { ...request.files, certPem: chain.leaf.pem },
+      arn: undefined,
+      arnKeyType: undefined,
+    });
+    expect(result).toEqual({
+      region: 'eu-central-1',
+      arn: 'arn:aws:acm:eu-central-1:123456789012:certificate/new',
+      imported: true,
+    });
+    // The request names the certificate; the files (and so the private key) never travel.
+    expect(asked).toEqual([
+      { region: 'eu-central-1', certificateId: 'www', serial: '0a1b2c', keyType: 'ec-p256' },
+    ]);
+    expect(acm.commandCalls(ImportCertificateCommand)).toHaveLength(0);
+  });
+
+  it('re-imports in place (no tags) over a recorded ARN of ours', async () => {
+    acm.on(ImportCertificateCommand).resolves({ CertificateArn: arn });
+    const renewer = new AcmImporter({
+      clientFor: () => client,
+      firstImporter: { importNew: async () => expect.unreachable('a re-import needs no first import') },
+    });
+    expect(await renewer.importCertificate(request)).toEqual({ region: 'eu-central-1', arn, imported: true });
+    const input = acm.commandCalls(ImportCertificateCommand)[0]!.args[0].input;
+    expect(input.CertificateArn).toBe(arn);
+    expect(input.Tags).toBeUndefined();
+  });
+
+  it('importNew returns a certificate already tagged with this id and key type instead of importing twice', async () => {
+    acm.on(ListCertificatesCommand).resolves({
+      CertificateSummaryList: [{ CertificateArn: arn, DomainName: 'www.example.test', Type: 'IMPORTED' }],
+    });
+    acm.on(ListTagsForCertificateCommand).resolves({ Tags: [{ Key: CERTIFICATE_ID_TAG, Value: 'www' }] });
+    const chain = await buildTestChain({ names: ['www.example.test'] });
+    const creator = new AcmImporter({ clientFor: () => client, managedBy: 'svc' });
+    const files = { ...request.files, certPem: chain.leaf.pem };
+    expect(await creator.importNew({ ...request, files, arn: undefined })).toEqual({
+      region: 'eu-central-1',
+      arn,
+      imported: false,
+    });
+    expect(acm.commandCalls(ImportCertificateCommand)).toHaveLength(0);
+  });
+
+  it('importNew tags what it creates as this deployment’s', async () => {
+    acm.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [] });
+    acm.on(ImportCertificateCommand).resolves({ CertificateArn: arn });
+    const chain = await buildTestChain({ names: ['www.example.test'] });
+    const creator = new AcmImporter({ clientFor: () => client, managedBy: 'svc' });
+    await creator.importNew({
+      ...request,
+      files: { ...request.files, certPem: chain.leaf.pem },
+      arn: undefined,
+    });
+    const input = acm.commandCalls(ImportCertificateCommand)[0]!.args[0].input;
+    expect(input.CertificateArn).toBeUndefined();
+    expect(input.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: MANAGED_BY_TAG, Value: 'svc' },
+        { Key: CERTIFICATE_ID_TAG, Value: 'www' },
+      ]),
+    );
+  });
+});
