@@ -1,4 +1,4 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LambdaFirstImporter } from '../../../functions/adapters/lambda-first-import';
@@ -10,7 +10,9 @@ const client = new LambdaClient({
 });
 const lambda = mockClient(client);
 const request = { certificateId: 'www', region: 'eu-west-1', serial: '0a1b', keyType: 'ec-p256' as const };
-const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+// Lambda's SDK types the payload as its blob adapter; the importer only reads the bytes.
+const encode = (value: unknown) =>
+  new TextEncoder().encode(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
 const importer = () =>
   new LambdaFirstImporter({
     functionName: 'first-import',
