@@ -7,6 +7,7 @@ import { ConfigError } from '../core/config/inventory';
 import type { Fetch } from '../core/http';
 import type { CertificateStore } from '../core/renewal/ports';
 import { runScheduler, type SchedulerReport } from '../core/renewal/run-scheduler';
+import { passBudget, SCHEDULER_PASS_BUDGET_MS } from '../core/time-budget';
 import { awsBase, type RuntimeConfig, s3ClientConfig } from './runtime-config';
 
 export { awsBase, s3ClientConfig } from './runtime-config';
@@ -70,6 +71,8 @@ export function createSchedulerRuntime(config: RuntimeConfig): SchedulerRuntime 
           random: Math.random,
           concurrency: config.ariConcurrency,
           lookaheadMs: config.scheduleIntervalMs,
+          // A pass stops starting checks in time to enqueue what it found and publish the heartbeat.
+          remainingMs: passBudget(clock, SCHEDULER_PASS_BUDGET_MS),
         },
         options,
       ),

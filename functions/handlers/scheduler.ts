@@ -44,6 +44,8 @@ export function createSchedulerHandler(get: () => SchedulerRuntime) {
       enqueued: report.enqueued.length,
       ari_requests: report.ariRequests,
       ari_errors: report.ariErrors,
+      budget_spent: report.budgetSpent,
+      left_for_next_pass: report.leftForNextPass,
     });
     return {
       checked: report.checks.length,
