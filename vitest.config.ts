@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
 // Every project fails a test file whose output contains private key material.
 const setupFiles = ['test/support/no-secrets-in-output.ts'];
 const integration = {
-  setupFiles,
+  // The functions' AWS calls are recorded and judged against the synthesized IAM policies (moto enforces none).
+  setupFiles: [...setupFiles, 'test/support/iam/record.ts'],
   globalSetup: ['test/support/global-setup.ts'],
   testTimeout: 180_000,
   hookTimeout: 180_000,

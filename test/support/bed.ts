@@ -20,6 +20,7 @@ import type { SQSEvent } from 'aws-lambda';
 import type { Fetch } from '../../functions/core/http';
 import { createRuntime, type Runtime, type RuntimeConfig } from '../../functions/handlers/runtime';
 import { type FaultProxy, startFaultProxy } from './fault-proxy';
+import { withFunctionRoles, withImporterRole } from './iam/role';
 import { type MotoServer, startMoto } from './moto';
 import { type PebbleInstance, type PebbleOptions, startPebble } from './pebble';
 import { type Route53DnsResponder, startRoute53DnsResponder } from './route53-dns-responder';
@@ -134,6 +135,8 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
             credentials,
             fetch,
             dnsPollIntervalMs: 50,
+            // As POWERTOOLS_SERVICE_NAME in Lambda: the acme-ari:managed-by tag the IAM policies condition on.
+            serviceName: `acme-ari-${id}`,
           },
         };
       },
@@ -153,7 +156,9 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
           }),
         );
       },
-      runtime: (config) => createRuntime(config),
+      // The scheduler and renewer run as their functions' roles (and first imports as the importer's): the IAM
+      // setup file records their AWS calls and judges them against the synthesized policies.
+      runtime: (config) => withFunctionRoles(createRuntime(withImporterRole(config))),
       async drainQueue(queueUrl) {
         const records: SQSEvent['Records'] = [];
         for (;;) {
