@@ -2,11 +2,15 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteCertificateCommand, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CERTIFICATE_ID_TAG, MANAGED_BY_TAG } from '../../../functions/adapters/acm-importer';
 import type { StatusReport } from '../../../functions/cli/status-report';
 import { AcmeTransport, ensureAccount, revokeCertificate } from '../../../functions/core/acme';
+import { DEPLOYMENT_KEY, type Deployment } from '../../../functions/core/contracts/deployment';
 import { parseCertificate } from '../../../functions/core/pki';
+import { overwriteState } from '../../support/fakes';
 import { liveProcesses } from '../../support/processes';
 import { testBedTls } from '../../support/tls';
 
@@ -166,7 +170,7 @@ describe('acme-ari against a deployment (the bed’s moto and Pebble)', () => {
       parseCertificate((await store.getCertificate('legacy-rsa'))!.certPem).der,
     );
     // The ARI answer is cached until its Retry-After; make it due, as time would.
-    await store.putState('legacy-rsa', {
+    await overwriteState(store, 'legacy-rsa', {
       ...before,
       ari: { ...before.ari!, nextCheckAt: new Date(0).toISOString() },
     });
@@ -179,13 +183,13 @@ describe('acme-ari against a deployment (the bed’s moto and Pebble)', () => {
     expect((await demo.bed.drainQueue(demo.config.queueUrl!)).Records).toEqual([]);
   });
 
-  it('renew enqueues {id, reason: forced, force} for the renewer', async () => {
+  it('renew enqueues {id, reason: manual, force} for the renewer', async () => {
     const { code, out } = await cli('renew', 'shop', '--force');
     expect(code).toBe(0);
     expect(out).toMatch(/^enqueued a forced renewal of shop \(message [\w-]+\)/);
     const event = await demo.bed.drainQueue(demo.config.queueUrl!);
     expect(event.Records.map((r) => JSON.parse(r.body))).toEqual([
-      { id: 'shop', reason: 'forced', force: true },
+      { id: 'shop', reason: 'manual', force: true },
     ]);
 
     const unknown = await cli('renew', 'nope');
@@ -222,6 +226,59 @@ describe('acme-ari against a deployment (the bed’s moto and Pebble)', () => {
     );
   });
 
+  it('renew --now reads deployment.json and imports exactly as the renewer does (managed-by tag, forced limit)', async () => {
+    const id = 'api-multi-zone';
+    const state = (await demo.runtime.store.getState(id))!;
+    const [region, entry] = Object.entries(state.acm)[0]!;
+    const acm = demo.bed.clients.acm(region);
+    // The ACM certificate was deleted by hand: the renewal must create a new one the renewer may update later.
+    await acm.send(new DeleteCertificateCommand({ CertificateArn: entry.arn }));
+    const deployment: Deployment = {
+      serviceName: 'ops-deployment',
+      region: demo.config.region,
+      scheduleIntervalMinutes: 60,
+      forcedRenewalIntervalMinutes: 120,
+    };
+    await demo.bed.clients.s3.send(
+      new PutObjectCommand({
+        Bucket: demo.config.bucket,
+        Key: DEPLOYMENT_KEY,
+        Body: JSON.stringify(deployment),
+      }),
+    );
+    try {
+      const first = await cli('renew', id, '--now', '--force');
+      expect(first.code).toBe(0);
+      const after = (await demo.runtime.store.getState(id))!;
+      const arn = after.acm[region]!.arn;
+      expect(arn).not.toBe(entry.arn);
+      const tags = await acm.send(new ListTagsForCertificateCommand({ CertificateArn: arn }));
+      expect(tags.Tags).toEqual(
+        expect.arrayContaining([
+          { Key: MANAGED_BY_TAG, Value: 'ops-deployment' },
+          { Key: CERTIFICATE_ID_TAG, Value: id },
+        ]),
+      );
+      // The deployment's forced-renewal interval holds for the CLI too.
+      const second = await cli('renew', id, '--now', '--force');
+      expect(second.code).not.toBe(0);
+      expect(second.out).toMatch(/next is allowed from .*forcedRenewalInterval/);
+    } finally {
+      await demo.bed.clients.s3.send(
+        new DeleteObjectCommand({ Bucket: demo.config.bucket, Key: DEPLOYMENT_KEY }),
+      );
+      // Later tests force this certificate again: forget this test's forced order.
+      const { lastForcedAt: _, ...rest } = JSON.parse(await stateJson(id)) as Record<string, unknown>;
+      await demo.bed.clients.s3.send(
+        new PutObjectCommand({
+          Bucket: demo.config.bucket,
+          Key: `certificates/${id}/state.json`,
+          Body: JSON.stringify(rest),
+        }),
+      );
+    }
+  });
+
   it('the installed bin runs check against a deployment through the usual environment', async () => {
     const result = await bin(['check', 'shop'], {
       ...env,
@@ -249,7 +306,8 @@ describe('acme-ari against a deployment (the bed’s moto and Pebble)', () => {
     const { code, out, err } = await cli('renew', 'api-multi-zone', '--now', '--force');
     expect(code).toBe(1);
     expect(out).toBe('');
-    const lines = err.split('\n').filter((l) => !l.startsWith('  order_') && l.trim() !== '');
+    // Progress lines (`  <step> id=…`) go to stderr too; the failure itself is the rest.
+    const lines = err.split('\n').filter((l) => !/^ {2}[a-z_]+ id=/.test(l) && l.trim() !== '');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(
       /^error: ACME POST https:\/\/127\.0\.0\.1:\d+\/.* failed: unauthorized \(HTTP 403\): .*deactivated/,
