@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CERTIFICATE_ID_TAG, MANAGED_BY_TAG } from '../../functions/adapters/acm-importer';
+import { EVENT_SOURCE } from '../../functions/adapters/eventbridge-publisher';
 import { iamRequestsFor, type RecordedCall } from '../support/iam/actions';
 import {
   ACCOUNT,
@@ -201,6 +202,17 @@ const mustBeDenied: Row[] = [
     },
   ]),
   {
+    name: "renewer: PutEvents batch with an entry whose source is not this system's",
+    principal: as('renewer'),
+    call: () =>
+      call('renewer', 'events', 'PutEventsCommand', {
+        Entries: [
+          { Source: EVENT_SOURCE, DetailType: 'Certificate Renewed', Detail: '{}' },
+          { Source: 'aws.acm', DetailType: 'ACM Certificate Approaching Expiration', Detail: '{}' },
+        ],
+      }),
+  },
+  {
     name: 'another principal of the account (not the scheduler, no operator): sqs:SendMessage to the renewal queue',
     principal: OTHER,
     call: () =>
@@ -250,6 +262,14 @@ const mustBeAllowed: Row[] = [
         'ChangeResourceRecordSetsCommand',
         txt('DELETE', '_acme-challenge.example.com.'),
       ),
+  },
+  {
+    name: 'renewer: PutEvents Certificate Renewed to the default bus',
+    principal: as('renewer'),
+    call: () =>
+      call('renewer', 'events', 'PutEventsCommand', {
+        Entries: [{ Source: EVENT_SOURCE, DetailType: 'Certificate Renewed', Detail: '{}' }],
+      }),
   },
   {
     name: 'renewer: GetHostedZone Z1',

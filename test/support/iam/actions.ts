@@ -32,6 +32,35 @@ export interface RecordedCall {
   readonly test?: string;
 }
 
+/** Input fields that carry bodies, certificates or keys: never recorded. */
+const DROPPED_FIELDS = new Set([
+  'Body',
+  'PrivateKey',
+  'Certificate',
+  'CertificateChain',
+  'SecretString',
+  'SecretBinary',
+]);
+
+function withoutMaterial(value: unknown): unknown {
+  if (value instanceof Uint8Array || (value !== null && typeof value === 'object' && 'pipe' in value))
+    return '[bytes]';
+  if (Array.isArray(value)) return value.map(withoutMaterial);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([k]) => !DROPPED_FIELDS.has(k))
+        .map(([k, v]) => [k, withoutMaterial(v)]),
+    );
+  }
+  return value;
+}
+
+/** A command input as it may be recorded: bodies, certificates, keys and secrets dropped, bytes elided. */
+export function recordableInput(input: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return withoutMaterial(input) as Record<string, unknown>;
+}
+
 /** A policy a request is also judged by, besides the principal's identity policies. */
 export type ResourcePolicyTarget =
   | { readonly kind: 's3-bucket'; readonly bucket: string }
@@ -452,20 +481,23 @@ const events: Record<string, CommandPermissions> = {
         (call.input.Entries as
           | { Source?: string; DetailType?: string; EventBusName?: string }[]
           | undefined) ?? [];
-      // EventBridge authorizes every entry on its own bus, with its own source and detail type.
-      return entries.map((entry) => {
+      // One authorization per event bus the batch writes to; events:source and events:detail-type are multivalued
+      // (ArrayOfString in the Service Authorization Reference): the set over the batch's entries.
+      const buses = new Map<string, { sources: Set<string>; types: Set<string> }>();
+      for (const entry of entries) {
         const bus = entry.EventBusName ?? 'default';
-        const context: Record<string, string> = {};
-        if (entry.Source !== undefined) context['events:source'] = entry.Source;
-        if (entry.DetailType !== undefined) context['events:detail-type'] = entry.DetailType;
-        return {
-          action: 'events:PutEvents',
-          resource: bus.startsWith('arn:')
-            ? bus
-            : `arn:aws:events:${call.region}:${env.account}:event-bus/${bus}`,
-          context,
-        };
-      });
+        const seen = buses.get(bus) ?? { sources: new Set<string>(), types: new Set<string>() };
+        if (entry.Source !== undefined) seen.sources.add(entry.Source);
+        if (entry.DetailType !== undefined) seen.types.add(entry.DetailType);
+        buses.set(bus, seen);
+      }
+      return [...buses].map(([bus, { sources, types }]) => ({
+        action: 'events:PutEvents',
+        resource: bus.startsWith('arn:')
+          ? bus
+          : `arn:aws:events:${call.region}:${env.account}:event-bus/${bus}`,
+        context: { 'events:source': [...sources], 'events:detail-type': [...types] },
+      }));
     },
   },
 };

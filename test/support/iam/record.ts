@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Client } from '@smithy/core/client';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { type CallOutcome, type RecordedCall, SERVICE_PREFIX_BY_SDK_ID } from './actions';
+import { type CallOutcome, type RecordedCall, recordableInput, SERVICE_PREFIX_BY_SDK_ID } from './actions';
 import { activeRole } from './role';
 
 // A vitest setup file (integration and faults projects): records every AWS SDK call a function role makes
@@ -12,16 +12,6 @@ import { activeRole } from './role';
 
 /** Operator runs (demo, CLI) use the functions' code with the operator's credentials: not the functions' roles. */
 const OPERATOR_FILES = [/\/test\/integration\/demo\//, /\/test\/integration\/cli\//];
-
-/** Input fields that carry bodies, certificates or keys: never recorded. */
-const DROPPED_FIELDS = new Set([
-  'Body',
-  'PrivateKey',
-  'Certificate',
-  'CertificateChain',
-  'SecretString',
-  'SecretBinary',
-]);
 
 const calls: RecordedCall[] = [];
 const inventories = new Map<string, unknown>();
@@ -54,20 +44,6 @@ interface SdkClient {
     region?: () => Promise<string>;
     credentials?: () => Promise<{ accessKeyId?: string }>;
   };
-}
-
-function sanitize(value: unknown): unknown {
-  if (value instanceof Uint8Array || (value !== null && typeof value === 'object' && 'pipe' in value))
-    return '[bytes]';
-  if (Array.isArray(value)) return value.map(sanitize);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value)
-        .filter(([k]) => !DROPPED_FIELDS.has(k))
-        .map(([k, v]) => [k, sanitize(v)]),
-    );
-  }
-  return value;
 }
 
 function textOf(body: unknown): string | undefined {
@@ -156,11 +132,12 @@ async function tagsBefore(client: unknown, original: Send, arn: string): Promise
 /** Off for operator files; on for every other file of the projects that load this setup file. */
 let recording = false;
 
-function install(): void {
-  const marker = Symbol.for('acme-ari.iam-recorder');
-  const proto = Client.prototype as unknown as { send: Send; [marker]?: true };
-  if (proto[marker]) return;
-  proto[marker] = true;
+const MARKER = Symbol.for('acme-ari.iam-recorder');
+
+/** Wraps the `send` of one prototype (the shared smithy `Client`, or a client package's own copy of it). */
+function install(proto: { send: Send; [MARKER]?: true }): void {
+  if (proto[MARKER]) return;
+  proto[MARKER] = true;
   const original = proto.send;
   proto.send = function recordedSend(this: unknown, command: unknown, ...rest: unknown[]) {
     const client = this as unknown as SdkClient;
@@ -198,7 +175,7 @@ function install(): void {
         service,
         command: name,
         region,
-        input: sanitize(input) as Record<string, unknown>,
+        input: recordableInput(input),
         context: active.context,
         ...(inventoryOf.has(active.context.bucket)
           ? { inventory: inventoryOf.get(active.context.bucket)! }
@@ -226,7 +203,26 @@ export function recordedCalls(): readonly RecordedCall[] {
   return calls;
 }
 
-install();
+install(Client.prototype as unknown as { send: Send });
+
+/** The SDK clients the functions use; each must send through a patched prototype, or its calls would go unseen. */
+const CLIENT_PACKAGES = [
+  ['@aws-sdk/client-s3', 'S3Client'],
+  ['@aws-sdk/client-route-53', 'Route53Client'],
+  ['@aws-sdk/client-acm', 'ACMClient'],
+  ['@aws-sdk/client-sqs', 'SQSClient'],
+  ['@aws-sdk/client-eventbridge', 'EventBridgeClient'],
+  ['@aws-sdk/client-secrets-manager', 'SecretsManagerClient'],
+  ['@aws-sdk/client-sts', 'STSClient'],
+  ['@aws-sdk/client-lambda', 'LambdaClient'],
+] as const;
+for (const [pkg, name] of CLIENT_PACKAGES) {
+  const cls = ((await import(pkg)) as Record<string, { prototype: object } | undefined>)[name];
+  let owner: object | null = cls?.prototype ?? null;
+  while (owner !== null && !Object.hasOwn(owner, 'send')) owner = Object.getPrototypeOf(owner);
+  // A package that resolved its own copy of @smithy/core gets that copy patched too.
+  if (owner !== null) install(owner as { send: Send });
+}
 
 // biome-ignore lint/correctness/noEmptyPattern: vitest reads the hook's context from a destructuring pattern.
 beforeAll(({}, suite) => {
