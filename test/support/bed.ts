@@ -137,6 +137,11 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
             dnsPollIntervalMs: 50,
             // As POWERTOOLS_SERVICE_NAME in Lambda: the acme-ari:managed-by tag the IAM policies condition on.
             serviceName: `acme-ari-${id}`,
+            // As KEY_MATERIAL_KMS_KEY_ID in Lambda, so the IAM simulation judges key material under its own key
+            // (moto stores the key id without using it).
+            keyMaterialKmsKeyId: `arn:aws:kms:${region}:123456789012:key/${id}-key-material`,
+            // Tests force the same certificate several times in a row; the limit has its own unit tests.
+            forcedRenewalMinIntervalMs: 0,
           },
         };
       },
