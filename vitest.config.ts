@@ -28,6 +28,16 @@ export default defineConfig({
           hookTimeout: 300_000,
         },
       },
+      {
+        // npm pack, install into a scratch CDK app, type check, synthesize: one file, its own slow setup.
+        test: {
+          name: 'package',
+          setupFiles,
+          include: ['test/package/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
       { test: { name: 'integration', include: ['test/integration/**/*.test.ts'], ...integration } },
       { test: { name: 'faults', include: ['test/faults/**/*.test.ts'], ...integration } },
     ],

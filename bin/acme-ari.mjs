@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// Operator CLI entry point: runs the TypeScript sources through tsx, so a clone needs no build step.
-import { register } from 'tsx/esm/api';
+// Operator CLI entry point. In a checkout of the repository it runs the TypeScript sources through tsx, so a
+// clone needs no build step; the installed npm package ships no sources and runs the CLI `npm run build` made.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../functions/cli/main.ts');
+const source = new URL('../functions/cli/main.ts', import.meta.url);
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(source.href);
+} else {
+  await import('../dist/cli/main.mjs');
+}

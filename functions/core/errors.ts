@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'store-failed'
   | 'lease-held'
   | 'import-failed'
-  | 'queue-failed';
+  | 'queue-failed'
+  | 'bundle-missing';
 
 /** Base error of the project: a stable `code`, a message saying what to do, and the underlying `cause`. */
 export class AcmeAwsError extends Error {

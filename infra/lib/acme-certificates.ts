@@ -3,8 +3,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -211,11 +211,11 @@ export class AcmeCertificates extends Construct {
   /** Renewals that failed `maxReceiveCount` times. */
   readonly deadLetterQueue: sqs.Queue;
   /** Checks ARI and expiry, enqueues due certificates. */
-  readonly schedulerFunction: NodejsFunction;
+  readonly schedulerFunction: lambda.Function;
   /** Renews one certificate per message. */
-  readonly renewerFunction: NodejsFunction;
+  readonly renewerFunction: lambda.Function;
   /** Creates new ACM certificates for the renewer (the only code allowed to tag them). */
-  readonly firstImportFunction: NodejsFunction;
+  readonly firstImportFunction: lambda.Function;
   /** Topic the alarms notify. */
   readonly alarmTopic: sns.ITopic;
   /** Every alarm created. */

@@ -1,11 +1,20 @@
+import { existsSync } from 'node:fs';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { AcmeAwsError } from '../../functions/core/errors';
 import { RENEWER_TIMEOUT_MS, SCHEDULER_TIMEOUT_MS } from '../../functions/core/time-budget';
-import { BUNDLING, DEPS_LOCK_FILE, HANDLER_ENTRIES, LAMBDA_RUNTIME, PROJECT_ROOT } from './lambda-bundling';
+import {
+  BUNDLING,
+  DEPS_LOCK_FILE,
+  HANDLER_ENTRIES,
+  LAMBDA_RUNTIME,
+  PROJECT_ROOT,
+  prebuiltBundleDir,
+} from './lambda-bundling';
 
 /** The renewer's timeout, from the one time budget its lease and polling budget are sized from. */
 export const RENEWER_TIMEOUT = Duration.millis(RENEWER_TIMEOUT_MS);
@@ -27,12 +36,17 @@ export interface AcmeFunctionOptions {
 /**
  * A function of the construct: Node.js on ARM64, JSON logs into its own log group, and an own role instead of
  * AWSLambdaBasicExecutionRole, which may write to that log group only.
+ *
+ * Its code is the handler bundled with {@link BUNDLING}: in a checkout of this repository, where the TypeScript
+ * entry exists, esbuild bundles it at synthesis (so the deployed code is always the current source); in the
+ * installed npm package, which ships no sources, the prebuilt bundle `npm run build` made with the same
+ * options is deployed as it is, so a consumer's app needs no esbuild, no Docker and no lock file.
  */
 export function createAcmeFunction(
   scope: Construct,
   name: string,
   options: AcmeFunctionOptions,
-): NodejsFunction {
+): lambda.Function {
   const logGroup = new logs.LogGroup(scope, `${name}Logs`, {
     retention: options.logRetention,
     removalPolicy: RemovalPolicy.DESTROY,
@@ -42,11 +56,7 @@ export function createAcmeFunction(
     description: `acme-ari ${name} function`,
   });
   logGroup.grantWrite(role);
-  return new NodejsFunction(scope, name, {
-    entry: `${PROJECT_ROOT}/${HANDLER_ENTRIES[options.handler]}`,
-    handler: 'handler',
-    projectRoot: PROJECT_ROOT,
-    depsLockFilePath: DEPS_LOCK_FILE,
+  const props = {
     runtime: LAMBDA_RUNTIME,
     architecture: lambda.Architecture.ARM_64,
     timeout: options.timeout ?? RENEWER_TIMEOUT,
@@ -56,6 +66,33 @@ export function createAcmeFunction(
     logGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
     environment: { ...options.environment, NODE_OPTIONS: '--enable-source-maps' },
-    bundling: BUNDLING,
+  } satisfies Omit<lambda.FunctionProps, 'code' | 'handler'>;
+  const entry = `${PROJECT_ROOT}/${HANDLER_ENTRIES[options.handler]}`;
+  if (existsSync(entry)) {
+    return new NodejsFunction(scope, name, {
+      ...props,
+      entry,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: DEPS_LOCK_FILE,
+      bundling: BUNDLING,
+    });
+  }
+  return new lambda.Function(scope, name, {
+    ...props,
+    code: lambda.Code.fromAsset(prebuiltBundle(options.handler)),
+    handler: 'index.handler',
   });
+}
+
+/** The folder of a handler's prebuilt bundle, or an error naming what is missing and how to get it back. */
+function prebuiltBundle(handler: AcmeFunctionOptions['handler']): string {
+  const dir = prebuiltBundleDir(handler);
+  if (!existsSync(`${dir}/index.mjs`)) {
+    throw new AcmeAwsError(
+      'bundle-missing',
+      `acme-ari-aws has neither the ${handler} handler's source (${HANDLER_ENTRIES[handler]}) nor its prebuilt bundle (${dir}/index.mjs): reinstall the package, or run \`npm run build\` in a checkout`,
+    );
+  }
+  return dir;
 }

@@ -1,6 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -28,14 +28,14 @@ export interface RenewerGrants {
   readonly eventBus: events.IEventBus;
   readonly eabSecrets: readonly ISecret[];
   readonly eabSecretArns: readonly string[];
-  readonly firstImportFunction: NodejsFunction;
+  readonly firstImportFunction: lambda.Function;
 }
 
 const ACM_ACK =
   'ACM ARNs are unknown before import; every statement on them is conditioned on the acme-ari:managed-by tag (request tag for first imports, resource tag otherwise).';
 
 /** The renewer's AWS permissions beyond the state bucket (see the table in docs/security.md). */
-export function grantRenewer(scope: Construct, fn: NodejsFunction, grants: RenewerGrants): void {
+export function grantRenewer(scope: Construct, fn: lambda.Function, grants: RenewerGrants): void {
   const role = fn.role!;
   const stack = Stack.of(scope);
   if (grants.hostedZoneIds.length > 0) {
@@ -92,7 +92,7 @@ export function grantRenewer(scope: Construct, fn: NodejsFunction, grants: Renew
 /** The first-import function's permissions beyond the state bucket: tagged first imports only. */
 export function grantFirstImport(
   scope: Construct,
-  fn: NodejsFunction,
+  fn: lambda.Function,
   grants: {
     readonly serviceName: string;
     readonly inventory: Inventory;

@@ -1,10 +1,26 @@
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { BuildOptions } from 'esbuild';
 
-/** Absolute path of the repository root, so entry points resolve the same way from the CLI and from tests. */
-export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+/**
+ * The nearest folder above `from` holding a package.json: this module runs from `infra/lib/` in a checkout and
+ * from `dist/` inside the installed npm package, and both find the package root this way.
+ */
+function packageRootAbove(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+  }
+}
+
+/**
+ * Absolute path of the package root (the repository checkout, or the installed package), so entry points and
+ * bundles resolve the same way from the CLI, from tests and from a consumer's CDK app.
+ */
+export const PROJECT_ROOT = packageRootAbove(dirname(fileURLToPath(import.meta.url)));
 
 /** The lock file NodejsFunction uses to find the project root (never used to install: all code is bundled). */
 export const DEPS_LOCK_FILE = `${PROJECT_ROOT}/package-lock.json`;
@@ -15,6 +31,19 @@ export const HANDLER_ENTRIES = {
   renewer: 'functions/handlers/renewer.ts',
   firstImport: 'functions/handlers/first-import.ts',
 } as const;
+
+/** Where `npm run build` writes the prebuilt handler bundles the npm package ships, one folder per handler. */
+export const PREBUILT_BUNDLES_DIR = `${PROJECT_ROOT}/dist/lambda`;
+
+/** The folder name of a handler's prebuilt bundle: its entry's file name (`first-import` for `first-import.ts`). */
+export function bundleName(handler: keyof typeof HANDLER_ENTRIES): string {
+  return basename(HANDLER_ENTRIES[handler], '.ts');
+}
+
+/** The folder holding a handler's prebuilt `index.mjs` (and its source map), deployed as the function's code. */
+export function prebuiltBundleDir(handler: keyof typeof HANDLER_ENTRIES): string {
+  return `${PREBUILT_BUNDLES_DIR}/${bundleName(handler)}`;
+}
 
 /** The newest Node.js runtime this aws-cdk-lib knows, but never older than Node.js 22. */
 export const LAMBDA_RUNTIME: Runtime =
@@ -50,7 +79,8 @@ export const BUNDLING: BundlingOptions = {
 
 /**
  * {@link BUNDLING} spelled as esbuild build options, for the tools that must bundle exactly as the construct
- * does: the infra test that compares the deployed asset, and the benchmarks that measure it.
+ * does: the package build that writes the prebuilt bundles, the infra test that compares the deployed asset,
+ * and the benchmarks that measure it.
  */
 export const ESBUILD_OPTIONS = {
   absWorkingDir: PROJECT_ROOT,
