@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Fetch } from '../core/http';
 import { checkCommand } from './commands/check';
+import { doctorCommand } from './commands/doctor';
 import { renewCommand } from './commands/renew';
 import { statusCommand } from './commands/status';
 import { validateCommand } from './commands/validate';
@@ -15,6 +16,10 @@ Usage:
   acme-ari check [ID] [--json]                   the scheduler's decision now (dry run: changes nothing)
   acme-ari renew ID [--force] [--now] [--json]   enqueue a renewal for the renewer (--now: run it here)
   acme-ari validate FILE [--json]                validate an inventory file, listing every problem
+  acme-ari doctor [ID] [--json]                  pre-flight checks: CAA, _acme-challenge delegation, NS,
+                                                 CloudFront rules, name limits, projected ACM quota use
+    [--dns-server HOST[:PORT]]... [--caa-identity [CA=]DOMAIN]...
+    [--acm-import-quota N] [--acm-certificate-quota N]
 
 Target (not for validate):
   --bucket NAME       state bucket (env STATE_BUCKET)
@@ -25,8 +30,8 @@ Target (not for validate):
   --debug             show stack traces
   -h, --help          this text
 
-Exit codes: 0 ok, 1 the operation failed, 2 usage or validation error, 3 status --fail-under found a
-certificate with fewer days left (or none issued).`;
+Exit codes: 0 ok, 1 the operation failed (doctor: a check failed), 2 usage or validation error, 3 status
+--fail-under found a certificate with fewer days left (or none issued).`;
 
 const globalOptions = {
   bucket: { type: 'string' },
@@ -43,11 +48,22 @@ const commandOptions = {
   check: {},
   renew: { force: { type: 'boolean', default: false }, now: { type: 'boolean', default: false } },
   validate: {},
+  doctor: {
+    'dns-server': { type: 'string', multiple: true },
+    'caa-identity': { type: 'string', multiple: true },
+    'acm-import-quota': { type: 'string' },
+    'acm-certificate-quota': { type: 'string' },
+  },
 } as const;
 
 type CommandName = keyof typeof commandOptions;
 
-const allOptions = { ...globalOptions, ...commandOptions.status, ...commandOptions.renew } as const;
+const allOptions = {
+  ...globalOptions,
+  ...commandOptions.status,
+  ...commandOptions.renew,
+  ...commandOptions.doctor,
+} as const;
 
 /** Seams for tests and embedding; the installed CLI uses the process's own. */
 export interface CliOptions {
@@ -134,6 +150,19 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
             },
             io,
           );
+        case 'doctor':
+          return doctorCommand(
+            target,
+            {
+              id: positionals[0],
+              json,
+              dnsServers: values['dns-server'],
+              caaIdentities: values['caa-identity'],
+              acmImportQuota: values['acm-import-quota'],
+              acmCertificateQuota: values['acm-certificate-quota'],
+            },
+            io,
+          );
       }
     };
     if (values.bed) return await onBed(run, io);
@@ -168,7 +197,11 @@ async function onBed(run: (target: Target) => Promise<number>, io: CliIo): Promi
   try {
     await issueDemoInventory(demo, progress);
     // No queue on the bed target: renew runs in-process, as the renewer would.
-    return await run(targetFor({ ...demo.config, queueUrl: undefined }, 'the local test bed'));
+    return await run({
+      ...targetFor({ ...demo.config, queueUrl: undefined }, 'the local test bed'),
+      // doctor asks the bed's DNS responder, which serves moto's Route 53 as the CA sees it.
+      dnsServers: [demo.bed.dns.address],
+    });
   } finally {
     await demo.stop();
     progress('stopped');

@@ -19,6 +19,8 @@ export interface Target {
   readonly enqueue?: (message: RenewalMessage) => Promise<string>;
   /** Identifies this CLI run as the lease owner of an in-process renewal. */
   readonly owner: string;
+  /** Resolvers `doctor` asks (`host:port`); absent: the system's. The test bed sets its DNS responder. */
+  readonly dnsServers?: readonly string[];
 }
 
 /** The global options that select a deployment. */

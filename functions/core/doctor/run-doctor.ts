@@ -1,0 +1,247 @@
+import {
+  type CertificateConfig,
+  type ConfigProblem,
+  caFor,
+  type Inventory,
+  parseInventoryLenient,
+} from '../config/inventory';
+import { describeError } from '../errors';
+import { ACM_DEFAULT_QUOTAS, type AcmQuotas, checkAcmQuotas, projectAcmUse } from './acm-quota';
+import { type CaaRecord, evaluateCaa, findRelevantCaa } from './caa';
+import { type CheckStatus, type DoctorCheck, worstStatus } from './check';
+import {
+  type ChallengeChain,
+  checkDelegation,
+  checkNameServers,
+  MAX_CNAME_HOPS,
+  type ManagedZone,
+  normalizeName,
+} from './delegation';
+import { caaIdentitiesFor, checkCloudFront, checkNameLimit } from './limits';
+
+/** The DNS as the CA sees it: CAA, CNAME and NS answers, empty when the name has none. */
+export interface DoctorDns {
+  caa(name: string): Promise<readonly CaaRecord[]>;
+  /** The CNAME target at a name, or `undefined` when the name has no CNAME. */
+  cname(name: string): Promise<string | undefined>;
+  ns(name: string): Promise<readonly string[]>;
+}
+
+/** The Route 53 hosted zones the deployment's credentials see, and the name servers Route 53 assigned each. */
+export interface ZoneDirectory {
+  zones(): Promise<readonly ManagedZone[]>;
+  /** The hosted zone's delegation set (GetHostedZone `DelegationSet.NameServers`). */
+  nameServers(zoneId: string): Promise<readonly string[]>;
+}
+
+/** What the doctor reads besides the DNS and Route 53: the stored ACME accounts and issued certificates. */
+export interface DoctorDeps {
+  readonly dns: DoctorDns;
+  readonly zones: ZoneDirectory;
+  /** The account URL the renewer orders with at this directory, when an account exists already. */
+  accountUrl(directoryUrl: string): Promise<string | undefined>;
+  /** The lifetime in days of the certificate issued last for this id, when there is one. */
+  issuedLifetimeDays(id: string): Promise<number | undefined>;
+}
+
+/** What to check and against which limits. */
+export interface DoctorOptions {
+  /** Check only this certificate (the quota projection still sums the whole inventory). */
+  readonly only?: string;
+  /** The deployment's region, where entries without `acmRegions` are imported. */
+  readonly defaultRegion: string;
+  /** CAA issuer domain names by CA name (`*`: every CA without one); they win over the presets'. */
+  readonly caaIdentities?: Readonly<Record<string, readonly string[]>>;
+  /** @default ACM_DEFAULT_QUOTAS */
+  readonly quotas?: AcmQuotas;
+}
+
+/** Every check of one certificate and its worst verdict. */
+export interface CertificateDiagnosis {
+  readonly id: string;
+  readonly ca: string;
+  readonly domains: readonly string[];
+  readonly status: CheckStatus;
+  readonly checks: readonly DoctorCheck[];
+}
+
+/** The doctor's findings: per certificate, for the deployment as a whole, and the inventory's own problems. */
+export interface DoctorReport {
+  readonly status: CheckStatus;
+  readonly certificates: readonly CertificateDiagnosis[];
+  /** Checks of the deployment as a whole: ACM quotas per region, the renewer's permissions. */
+  readonly deployment: readonly DoctorCheck[];
+  readonly problems: readonly ConfigProblem[];
+}
+
+/** The renewer's calls, for the IAM simulation the operator can run. */
+const RENEWER_ACTIONS = [
+  's3:GetObject',
+  's3:PutObject',
+  'kms:Decrypt',
+  'kms:GenerateDataKey',
+  'route53:ListHostedZones',
+  'route53:ListResourceRecordSets',
+  'route53:ChangeResourceRecordSets',
+  'route53:GetChange',
+  'acm:ImportCertificate',
+  'events:PutEvents',
+  'lambda:InvokeFunction',
+];
+
+/**
+ * The permissions check: acme-ari ships neither an IAM client nor a policy evaluator (the test bed's evaluator is
+ * far too large for the CLI), so it says how to run AWS's own simulator against the live policy instead.
+ */
+export function permissionsNotChecked(): DoctorCheck {
+  return {
+    check: 'permissions',
+    status: 'warn',
+    subject: 'renewer role',
+    message:
+      'not checked (needs iam:SimulatePrincipalPolicy on the renewer role; the CLI carries no IAM evaluator)',
+    fix: `aws iam simulate-principal-policy --policy-source-arn <renewer role ARN, stack output> --action-names ${RENEWER_ACTIONS.join(' ')}`,
+  };
+}
+
+async function walkChallenge(dns: DoctorDns, start: string): Promise<ChallengeChain> {
+  const names = [start];
+  const seen = new Set(names);
+  for (let hop = 0; hop <= MAX_CNAME_HOPS; hop++) {
+    const target = await dns.cname(names.at(-1)!);
+    if (target === undefined) return { names, end: 'resolved' };
+    const next = normalizeName(target);
+    names.push(next);
+    if (seen.has(next)) return { names, end: 'loop' };
+    seen.add(next);
+    if (hop + 1 > MAX_CNAME_HOPS) break;
+  }
+  return { names, end: 'too-long' };
+}
+
+function lookupFailed(
+  check: DoctorCheck['check'],
+  subject: string,
+  status: CheckStatus,
+  error: unknown,
+): DoctorCheck {
+  return {
+    check,
+    status,
+    subject,
+    message: `DNS lookup failed: ${describeError(error)}`,
+    fix: 'check the name servers answer (or pass --dns-server), then run doctor again',
+  };
+}
+
+/** One certificate's checks: CAA per name, the delegation of each challenge name, its zones' NS, limits. */
+async function diagnose(
+  deps: DoctorDeps,
+  inventory: Inventory,
+  cert: CertificateConfig,
+  options: DoctorOptions,
+): Promise<CertificateDiagnosis> {
+  const ca = caFor(inventory, cert.ca);
+  const identities = caaIdentitiesFor(cert.ca, inventory.cas[cert.ca], options.caaIdentities);
+  const accountUri = await deps.accountUrl(ca.directoryUrl);
+  const zones = await deps.zones.zones();
+  const checks: DoctorCheck[] = [];
+  for (const domain of cert.domains) {
+    try {
+      const verdict = evaluateCaa(await findRelevantCaa(domain, (n) => deps.dns.caa(n)), {
+        domain,
+        identities,
+        ...(accountUri ? { accountUri } : {}),
+        method: 'dns-01',
+      });
+      checks.push({
+        check: 'caa',
+        status: verdict.status,
+        subject: domain,
+        message: verdict.message,
+        ...(verdict.fix ? { fix: verdict.fix } : {}),
+      });
+    } catch (error) {
+      // A CA that cannot read CAA refuses to issue (RFC 8659 §3 leaves lookup failures to the CA's policy).
+      checks.push(lookupFailed('caa', domain, 'fail', error));
+    }
+  }
+  const challengeNames = [...new Set(cert.domains.map((d) => `_acme-challenge.${d.replace(/^\*\./, '')}`))];
+  const zonesUsed = new Map<string, ManagedZone>();
+  for (const name of challengeNames) {
+    try {
+      const { check, zone } = checkDelegation(await walkChallenge(deps.dns, name), zones);
+      const base = name.replace(/^_acme-challenge\./, '');
+      const roleArn = cert.zoneRoleArns[base] ?? cert.zoneRoleArns[`*.${base}`];
+      if (zone === undefined && roleArn !== undefined) {
+        checks.push({
+          ...check,
+          status: 'warn',
+          message: `${check.message}; the zone is reached through ${roleArn}, not checked from here`,
+        });
+        continue;
+      }
+      checks.push(check);
+      if (zone && !zone.private) zonesUsed.set(zone.id, zone);
+    } catch (error) {
+      checks.push(lookupFailed('delegation', name, 'warn', error));
+    }
+  }
+  for (const zone of zonesUsed.values()) {
+    try {
+      const [published, assigned] = await Promise.all([
+        deps.dns.ns(zone.name),
+        deps.zones.nameServers(zone.id),
+      ]);
+      checks.push(checkNameServers(zone, published, assigned));
+    } catch (error) {
+      checks.push(lookupFailed('nameservers', `${zone.name} (${zone.id})`, 'warn', error));
+    }
+  }
+  checks.push(...checkCloudFront(cert, options.defaultRegion), checkNameLimit(cert, inventory.cas[cert.ca]));
+  return {
+    id: cert.id,
+    ca: cert.ca,
+    domains: cert.domains,
+    status: worstStatus(checks.map((c) => c.status)),
+    checks,
+  };
+}
+
+/**
+ * Pre-flight checks of an inventory before its first order: per certificate CAA, `_acme-challenge` delegation,
+ * the zones' NS delegation, CloudFront's key and region rules and the profile's name limit; for the deployment
+ * the projected ACM imports per region and year against the quotas.
+ */
+export async function runDoctor(
+  deps: DoctorDeps,
+  rawInventory: unknown,
+  options: DoctorOptions,
+): Promise<DoctorReport> {
+  const { inventory, problems } = parseInventoryLenient(rawInventory);
+  const selected = inventory.certificates.filter((c) => options.only === undefined || c.id === options.only);
+  const certificates: CertificateDiagnosis[] = [];
+  for (const cert of selected) certificates.push(await diagnose(deps, inventory, cert, options));
+  const entries = await Promise.all(
+    inventory.certificates.map(async (c) => {
+      const issued = await deps.issuedLifetimeDays(c.id);
+      return {
+        id: c.id,
+        acmRegions: c.acmRegions,
+        ...(c.profile ? { profile: c.profile } : {}),
+        ...(issued !== undefined ? { issuedLifetimeDays: issued } : {}),
+      };
+    }),
+  );
+  const deployment = [
+    ...checkAcmQuotas(projectAcmUse(entries, options.defaultRegion), options.quotas ?? ACM_DEFAULT_QUOTAS),
+    permissionsNotChecked(),
+  ];
+  const status = worstStatus([
+    ...certificates.map((c) => c.status),
+    ...deployment.map((c) => c.status),
+    // An inventory problem fails the whole run, not a run about one certificate that parsed.
+    ...(problems.length > 0 && options.only === undefined ? (['fail'] as const) : []),
+  ]);
+  return { status, certificates, deployment, problems };
+}
