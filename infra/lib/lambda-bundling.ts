@@ -12,7 +12,8 @@ import type { BuildOptions } from 'esbuild';
 function packageRootAbove(from: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) return fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+    // None at all (a copied-out file): the start folder, where the missing bundles are then reported by name.
+    if (dirname(dir) === dir) return from;
   }
 }
 

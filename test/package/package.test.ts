@@ -292,6 +292,14 @@ describe('the npm package', () => {
     ]);
   });
 
+  it('loads with require() too, as a CommonJS CDK app (cdk init’s default) does on Node.js 20.19 and newer', () => {
+    const script =
+      "const { AcmeCa } = require('acme-ari-aws'); console.log(AcmeCa.letsEncrypt().directoryUrl);";
+    const { status, stdout, output } = run(process.execPath, ['-e', script], appDir);
+    expect(status, output).toBe(0);
+    expect(stdout.trim()).toBe('https://acme-v02.api.letsencrypt.org/directory');
+  });
+
   it('runs `npx acme-ari` from the installed package without tsx: validate lists every problem', () => {
     expect(existsSync(join(appDir, 'node_modules', 'tsx'))).toBe(false);
     writeFileSync(
