@@ -91,7 +91,7 @@ function prebuiltBundle(handler: AcmeFunctionOptions['handler']): string {
   if (!existsSync(`${dir}/index.mjs`)) {
     throw new AcmeAwsError(
       'bundle-missing',
-      `acme-ari-aws has neither the ${handler} handler's source (${HANDLER_ENTRIES[handler]}) nor its prebuilt bundle (${dir}/index.mjs): reinstall the package, or run \`npm run build\` in a checkout`,
+      `acme-ari-aws has neither the ${handler} handler's source (${HANDLER_ENTRIES[handler]}) nor its prebuilt bundle (${dir}/index.mjs): the installed package is incomplete; reinstall acme-ari-aws (a tarball made with \`npm pack\` builds dist/ first)`,
     );
   }
   return dir;
