@@ -17,7 +17,17 @@ import { awsTestConfig } from './moto';
  */
 
 /** Resource record types this responder knows by name. */
-export const DnsType = { A: 1, NS: 2, CNAME: 5, SOA: 6, TXT: 16, AAAA: 28, OPT: 41, ANY: 255 } as const;
+export const DnsType = {
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  TXT: 16,
+  AAAA: 28,
+  OPT: 41,
+  ANY: 255,
+  CAA: 257,
+} as const;
 
 /** Response codes (RFC 1035 §4.1.1 RCODE). */
 export const DnsRcode = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
@@ -82,6 +92,7 @@ function encodeRdata(record: DnsRecord): Buffer {
     );
   }
   if (record.type === DnsType.CNAME && typeof record.data === 'string') return encodeName(record.data);
+  if (record.type === DnsType.NS && typeof record.data === 'string') return encodeName(record.data);
   if (record.data instanceof Uint8Array) return Buffer.from(record.data);
   throw new Error(`Cannot encode data of record type ${record.type}`);
 }
@@ -265,6 +276,19 @@ export function parseRoute53Txt(value: string): string[] {
   return strings;
 }
 
+/**
+ * Encodes a Route 53 CAA value (`0 issue "letsencrypt.org; validationmethods=dns-01"`) as CAA RDATA: flags,
+ * tag length, tag, value.
+ * @see RFC 8659 §4.1 "Syntax"
+ */
+export function encodeCaaRdata(value: string): Uint8Array {
+  const match = /^\s*(\d{1,3})\s+([A-Za-z0-9]+)\s+(?:"((?:[^"\\]|\\.)*)"|(\S+))\s*$/.exec(value);
+  if (!match) throw new Error(`Not a CAA value: ${value}`);
+  const tag = Buffer.from(match[2]!, 'ascii');
+  const text = Buffer.from((match[3] ?? match[4] ?? '').replace(/\\(.)/g, '$1'), 'utf8');
+  return new Uint8Array(Buffer.concat([Buffer.from([Number(match[1]) & 0xff, tag.length]), tag, text]));
+}
+
 const typeNames = new Map<number, string>(Object.entries(DnsType).map(([k, v]) => [v, k]));
 
 function normalize(name: string): string {
@@ -302,6 +326,35 @@ class Route53Lookup {
   async recordSetsAt(name: string): Promise<ResourceRecordSet[] | undefined> {
     const zone = await this.zoneFor(name);
     if (zone === undefined) return undefined;
+    return this.recordSetsIn(zone.id, name);
+  }
+
+  /**
+   * The NS record set a parent zone holds for `name` (a zone cut, RFC 1034 §4.2.2), from the closest parent
+   * zone that has one: what the parent's servers refer resolvers to, which may differ from the child zone's own.
+   */
+  async delegationAt(name: string): Promise<ResourceRecordSet | undefined> {
+    const parents: { id: string; name: string }[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.client.send(new ListHostedZonesCommand({ Marker: marker }));
+      for (const zone of page.HostedZones ?? []) {
+        const zoneName = normalize(zone.Name ?? '');
+        if (zone.Config?.PrivateZone !== true && name.endsWith(`.${zoneName}`))
+          parents.push({ id: (zone.Id ?? '').replace(/^\/hostedzone\//, ''), name: zoneName });
+      }
+      marker = page.IsTruncated ? page.NextMarker : undefined;
+    } while (marker !== undefined);
+    parents.sort((a, b) => b.name.length - a.name.length);
+    for (const parent of parents) {
+      const ns = (await this.recordSetsIn(parent.id, name)).find((s) => s.Type === 'NS');
+      if (ns !== undefined) return ns;
+    }
+    return undefined;
+  }
+
+  async recordSetsIn(zoneId: string, name: string): Promise<ResourceRecordSet[]> {
+    const zone = { id: zoneId };
     const found: ResourceRecordSet[] = [];
     let startName: string | undefined = name;
     let startType: string | undefined;
@@ -371,8 +424,17 @@ async function answer(lookup: Route53Lookup, query: DnsMessage): Promise<DnsMess
       continue;
     }
     const wanted = typeNames.get(question.type);
+    if (wanted === 'NS') {
+      // A parent zone's delegation wins over the child's own apex NS: the doctor checks what the parent says.
+      const delegation = await lookup.delegationAt(name);
+      if (delegation !== undefined) sets.splice(0, sets.length, delegation);
+    }
     for (const set of sets) {
-      if (set.Type !== wanted || (wanted !== 'TXT' && wanted !== 'CNAME')) continue;
+      if (
+        set.Type !== wanted ||
+        !(wanted === 'TXT' || wanted === 'CNAME' || wanted === 'NS' || wanted === 'CAA')
+      )
+        continue;
       for (const record of set.ResourceRecords ?? []) {
         const value = record.Value ?? '';
         answers.push({
@@ -380,7 +442,12 @@ async function answer(lookup: Route53Lookup, query: DnsMessage): Promise<DnsMess
           type: question.type,
           class: 1,
           ttl: set.TTL ?? 60,
-          data: wanted === 'TXT' ? parseRoute53Txt(value) : normalize(value),
+          data:
+            wanted === 'TXT'
+              ? parseRoute53Txt(value)
+              : wanted === 'CAA'
+                ? encodeCaaRdata(value)
+                : normalize(value),
         });
       }
     }
