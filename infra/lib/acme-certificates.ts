@@ -16,6 +16,7 @@ import { Construct } from 'constructs';
 import { EVENT_SOURCE } from '../../functions/adapters/eventbridge-publisher';
 import { ConfigError, type Inventory } from '../../functions/core/config/inventory';
 import { functionEnvironment } from '../../functions/core/contracts/environment';
+import { warnOnAcmQuotas } from './acm-quota-warning';
 import { type AcmeAlarmThresholds, createAlarms, createAlarmTopic } from './acme-alarms';
 import { AcmeCa } from './acme-ca';
 import { addDashboard } from './acme-dashboard';
@@ -241,6 +242,8 @@ export class AcmeCertificates extends Construct {
       ...(props.acmRegions ? { acmRegions: props.acmRegions } : {}),
     });
     this.inventory = resolved.inventory;
+    // The ACM quota projection of `acme-ari doctor`, as a synth warning (infra/lib/acm-quota-warning.ts).
+    warnOnAcmQuotas(this, this.inventory, stack.region);
     const hostedZoneIds = props.hostedZoneIds ?? resolved.hostedZoneIds;
     if (hostedZoneIds.length === 0 && resolved.zoneRoleArns.length === 0) {
       throw new ConfigError(props.inventorySource ?? 'inventory', [
