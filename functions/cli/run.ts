@@ -30,8 +30,8 @@ Target (not for validate):
   --debug             show stack traces
   -h, --help          this text
 
-Exit codes: 0 ok, 1 the operation failed (doctor: a check failed), 2 usage or validation error, 3 status
---fail-under found a certificate with fewer days left (or none issued).`;
+Exit codes: 0 ok, 1 the operation failed, 2 usage or validation error, 3 status --fail-under found a
+certificate with fewer days left (or none issued). doctor exits 1 when a check failed, 0 with warnings only.`;
 
 const globalOptions = {
   bucket: { type: 'string' },

@@ -49,8 +49,27 @@ export function parseCaaIdentities(values: readonly string[] = []): Record<strin
 
 const MARK: Record<CheckStatus, string> = { ok: 'ok', warn: 'WARN', fail: 'FAIL' };
 
-function row(owner: string, c: DoctorCheck): string[] {
-  return [owner, MARK[c.status], c.check, c.subject, c.fix ? `${c.message}\n→ ${c.fix}` : c.message];
+/** Findings wider than this wrap at spaces, so one long fix does not widen every row. */
+const FINDING_WIDTH = 100;
+
+function wrap(text: string, indent = ''): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > FINDING_WIDTH) {
+      lines.push(line);
+      line = indent + word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines;
+}
+
+function row(owner: string, c: DoctorCheck): (string | string[])[] {
+  const finding = [...wrap(c.message), ...(c.fix ? wrap(`→ ${c.fix}`, '  ') : [])];
+  return [owner, MARK[c.status], c.check, c.subject, finding];
 }
 
 /** The report as a table: one row per check, the fix under its finding, then a one-line summary. */

@@ -56,14 +56,14 @@ export function checkNameLimit(
     ? {
         check: 'name-limit',
         status: 'fail',
-        subject: `${count} names`,
+        subject: `${count} name${count === 1 ? '' : 's'}`,
         message: `${count} names, more than the ${limit} ${cert.ca} accepts with ${profile}`,
         fix: `split the entry into certificates of at most ${limit} names, or use a profile that allows more`,
       }
     : {
         check: 'name-limit',
         status: 'ok',
-        subject: `${count} names`,
+        subject: `${count} name${count === 1 ? '' : 's'}`,
         message: `${count} of at most ${limit} names (${profile})`,
       };
 }
