@@ -25,7 +25,13 @@ describe('ACM quota projection', () => {
     Array.from({ length: n }, (_, i) => ({ id: `c${i}`, acmRegions, ...(profile ? { profile } : {}) }));
 
   it.each([
-    ['36 short-lived certificates stay under 80 % of 5,000 imports', many(36, 'shortlived'), 'ok', 'ok', 3960],
+    [
+      '36 short-lived certificates stay under 80 % of 5,000 imports',
+      many(36, 'shortlived'),
+      'ok',
+      'ok',
+      3960,
+    ],
     ['44 short-lived certificates warn (over 80 %)', many(44, 'shortlived'), 'warn', 'ok', 4840],
     ['46 short-lived certificates exceed 5,000 imports', many(46, 'shortlived'), 'fail', 'ok', 5060],
     ['2,400 classic certificates warn on certificates held', many(2400, 'classic'), 'fail', 'warn', 16800],
