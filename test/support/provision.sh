@@ -238,6 +238,38 @@ if ! node24_ok; then
 fi
 # ---- deploy-on-moto and Node 24: end ----------------------------------------------------------------------------
 
+# moto 5.1.1's S3 DeleteObject ignores If-Match: a delete conditional on a stale ETag removes the object, where S3
+# answers 412 PreconditionFailed. The scheduler clears a renewer's change marker only at the version it listed, and a
+# stale lease is removed only at the version read; both rely on it. Same lock as the PutObject patch. Idempotent.
+if ! grep -q 'acme-ari-aws: If-Match on DeleteObject' "$s3_responses"; then
+  /usr/bin/python3 - "$s3_responses" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+old = """    def delete_object(self) -> TYPE_RESPONSE:
+        bypass = self.headers.get("X-Amz-Bypass-Governance-Retention")
+"""
+new = """    # acme-ari-aws: If-Match on DeleteObject, as S3 enforces it (under the PutObject patch's lock).
+    def delete_object(self) -> TYPE_RESPONSE:
+        with S3Response._acme_ari_put_lock:
+            if_match = self.headers.get("If-Match")
+            if if_match is not None and if_match != "*":
+                existing = self.backend.get_object(self.bucket_name, self.parse_key_name())
+                if existing is None:
+                    raise MissingKey(key=self.parse_key_name())
+                if existing.etag not in [if_match, f'"{if_match}"']:
+                    raise PreconditionFailed("If-Match")
+            return self._acme_ari_delete_object()
+
+    def _acme_ari_delete_object(self) -> TYPE_RESPONSE:
+        bypass = self.headers.get("X-Amz-Bypass-Governance-Retention")
+"""
+if text.count(old) != 1 or "_acme_ari_put_lock" not in text:
+    sys.exit("moto S3 delete patch: expected code not found in " + path)
+open(path, "w").write(text.replace(old, new))
+PY
+fi
+
 # Prove each part runs before any test relies on it.
 "$cache/bin/pebble" -version >/dev/null 2>&1 || "$cache/bin/pebble" -h >/dev/null 2>&1 || {
   echo "test bed: $cache/bin/pebble does not run on this machine" >&2; exit 1; }
