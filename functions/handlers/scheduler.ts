@@ -14,15 +14,19 @@ export function createSchedulerHandler(get: () => SchedulerRuntime) {
     for (const problem of report.problems)
       logger.error('inventory_problem', { path: problem.path, problem: problem.message });
     for (const check of report.checks) {
-      logger.info('certificate_checked', {
-        certificate_id: check.id,
-        due: check.due,
-        reason: check.reason,
-        explanation: check.explanation,
-        days_to_expiry: check.daysToExpiry,
-        renew_at: check.renewAt,
-        ari_error: check.ariError,
-      });
+      // One line per certificate that is due, failed, or whose ARI was refreshed (its state changed); the quiet
+      // majority shows only in the pass summary, so logs cost what changed, not the inventory size.
+      const noteworthy = check.due || check.reason === 'error' || check.ariRequested || check.ariError;
+      if (noteworthy)
+        logger.info('certificate_checked', {
+          certificate_id: check.id,
+          due: check.due,
+          reason: check.reason,
+          explanation: check.explanation,
+          days_to_expiry: check.daysToExpiry,
+          renew_at: check.renewAt,
+          ari_error: check.ariError,
+        });
       const wanted =
         perCertificate.mode === 'all' ||
         (perCertificate.mode === 'near-expiry' && (check.daysToExpiry ?? Infinity) <= perCertificate.days);
