@@ -38,6 +38,17 @@ export default defineConfig({
           hookTimeout: 300_000,
         },
       },
+      {
+        // cdk bootstrap + cdk deploy onto moto's CloudFormation, then the deployed bundles run under Node.js 24.
+        test: {
+          name: 'deploy',
+          setupFiles,
+          include: ['test/deploy/**/*.test.ts'],
+          globalSetup: integration.globalSetup,
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+        },
+      },
       { test: { name: 'integration', include: ['test/integration/**/*.test.ts'], ...integration } },
       { test: { name: 'faults', include: ['test/faults/**/*.test.ts'], ...integration } },
     ],

@@ -109,6 +109,11 @@ export async function startMotoFront(motoEndpoint: string, invoke?: InvokeHandle
         return;
       }
       const answer = await forward(req, body);
+      // MOTO_FRONT_DEBUG=1 prints each call moto fails with HTTP 5xx (request and moto's answer) to stderr.
+      if (answer.status >= 500 && process.env.MOTO_FRONT_DEBUG)
+        process.stderr.write(
+          `moto front: ${req.method} ${req.url} ${req.headers['x-amz-target'] ?? ''} ${body.toString().slice(0, 2000)} -> ${answer.status} ${answer.body.toString().slice(0, 4000)}\n`,
+        );
       res.writeHead(answer.status, { ...answer.headers, 'content-length': String(answer.body.length) });
       res.end(answer.body);
     })().catch((error: unknown) => {

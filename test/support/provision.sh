@@ -236,6 +236,30 @@ if ! node24_ok; then
   rm -f "$cache/node24/$tarball"
   node24_ok || { echo "test bed: $cache/node24/package/bin/node is not a working Node.js 24" >&2; exit 1; }
 fi
+# moto 5.1.1's SQS hands every message sent to a queue with an event source mapping straight to the mapped
+# function, even a disabled mapping; it runs functions only in Docker, so SendMessage(Batch) answers HTTP 500 on the
+# bed. Lambda never polls a disabled mapping: the bed honours Enabled, and the deploy test, after asserting the
+# mapping, disables it and plays Lambda's poller itself. Idempotent: the marker says it is applied.
+sqs_models="$cache/moto/usr/lib/python3/dist-packages/moto/sqs/models.py"
+if ! grep -q 'acme-ari-aws: disabled mapping' "$sqs_models"; then
+  /usr/bin/python3 - "$sqs_models" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+old = """        for arn, esm in self.lambda_event_source_mappings.items():
+            backend = sqs_backends[self.account_id][self.region]
+"""
+new = """        for arn, esm in self.lambda_event_source_mappings.items():
+            # acme-ari-aws: disabled mapping, as Lambda, never polls the queue.
+            if not getattr(esm, "enabled", True):
+                continue
+            backend = sqs_backends[self.account_id][self.region]
+"""
+if text.count(old) != 1:
+    sys.exit("moto SQS patch: expected code not found in " + path)
+open(path, "w").write(text.replace(old, new))
+PY
+fi
 # ---- deploy-on-moto and Node 24: end ----------------------------------------------------------------------------
 
 # moto 5.1.1's S3 DeleteObject ignores If-Match: a delete conditional on a stale ETag removes the object, where S3
