@@ -73,16 +73,25 @@ export class S3Objects {
     }
   }
 
-  /** Writes a text object; conditional-write losses are rethrown untranslated so callers can branch on them. */
-  async put(key: string, body: string, extra: Omit<PutObjectCommandInput, 'Bucket' | 'Key' | 'Body'> = {}) {
+  /**
+   * Writes a text object and returns its new ETag. A conditional write's loss (`If-None-Match` on an existing key,
+   * `If-Match` on a changed or missing one) is rethrown untranslated so callers can branch on it.
+   */
+  async put(
+    key: string,
+    body: string,
+    extra: Omit<PutObjectCommandInput, 'Bucket' | 'Key' | 'Body'> = {},
+  ): Promise<{ etag?: string }> {
     try {
-      await withRetry(
+      const out = await withRetry(
         () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ...extra })),
         this.retry,
         retryableS3,
       );
+      return out.ETag === undefined ? {} : { etag: out.ETag };
     } catch (error) {
       if (extra.IfNoneMatch !== undefined && isPreconditionFailed(error)) throw error;
+      if (extra.IfMatch !== undefined && (isPreconditionFailed(error) || isNotFound(error))) throw error;
       throw this.failure('Writing', key, error);
     }
   }

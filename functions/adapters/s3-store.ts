@@ -2,10 +2,15 @@ import { createHash } from 'node:crypto';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { AcmeAwsError } from '../core/errors';
-import type { CertificateFiles, CertificateStore, StoredAccount } from '../core/renewal/ports';
+import type {
+  CertificateFiles,
+  CertificateStore,
+  StoredAccount,
+  VersionedState,
+} from '../core/renewal/ports';
 import { type CertificateState, certificateStateSchema } from '../core/renewal/state';
 import type { RetryOptions } from './aws-retry';
-import { isPreconditionFailed, S3Objects } from './s3-objects';
+import { isNotFound, isPreconditionFailed, S3Objects } from './s3-objects';
 
 /** Where {@link S3CertificateStore} keeps its objects and how private material is encrypted. */
 export interface S3CertificateStoreOptions {
@@ -49,6 +54,10 @@ export const storeKeys = {
     `accounts/${createHash('sha256').update(directoryUrl).digest('hex').slice(0, 16)}.json`,
   /** One lease object per certificate (see `S3Lease`). */
   lease: (id: string) => `leases/${id}.json`,
+  /** When each certificate must be looked at again (the scheduler's; see `schedule-index.ts`). */
+  scheduleIndex: 'schedule-index.json',
+  /** A renewer's note that a certificate's state changed (empty id: the prefix). */
+  changeMarker: (id: string) => `changes/${id}`,
 } as const;
 
 /**
@@ -63,6 +72,8 @@ export const STORE_KEY_PATTERNS = {
   keyMaterial: ['certificates/*/privkey.pem', 'certificates/*/pending-key.pem', 'accounts/*'],
   pendingKey: 'certificates/*/pending-key.pem',
   leases: 'leases/*',
+  scheduleIndex: 'schedule-index.json',
+  changes: 'changes/*',
 } as const;
 
 /**
@@ -97,6 +108,10 @@ export class S3CertificateStore implements CertificateStore {
   }
 
   async getState(id: string): Promise<CertificateState | undefined> {
+    return (await this.readState(id))?.state;
+  }
+
+  async readState(id: string): Promise<VersionedState | undefined> {
     const key = storeKeys.state(id);
     const object = await this.#objects.get(key);
     if (object === undefined) return undefined;
@@ -112,13 +127,35 @@ export class S3CertificateStore implements CertificateStore {
         `not a valid state document (${problems}); fix or delete it to start over`,
       );
     }
-    return parsed.data;
+    if (object.etag === undefined) {
+      throw this.#objects.failure('Reading', key, undefined, 'S3 answered without an ETag');
+    }
+    return { state: parsed.data, etag: object.etag };
   }
 
-  async putState(id: string, state: CertificateState): Promise<void> {
-    await this.#objects.put(storeKeys.state(id), `${JSON.stringify(state, null, 2)}\n`, {
-      ContentType: JSON_TYPE,
-    });
+  /**
+   * `If-Match` on the ETag read, or `If-None-Match: *` for the first document: S3 answers 412 when another writer
+   * got there first (409 when a conditional write races another, 404 when the document went).
+   */
+  async putStateIf(id: string, state: CertificateState, expectedEtag: string | undefined): Promise<string> {
+    const key = storeKeys.state(id);
+    const condition = expectedEtag === undefined ? { IfNoneMatch: '*' } : { IfMatch: expectedEtag };
+    try {
+      const { etag } = await this.#objects.put(key, `${JSON.stringify(state, null, 2)}\n`, {
+        ContentType: JSON_TYPE,
+        ...condition,
+      });
+      if (etag === undefined)
+        throw this.#objects.failure('Writing', key, undefined, 'S3 answered without an ETag');
+      return etag;
+    } catch (error) {
+      if (!isPreconditionFailed(error) && !isNotFound(error)) throw error;
+      throw new AcmeAwsError(
+        'state-conflict',
+        `s3://${this.#objects.bucket}/${key} changed since it was read (${expectedEtag === undefined ? 'it exists now' : `no longer at ETag ${expectedEtag}`}); re-read it and decide again`,
+        { cause: error },
+      );
+    }
   }
 
   async getCertificate(id: string): Promise<CertificateFiles | undefined> {

@@ -109,10 +109,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     say(
       `  the scheduler would ask again after the Retry-After it stored (${shortTime(before.ari?.nextCheckAt)}); the demo marks that check due now instead of waiting`,
     );
-    await runtime.store.putState(target, {
-      ...before,
-      ari: { ...before.ari!, nextCheckAt: now.toISOString() },
-    });
+    const read = (await runtime.store.readState(target))!;
+    await runtime.store.putStateIf(
+      target,
+      { ...read.state, ari: { ...read.state.ari!, nextCheckAt: now.toISOString() } },
+      read.etag,
+    );
 
     step('Next scheduler run (real handler), then the renewer (real handler)');
     const ordersBefore = demo.orders.length;

@@ -43,6 +43,10 @@ export interface StatusRow {
   readonly acm: Readonly<Record<string, string>>;
   /** An order in flight that the next renewer attempt resumes. */
   readonly pendingOrder?: string;
+  /** Why the current certificate was ordered without the inventory's profile (the CA does not advertise it). */
+  readonly profileNote?: string;
+  /** The last kept order given up on after repeated failed attempts, and when. */
+  readonly abandonedOrder?: { readonly url: string; readonly at: string; readonly failedAttempts: number };
   /** The CA asked us to wait until then (rate limit). */
   readonly retryAfter?: string;
 }
@@ -98,6 +102,16 @@ export function statusRow(
     acm: Object.fromEntries(Object.entries(state?.acm ?? {}).map(([region, entry]) => [region, entry.arn])),
     pendingOrder: state?.pendingOrder?.url,
     retryAfter: state?.retryAfter,
+    ...(state?.profileNote ? { profileNote: state.profileNote } : {}),
+    ...(state?.abandonedOrder
+      ? {
+          abandonedOrder: {
+            url: state.abandonedOrder.url,
+            at: state.abandonedOrder.abandonedAt,
+            failedAttempts: state.abandonedOrder.failedAttempts,
+          },
+        }
+      : {}),
   };
 }
 
@@ -125,6 +139,7 @@ function lastResultCell(row: StatusRow): string[] {
   const lines = [`${row.lastResult}${row.lastReason ? ` (${row.lastReason})` : ''}`];
   if (row.replaced) lines.push(`replaces ${row.replaced.slice(0, 16)}…`);
   if (row.replacesDropped) lines.push('replaces dropped');
+  if (row.profileNote) lines.push('profile dropped');
   if (row.failures > 0) lines.push(`${row.failures} failure${row.failures === 1 ? '' : 's'}`);
   if (row.retryAfter) lines.push(`wait until ${shortTime(row.retryAfter)}`);
   return lines;
@@ -168,6 +183,13 @@ export function renderStatus(report: StatusReport): string {
     ...report.certificates
       .filter((r) => r.lastError && r.lastResult !== 'renewed')
       .map((r) => `${r.id}: ${r.lastProblem?.detail ?? r.lastError}`),
+    ...report.certificates.filter((r) => r.profileNote).map((r) => `${r.id}: ${r.profileNote}`),
+    ...report.certificates
+      .filter((r) => r.abandonedOrder)
+      .map(
+        (r) =>
+          `${r.id}: abandoned the order ${r.abandonedOrder!.url} at ${shortTime(r.abandonedOrder!.at)} after ${r.abandonedOrder!.failedAttempts} failed attempts`,
+      ),
     ...report.problems.map((p) => `inventory ${p.path}: ${p.message}`),
   ];
   return notes.length ? `${table}\n\n${notes.join('\n')}` : table;

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'lease-held'
   | 'import-failed'
   | 'queue-failed'
+  /** A conditional state write lost: the document changed since it was read (re-read, decide again). */
+  | 'state-conflict'
   | 'bundle-missing';
 
 /** Base error of the project: a stable `code`, a message saying what to do, and the underlying `cause`. */

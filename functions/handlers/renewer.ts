@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { AcmeProblemError } from '../core/acme/problem';
 import { parseRenewalMessage } from '../core/contracts/renewal-message';
 import { describeError } from '../core/errors';
 import { configFromEnv, createRuntime, type Runtime } from './runtime';
@@ -30,6 +31,8 @@ export function createRenewerHandler(get: () => Runtime) {
           not_after: outcome.notAfter,
           replaced: outcome.replaced,
           replaces_dropped: outcome.replacesDropped,
+          profile_note: outcome.profileNote,
+          abandoned_order: outcome.abandonedOrder,
           notes: outcome.notes,
         });
         if (outcome.result === 'busy' || outcome.result === 'limited') continue;
@@ -39,7 +42,7 @@ export function createRenewerHandler(get: () => Runtime) {
         logger.error('renewal_failed', {
           certificate_id: parsed.message.id,
           error: describeError(error),
-          problem: (error as { problem?: unknown }).problem,
+          problem: error instanceof AcmeProblemError ? error.problem : undefined,
         });
         metrics.addMetric('RenewalFailed', MetricUnit.Count, 1);
         batchItemFailures.push({ itemIdentifier: record.messageId });

@@ -371,12 +371,13 @@ describe('ACM and Lambda', () => {
       decorate: {
         store: (real) =>
           storeWith(real, {
-            putState: async (certificateId, state) => {
-              await real.putState(certificateId, state);
+            putStateIf: async (certificateId, state, etag) => {
+              const written = await real.putStateIf(certificateId, state, etag);
               if (certificateId === id && state.pendingOrder?.dnsHandle) {
                 frozen();
                 await new Promise(() => {});
               }
+              return written;
             },
           }),
       },

@@ -3,6 +3,7 @@ import type { Fetch } from '../../functions/core/http';
 import { importPrivateKeyPem, parseCertificate } from '../../functions/core/pki';
 import type { DnsChallengeProvider } from '../../functions/core/renewal/ports';
 import type { RuntimeConfig } from '../../functions/handlers/runtime';
+import { overwriteState } from '../support/fakes';
 import { expectLoudFailure, type FaultWorld, startFaultWorld } from '../support/faults-world';
 import { buildTestChain, createTestIntermediate, createTestRoot, issueTestLeaf } from '../unit/pki/fixtures';
 
@@ -50,11 +51,17 @@ function tamperingFetch(tamper: (pem: string) => Promise<string>): Fetch {
 }
 
 /** A leaf for the renewer's own pending key, with the names and lifetime given, under a throwaway CA. */
-async function mintForPendingKey(id: string, names: string[], notAfter: Date) {
+async function mintForPendingKey(
+  id: string,
+  names: string[],
+  notAfter: Date,
+  issuer?: Awaited<ReturnType<typeof createTestIntermediate>>,
+) {
   const pendingKey = await world.runtime().store.getPendingKey(id);
   const { keys } = await importPrivateKeyPem(pendingKey!);
-  const root = await createTestRoot({ name: 'Not The CA Root' });
-  const intermediate = await createTestIntermediate(root, { name: 'Not The CA' });
+  const intermediate =
+    issuer ??
+    (await createTestIntermediate(await createTestRoot({ name: 'Not The CA Root' }), { name: 'Not The CA' }));
   const leaf = await issueTestLeaf(intermediate, {
     names,
     keys: { publicKey: keys.publicKey, privateKey: keys.privateKey },
@@ -122,7 +129,7 @@ describe('CA faults', () => {
     expect((await world.renew(world.message(id))).batchItemFailures).toEqual([]);
     const imported = (await store.getState(id))!.acm;
     await store.putCertificate(id, oldFiles);
-    await store.putState(id, { ...oldState, acm: imported });
+    await overwriteState(store, id, { ...oldState, acm: imported });
     const before = await world.snapshot(id);
     const mark = world.mark();
     const response = await world.renew(world.message(id));
@@ -180,7 +187,7 @@ describe('CA faults', () => {
     const store = world.runtime().store;
     const s = (await store.getState(id))!;
     const hour = 60 * 60_000;
-    await store.putState(id, {
+    await overwriteState(store, id, {
       ...s,
       ari: {
         ...s.ari!,
@@ -223,9 +230,11 @@ describe('CA faults', () => {
 
     // After Retry-After the scheduler brings it back and the renewal goes through.
     world.bed.proxy!.clearRules();
-    const later = await world.schedule({ ...config, clock: { now: () => new Date(retryAfter + 1_000) } });
+    const afterRetry: RuntimeConfig = { ...config, clock: { now: () => new Date(retryAfter + 1_000) } };
+    const later = await world.schedule(afterRetry);
     expect(later.event.Records.map((r) => JSON.parse(r.body).id)).toEqual([id]);
-    expect((await world.renew(later.event)).batchItemFailures).toEqual([]);
+    // The renewer runs then too: it judges the deferral at its own present, as the scheduler does.
+    expect((await world.renew(later.event, afterRetry)).batchItemFailures).toEqual([]);
     world.verdict(
       {
         scenario: '429 rateLimited on newOrder with Retry-After: 3600',
@@ -323,7 +332,13 @@ describe('CA faults', () => {
     const impatient: RuntimeConfig = {
       ...config,
       fetch: (url, init) =>
-        world.bed.fetch(url, { ...init, signal: init?.signal ?? AbortSignal.timeout(400) }),
+        world.bed.fetch(url, {
+          ...init,
+          // The transport's own (30 s) deadline stays; the 400 ms one comes first.
+          signal: init?.signal
+            ? AbortSignal.any([init.signal, AbortSignal.timeout(400)])
+            : AbortSignal.timeout(400),
+        }),
     };
     const first = await world.renew(world.message(id), impatient);
     expect(first.batchItemFailures).toHaveLength(1);
@@ -539,7 +554,7 @@ describe('a hostile or broken CA', () => {
     // Due by the lifetime ratio (no usable ARI), so the renewer applies the "not sooner" rule.
     const store = world.runtime().store;
     const s = (await store.getState(id))!;
-    await store.putState(id, {
+    await overwriteState(store, id, {
       ...s,
       ari: undefined,
       current: { ...s.current!, notBefore: '2000-01-01T00:00:00.000Z' },
@@ -547,19 +562,24 @@ describe('a hostile or broken CA', () => {
     const before = await world.snapshot(id);
     const mark = world.mark();
     const current = parseCertificate(before.certPem!);
+    // A CA the inventory trusts (its chain passes), whose certificate merely expires sooner: only that rule refuses it.
+    const root = await createTestRoot({ name: 'Sooner CA Root' });
+    const issuer = await createTestIntermediate(root, { name: 'Sooner CA' });
+    const inventory = (await store.loadInventory()) as { cas: { pebble: { trustAnchors: string[] } } };
+    const pebble = inventory.cas.pebble;
+    await world.bed.putInventory(world.bucket, {
+      ...inventory,
+      cas: { ...inventory.cas, pebble: { ...pebble, trustAnchors: [...pebble.trustAnchors, root.pem] } },
+    });
     const tamper = async (pem: string) => {
       const real = parseCertificate(pem.slice(0, pem.indexOf('-----END CERTIFICATE-----') + 26));
-      const { leaf, intermediate } = await mintForPendingKey(
-        id,
-        real.dnsNames,
-        new Date(current.notAfter.getTime() - 86_400_000),
-      );
+      const notAfter = new Date(current.notAfter.getTime() - 86_400_000);
+      const { leaf, intermediate } = await mintForPendingKey(id, real.dnsNames, notAfter, issuer);
       return leaf.pem + intermediate.pem;
     };
-    const response = await world.renew(world.message(id, 'ratio'), {
-      ...config,
-      fetch: tamperingFetch(tamper),
-    });
+    const response = await world
+      .renew(world.message(id, 'ratio'), { ...config, fetch: tamperingFetch(tamper) })
+      .finally(() => world.bed.putInventory(world.bucket, inventory));
     expect(response.batchItemFailures).toHaveLength(1);
     const code = expectLoudFailure(world.signals(id, mark));
     const state = (await world.state(id))!;

@@ -23,12 +23,14 @@ import type {
   RenewalRequest,
   SecretReader,
   StoredAccount,
+  VersionedState,
   ZoneHints,
 } from '../../functions/core/renewal/ports';
 import { type CertificateState, certificateStateSchema } from '../../functions/core/renewal/state';
 
 /** One write to a {@link MemoryStore}: which operation on which certificate (never the content: keys stay out). */
 export interface StoreWrite {
+  /** `putState` is a state write that took place (a conditional write that lost is in `conflicts` instead). */
   readonly op: 'putState' | 'putCertificate' | 'putPendingKey' | 'deletePendingKey' | 'putAccount';
   readonly id: string;
   /** For `putState`: the serial the written state names as current, so tests see when a new one is recorded. */
@@ -37,25 +39,36 @@ export interface StoreWrite {
 
 /**
  * A `CertificateStore` in memory. State documents go through JSON and the state schema on the way in and out, as
- * they do in S3, so a test sees exactly what a later reader would see. `writes` logs every write in order.
+ * they do in S3, and carry an ETag: `putStateIf` succeeds only at the ETag read (or, with none, when there is no
+ * document yet), as S3's `If-Match` / `If-None-Match: *` do. `writes` logs every write in order.
  */
 export class MemoryStore implements CertificateStore {
   inventory: unknown;
   readonly states = new Map<string, string>();
+  readonly etags = new Map<string, string>();
   readonly certificates = new Map<string, CertificateFiles>();
   readonly pendingKeys = new Map<string, string>();
   readonly accounts = new Map<string, StoredAccount>();
   readonly writes: StoreWrite[] = [];
+  /** Conditional state writes that lost (`state-conflict`), in order. */
+  readonly conflicts: Array<{ id: string; expected?: string; actual?: string }> = [];
   /** Certificate ids whose `getState` throws a `store-failed` error, to test that one failure stays local. */
   readonly failGetState = new Set<string>();
+  /**
+   * Called after each `readState` returned, before the caller continues: a test makes another writer act between
+   * one writer's read and its write (the race the conditional write exists for).
+   */
+  afterReadState?: (id: string, read: VersionedState | undefined) => Promise<void> | void;
+  #version = 0;
 
   constructor(inventory?: unknown) {
     this.inventory = inventory;
   }
 
-  /** Puts a state document in place without logging a write (test setup). */
+  /** Puts a state document in place without logging a write (test setup); it gets a new ETag. */
   seedState(state: CertificateState): void {
     this.states.set(state.id, JSON.stringify(certificateStateSchema.parse(state)));
+    this.etags.set(state.id, this.#nextEtag());
   }
 
   /** Puts PEM files in place without logging a write (test setup). */
@@ -79,10 +92,34 @@ export class MemoryStore implements CertificateStore {
     return this.state(id);
   }
 
-  async putState(id: string, state: CertificateState): Promise<void> {
+  async readState(id: string): Promise<VersionedState | undefined> {
+    const state = await this.getState(id);
+    const read = state === undefined ? undefined : { state, etag: this.etags.get(id)! };
+    await this.afterReadState?.(id, read);
+    return read;
+  }
+
+  async putStateIf(id: string, state: CertificateState, expectedEtag: string | undefined): Promise<string> {
+    const actual = this.states.has(id) ? this.etags.get(id) : undefined;
+    if (actual !== expectedEtag) {
+      this.conflicts.push({
+        id,
+        ...(expectedEtag === undefined ? {} : { expected: expectedEtag }),
+        ...(actual === undefined ? {} : { actual }),
+      });
+      throw new AcmeAwsError('state-conflict', `the state of "${id}" changed since it was read (fake)`);
+    }
     // Parsed on write too: a use case that writes a document the next read would reject is a bug to surface here.
     this.states.set(id, JSON.stringify(certificateStateSchema.parse(JSON.parse(JSON.stringify(state)))));
+    const etag = this.#nextEtag();
+    this.etags.set(id, etag);
     this.writes.push({ op: 'putState', id, ...(state.current ? { serial: state.current.serial } : {}) });
+    return etag;
+  }
+
+  #nextEtag(): string {
+    this.#version += 1;
+    return `"etag-${this.#version}"`;
   }
 
   async getCertificate(id: string): Promise<CertificateFiles | undefined> {
@@ -367,4 +404,17 @@ function jsonResponse(body: unknown, status: number, headers: Record<string, str
     status,
     headers: { 'content-type': 'application/json', ...headers },
   });
+}
+
+/**
+ * Test setup on any store (an operator's edit, as it were): writes `state` over what is stored, through the
+ * conditional write every writer uses (read the ETag, then `If-Match`).
+ */
+export async function overwriteState(
+  store: Pick<CertificateStore, 'readState' | 'putStateIf'>,
+  id: string,
+  state: CertificateState,
+): Promise<void> {
+  const read = await store.readState(id);
+  await store.putStateIf(id, state, read?.etag);
 }

@@ -58,7 +58,6 @@ export async function checkCertificate(input: CheckCertificateInput): Promise<Ch
   let ariRequested = false;
   let ariError: string | undefined;
 
-  const ariIsForCurrent = current?.certId !== undefined && state.ari?.certId === current.certId;
   const nextAriAt = storedAriNextCheck(state, now);
   const deferred = rateLimitDeferral(state, now) !== undefined;
   if (
@@ -68,47 +67,76 @@ export async function checkCertificate(input: CheckCertificateInput): Promise<Ch
     (nextAriAt === undefined || now.getTime() >= nextAriAt.getTime())
   ) {
     ariRequested = true;
-    try {
-      const { info, nextCheckAt } = await fetchRenewalInfo({
-        fetch: input.fetch,
-        renewalInfoUrl: input.renewalInfoUrl,
-        certId: current.certId,
-        now,
-        ...(input.ariTimeoutMs === undefined ? {} : { timeoutMs: input.ariTimeoutMs }),
-        ...(input.timer ? { timer: input.timer } : {}),
-      });
-      const previous = ariIsForCurrent
-        ? {
-            windowStart: new Date(state.ari!.windowStart),
-            windowEnd: new Date(state.ari!.windowEnd),
-            selectedTime: new Date(state.ari!.selectedTime),
-          }
-        : undefined;
-      const selectedTime = selectRenewalTime({ window: info.window, previous, random: input.random });
-      state = {
-        ...state,
-        ariError: undefined,
-        ariRetryAt: undefined,
-        ari: ariState({ certId: current.certId, info, selectedTime, nextCheckAt, checkedAt: now }),
-      };
-    } catch (error) {
-      ariError = describeError(error);
-      const retryAt =
-        error instanceof RenewalInfoError ? error.nextCheckAt : new Date(now.getTime() + 60 * 60_000);
-      // A temporary failure keeps the last good window for this certificate; anything else drops it.
-      const keep = ariIsForCurrent && error instanceof RenewalInfoError && error.temporary;
-      state = {
-        ...state,
-        ariError,
-        ari: keep ? { ...state.ari!, nextCheckAt: retryAt.toISOString() } : undefined,
-        ariRetryAt: retryAt.toISOString(),
-      };
-    }
+    ({ state, ariError } = await refreshAri({
+      state,
+      renewalInfoUrl: input.renewalInfoUrl,
+      fetch: input.fetch,
+      now,
+      random: input.random,
+      ...(input.ariTimeoutMs === undefined ? {} : { ariTimeoutMs: input.ariTimeoutMs }),
+      ...(input.timer ? { timer: input.timer } : {}),
+    }));
   }
 
   const at = new Date(now.getTime() + (input.lookaheadMs ?? 0));
   const decision = decideFromState(state, input.configHash, at, now);
   return { decision, state, ariRequested, ariError };
+}
+
+/** Input of {@link refreshAri}: the state, the CA's renewalInfo URL, and what the request needs. */
+export interface RefreshAriInput {
+  readonly state: CertificateState;
+  readonly renewalInfoUrl: string;
+  readonly fetch: Fetch;
+  readonly now: Date;
+  readonly random: Random;
+  /** Deadline of the renewalInfo request. @default ARI_REQUEST_TIMEOUT_MS */
+  readonly ariTimeoutMs?: number;
+  /** Makes the request's deadline signal. @default abortAfter (`AbortSignal.timeout`) */
+  readonly timer?: RequestTimer;
+}
+
+/**
+ * Asks the CA's renewalInfo about the current certificate and records the answer in the state: the window, the
+ * time selected in it (kept while the window is unchanged) and when to ask again. A failure records why and when
+ * to retry (`ariRetryAt`); a temporary one keeps the last good window of this certificate, anything else drops it.
+ * The one ARI refresh of the system: the scheduler's pass and the renewer's fetch right after issuance use it.
+ * @see RFC 9773 §4.2 (selecting a time in the window), §4.3 (Retry-After and errors)
+ */
+export async function refreshAri(
+  input: RefreshAriInput,
+): Promise<{ state: CertificateState; ariError?: string }> {
+  const { state, now } = input;
+  const certId = state.current?.certId;
+  if (certId === undefined) return { state };
+  const known = state.ari?.certId === certId ? state.ari : undefined;
+  try {
+    const { info, nextCheckAt } = await fetchRenewalInfo({
+      fetch: input.fetch,
+      renewalInfoUrl: input.renewalInfoUrl,
+      certId,
+      now,
+      ...(input.ariTimeoutMs === undefined ? {} : { timeoutMs: input.ariTimeoutMs }),
+      ...(input.timer ? { timer: input.timer } : {}),
+    });
+    const previous = known
+      ? {
+          windowStart: new Date(known.windowStart),
+          windowEnd: new Date(known.windowEnd),
+          selectedTime: new Date(known.selectedTime),
+        }
+      : undefined;
+    const selectedTime = selectRenewalTime({ window: info.window, previous, random: input.random });
+    const ari = ariState({ certId, info, selectedTime, nextCheckAt, checkedAt: now });
+    return { state: { ...state, ariError: undefined, ariRetryAt: undefined, ari } };
+  } catch (error) {
+    const ariError = describeError(error);
+    const retryAt =
+      error instanceof RenewalInfoError ? error.nextCheckAt : new Date(now.getTime() + 60 * 60_000);
+    const keep = known !== undefined && error instanceof RenewalInfoError && error.temporary;
+    const ari = keep ? { ...known, nextCheckAt: retryAt.toISOString() } : undefined;
+    return { state: { ...state, ariError, ari, ariRetryAt: retryAt.toISOString() }, ariError };
+  }
 }
 
 /**

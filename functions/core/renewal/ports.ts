@@ -52,13 +52,28 @@ export interface StoredAccount {
   readonly createdAt: string;
 }
 
+/** A state document with the version (S3 ETag) it was read at, for a conditional write after it. */
+export interface VersionedState {
+  readonly state: CertificateState;
+  readonly etag: string;
+}
+
 /** Durable state: inventory, certificates, their state documents and ACME accounts. */
 export interface CertificateStore {
   /** The raw inventory document, or `undefined` when none was uploaded. */
   loadInventory(): Promise<unknown>;
+  /** The state document, for read-only callers (status, the demo); writers use {@link readState}. */
   getState(id: string): Promise<CertificateState | undefined>;
-  /** Written last, after the PEM files, so a reader never sees a state that points at missing files. */
-  putState(id: string, state: CertificateState): Promise<void>;
+  /** The state document and the version it was read at, or `undefined` when there is none yet. */
+  readState(id: string): Promise<VersionedState | undefined>;
+  /**
+   * Writes the state document only if it is still at `expectedEtag` (S3 `If-Match`), or, with `undefined`, only
+   * if there is none yet (`If-None-Match: *`), so no writer overwrites what another wrote since it read. Written
+   * last, after the PEM files, so a reader never sees a state that points at missing files.
+   * @returns the ETag of the document written
+   * @throws AcmeAwsError `state-conflict` when the document changed (or appeared, or went) since it was read
+   */
+  putStateIf(id: string, state: CertificateState, expectedEtag: string | undefined): Promise<string>;
   getCertificate(id: string): Promise<CertificateFiles | undefined>;
   putCertificate(id: string, files: CertificateFiles): Promise<void>;
   /** The private key generated for an order in flight, kept so an interrupted renewal can resume it. */

@@ -7,12 +7,12 @@ import {
   type Inventory,
   parseInventoryLenient,
 } from '../config/inventory';
-import { describeError } from '../errors';
+import { describeError, hasCode } from '../errors';
 import type { Fetch, RequestTimer } from '../http';
-import { checkCertificate, rateLimitDeferral } from './check-certificate';
+import { type CheckCertificateResult, checkCertificate, rateLimitDeferral } from './check-certificate';
 import { configHash } from './config-hash';
 import type { CertificateStore, RenewalQueue, RenewalReason, RenewalRequest } from './ports';
-import { type CertificateState, emptyState } from './state';
+import { type CertificateState, emptyState, sameState } from './state';
 
 /** What the scheduler needs from the outside world. */
 export interface SchedulerDeps {
@@ -79,21 +79,43 @@ const DAY_MS = 24 * 60 * 60_000;
 /** Longest description of a directory failure kept in a certificate's `ariError`. */
 const MAX_DIRECTORY_ERROR_CHARS = 300;
 
-function sameState(a: CertificateState, b: CertificateState): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
+/** How often one check re-reads and decides again after its state write lost to a renewer's. */
+const MAX_STATE_CONFLICTS = 2;
 
+/**
+ * Checks one certificate and writes what the check learned (its ARI refresh) conditionally on the state it read:
+ * a renewer that wrote meanwhile (a new certificate, a checkpoint) is never overwritten; the check re-reads and
+ * decides again from what the renewer wrote.
+ */
 async function checkOne(
   deps: SchedulerDeps,
   inventory: Inventory,
   config: CertificateConfig,
   dryRun: boolean,
 ): Promise<CertificateCheck> {
-  const { now } = deps;
-  const stored = await deps.store.getState(config.id);
-  const state = stored ?? emptyState(config.id);
   const ca = caFor(inventory, config.ca);
   const hash = await configHash(config, ca);
+  for (let conflicts = 0; ; conflicts++) {
+    const read = await deps.store.readState(config.id);
+    const checked = await checkState(deps, ca, hash, read?.state ?? emptyState(config.id));
+    const changed = read === undefined || !sameState(read.state, checked.result.state);
+    try {
+      if (!dryRun && changed) await deps.store.putStateIf(config.id, checked.result.state, read?.etag);
+      return checkReport(deps.now, config.id, checked.result, checked.directoryError);
+    } catch (error) {
+      if (!hasCode(error, 'state-conflict') || conflicts >= MAX_STATE_CONFLICTS) throw error;
+    }
+  }
+}
+
+/** The check of one state document: the CA's renewalInfo URL (its directory), then ARI and the decision. */
+async function checkState(
+  deps: SchedulerDeps,
+  ca: { directoryUrl: string },
+  hash: string,
+  state: CertificateState,
+): Promise<{ result: CheckCertificateResult; directoryError?: string }> {
+  const { now } = deps;
   const issuingCa = state.current?.directoryUrl ?? ca.directoryUrl;
   // A certificate the CA deferred asks no renewalInfo (nothing could act on it), so it needs no directory either.
   const deferred = rateLimitDeferral(state, now) !== undefined;
@@ -117,12 +139,20 @@ async function checkOne(
     ...(deps.ariTimeoutMs === undefined ? {} : { ariTimeoutMs: deps.ariTimeoutMs }),
     ...(deps.timer ? { timer: deps.timer } : {}),
   });
-  if (!dryRun && (!stored || !sameState(stored, result.state)))
-    await deps.store.putState(config.id, result.state);
+  return { result, ...(directoryError === undefined ? {} : { directoryError }) };
+}
+
+/** One certificate's line in the report. */
+function checkReport(
+  now: Date,
+  id: string,
+  result: CheckCertificateResult,
+  directoryError: string | undefined,
+): CertificateCheck {
   const decision = result.decision;
   const current = result.state.current;
   return {
-    id: config.id,
+    id,
     due: decision.renew,
     reason: decision.reason,
     explanation: decision.explanation,

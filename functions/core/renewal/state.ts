@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { KEY_TYPES } from '../config/inventory';
+import { RENEWAL_REASONS } from '../contracts/renewal-message';
 
 const isoDate = z.iso.datetime({ offset: true });
 
@@ -25,6 +26,47 @@ export const ariStateSchema = z.object({
   checkedAt: isoDate,
 });
 export type AriState = z.infer<typeof ariStateSchema>;
+
+/**
+ * Exactly what a renewer added to DNS (see `DnsChangeHandle` in ports.ts), checkpointed so a crashed attempt's
+ * records are removed by the next one. Parsed, not trusted: cleanup deletes exactly these values.
+ */
+export const dnsChangeHandleSchema = z.object({
+  changes: z.array(
+    z.object({
+      zoneId: z.string().min(1),
+      roleArn: z.string().optional(),
+      name: z.string().min(1),
+      values: z.array(z.string()),
+    }),
+  ),
+});
+
+/** Reasons an order can be placed for (the renewal message's reasons). */
+const reasonSchema = z.enum(RENEWAL_REASONS);
+
+/**
+ * Failed attempts on one kept order before it is abandoned and a new one placed: an order whose certificate keeps
+ * failing verification (or whose authorizations keep failing) would otherwise be retried forever.
+ */
+export const MAX_FAILED_ATTEMPTS_PER_ORDER = 3;
+
+/** An order in flight, checkpointed once the CA created it. */
+export const pendingOrderSchema = z.object({
+  url: z.string(),
+  createdAt: isoDate,
+  replaces: z.string().optional(),
+  /**
+   * Why the order was placed: a resumed attempt keeps it, so the verification rules that applied when it was
+   * placed still apply (a profile change to a shorter lifetime stays `changed`, not `retry`). Absent in documents
+   * written before it was recorded.
+   */
+  reason: reasonSchema.optional(),
+  /** Attempts on this order that failed (rate limits excepted); at {@link MAX_FAILED_ATTEMPTS_PER_ORDER} it is abandoned. */
+  failedAttempts: z.number().int().nonnegative().default(0),
+  dnsHandle: dnsChangeHandleSchema.optional(),
+});
+export type PendingOrder = z.infer<typeof pendingOrderSchema>;
 
 /**
  * The state document kept per certificate in S3 (`certificates/<id>/state.json`).
@@ -61,14 +103,22 @@ export const certificateStateSchema = z.object({
     .default({}),
   retiredAcmArns: z.array(z.object({ region: z.string(), arn: z.string(), retiredAt: isoDate })).default([]),
   /** An order in flight: resumed instead of placing a new one after a crash or timeout. */
-  pendingOrder: z
+  pendingOrder: pendingOrderSchema.optional(),
+  /** The last kept order given up on after {@link MAX_FAILED_ATTEMPTS_PER_ORDER} failed attempts. */
+  abandonedOrder: z
     .object({
       url: z.string(),
-      createdAt: isoDate,
-      replaces: z.string().optional(),
-      dnsHandle: z.unknown().optional(),
+      abandonedAt: isoDate,
+      failedAttempts: z.number(),
+      lastError: z.string().optional(),
     })
     .optional(),
+  /**
+   * Why the current certificate was ordered without the inventory's profile (the CA does not advertise it), so
+   * `status` and the outcome show it rather than one log line.
+   * @see draft-ietf-acme-profiles §4
+   */
+  profileNote: z.string().optional(),
   failures: z.number().int().nonnegative().default(0),
   lastAttemptAt: isoDate.optional(),
   /** When the last forced order was placed: at most one per `forcedRenewalMinIntervalMs`. */
@@ -87,4 +137,50 @@ export type CertificateState = z.infer<typeof certificateStateSchema>;
 /** A fresh state document for a certificate that has none yet. */
 export function emptyState(id: string): CertificateState {
   return { version: 1, id, acm: {}, retiredAcmArns: [], failures: 0 };
+}
+
+/**
+ * The fields the scheduler writes: its ARI refresh of the current certificate. Every other field belongs to the
+ * renewer, which holds the certificate's lease while it writes them.
+ */
+export const SCHEDULER_FIELDS = ['ari', 'ariError', 'ariRetryAt'] as const;
+
+/** A state document as a later read would see it (defaults filled, undefined fields gone), keys sorted. */
+function canonical(state: CertificateState, omit: readonly string[] = []): string {
+  const parsed = certificateStateSchema.parse(JSON.parse(JSON.stringify(state))) as Record<string, unknown>;
+  const sorted = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(sorted)
+      : value !== null && typeof value === 'object'
+        ? Object.fromEntries(
+            Object.keys(value)
+              .sort()
+              .map((k) => [k, sorted((value as Record<string, unknown>)[k])]),
+          )
+        : value;
+  const kept = Object.fromEntries(Object.entries(parsed).filter(([k]) => !omit.includes(k)));
+  return JSON.stringify(sorted(kept));
+}
+
+/** True when two documents would read back the same. */
+export function sameState(a: CertificateState, b: CertificateState): boolean {
+  return canonical(a) === canonical(b);
+}
+
+/** True when two documents agree on every field the renewer owns (all but {@link SCHEDULER_FIELDS}). */
+export function sameRenewerFields(a: CertificateState, b: CertificateState): boolean {
+  return canonical(a, SCHEDULER_FIELDS) === canonical(b, SCHEDULER_FIELDS);
+}
+
+/**
+ * What the renewer writes after its conditional write lost to `theirs`: its own fields, and the scheduler's ARI
+ * fields when they describe the certificate the renewer keeps as current (a refresh made for a certificate the
+ * renewer has just replaced describes nothing any more).
+ */
+export function keepRenewerFields(ours: CertificateState, theirs: CertificateState): CertificateState {
+  const sameCertificate =
+    ours.current?.certId !== undefined && theirs.current?.certId === ours.current.certId;
+  const sameEmpty = ours.current === undefined && theirs.current === undefined;
+  if (!sameCertificate && !sameEmpty) return ours;
+  return { ...ours, ari: theirs.ari, ariError: theirs.ariError, ariRetryAt: theirs.ariRetryAt };
 }

@@ -78,7 +78,7 @@ describe('S3CertificateStore against moto', () => {
     expect(await s.loadInventory()).toBeUndefined();
 
     await s.putCertificate('www', files);
-    await s.putState('www', state);
+    await s.putStateIf('www', state, undefined);
     await s.putPendingKey('www', 'pending-key');
     await s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: 'inventory.json', Body: '{"certificates":[]}' }),
@@ -142,6 +142,66 @@ describe('S3CertificateStore against moto', () => {
     expect(await s.getAccount(directoryUrl)).toEqual(first);
     expect(storeKeys.account(directoryUrl)).toMatch(/^accounts\/[0-9a-f]{16}\.json$/);
     expect(await s.getAccount('https://other.test/directory')).toBeUndefined();
+  });
+});
+
+describe('conditional state writes against moto (the bed enforces If-Match, as S3 does)', () => {
+  const rawPut = (extra: { IfMatch?: string; IfNoneMatch?: string }, body = '{}') =>
+    s3.send(new PutObjectCommand({ Bucket: bucket, Key: storeKeys.state('www'), Body: body, ...extra }));
+  const statusOf = (error: unknown) =>
+    (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+
+  it('PutObject with a stale If-Match answers 412, with the current ETag 200, on a missing key 404', async () => {
+    const first = await rawPut({}, '{"v":1}');
+    const second = await rawPut({ IfMatch: first.ETag! }, '{"v":2}');
+    expect(second.ETag).not.toBe(first.ETag);
+    const stale = await rawPut({ IfMatch: first.ETag! }, '{"v":3}').catch((e: unknown) => e);
+    expect(statusOf(stale)).toBe(412);
+    expect((stale as Error).name).toBe('PreconditionFailed');
+    expect(JSON.parse(await body(storeKeys.state('www')))).toEqual({ v: 2 });
+    const gone = await s3
+      .send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: 'certificates/none/state.json',
+          Body: '{}',
+          IfMatch: first.ETag!,
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(statusOf(gone)).toBe(404);
+  });
+
+  it('of many writers holding the same ETag exactly one wins', async () => {
+    const { ETag } = await rawPut({}, '{"v":0}');
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => rawPut({ IfMatch: ETag! }, JSON.stringify({ v: i + 1 }))),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(
+      results
+        .filter((r) => r.status === 'rejected')
+        .map((r) => statusOf((r as PromiseRejectedResult).reason)),
+    ).toEqual(Array(7).fill(412));
+  });
+
+  it('putStateIf writes at the ETag read, refuses a stale one and a second first write with state-conflict', async () => {
+    const s = store();
+    expect(await s.readState('www')).toBeUndefined();
+    const created = await s.putStateIf('www', state, undefined);
+    const again = await s.putStateIf('www', state, undefined).catch((e: unknown) => e);
+    expect(hasCode(again, 'state-conflict')).toBe(true);
+
+    const read = (await s.readState('www'))!;
+    expect(read).toEqual({ state, etag: created });
+    const next = await s.putStateIf('www', { ...read.state, failures: 3 }, read.etag);
+    expect(next).not.toBe(created);
+    const stale = await s
+      .putStateIf('www', { ...read.state, failures: 9 }, read.etag)
+      .catch((e: unknown) => e);
+    expect(hasCode(stale, 'state-conflict')).toBe(true);
+    expect((stale as Error).message).toMatch(/changed since it was read.*decide again/);
+    expect((await s.getState('www'))?.failures).toBe(3);
   });
 });
 

@@ -9,6 +9,7 @@ import type { RuntimeConfig } from '../../../functions/handlers/runtime';
 import { createSchedulerHandler } from '../../../functions/handlers/scheduler';
 import { type Bed, startBed } from '../../support/bed';
 import { captureOutput } from '../../support/capture-output';
+import { overwriteState } from '../../support/fakes';
 import { pebbleRootsPem } from '../../support/pebble';
 
 const output = captureOutput();
@@ -71,7 +72,9 @@ beforeAll(async () => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
   bed = await startBed({ faultProxy: true });
   const stack = await bed.createStack('e2e');
-  ({ bucket, queueUrl, config } = stack);
+  ({ bucket, queueUrl } = stack);
+  // These scenarios force one renewal after another; the forced-order limit has its own tests.
+  config = { ...stack.config, forcedRenewalMinIntervalMs: 0 };
   const example = await bed.createZone('example.test');
   const other = await bed.createZone('other.test');
   const inv = inventory({ example, other });
@@ -131,7 +134,10 @@ describe('scheduler + renewer against Pebble and moto', () => {
     const { client } = await ensureAccount(transport, { stored: account });
     await revokeCertificate(client, parseCertificate(files.certPem).der);
     // Force the next ARI fetch now (as if Retry-After had passed).
-    await store.putState(ID, { ...before, ari: { ...before.ari!, nextCheckAt: new Date(0).toISOString() } });
+    await overwriteState(store, ID, {
+      ...before,
+      ari: { ...before.ari!, nextCheckAt: new Date(0).toISOString() },
+    });
 
     const { event } = await schedule();
     expect(event.Records.map((r) => JSON.parse(r.body))).toEqual([{ id: ID, reason: 'ari-window' }]);

@@ -148,3 +148,35 @@ describe('renderStatus', () => {
     expect(text).toContain('inventory certificates[3].keyType: must be one of ec-p256, rsa-2048');
   });
 });
+
+describe('status shows what the renewer recorded about a dropped profile and an abandoned order (issue 11)', () => {
+  const note = 'profile "shortlived" is not advertised by the CA (default); ordered without it';
+  const state: CertificateState = {
+    ...issued,
+    profileNote: note,
+    abandonedOrder: {
+      url: 'https://ca.test/o/1',
+      abandonedAt: '2026-02-28T10:00:00.000Z',
+      failedAttempts: 3,
+      lastError: 'verification failed',
+    },
+  };
+  const row = statusRow('web', ['example.test'], state, NOW);
+
+  it('in the row (and so in --json)', () => {
+    expect(row).toMatchObject({
+      profileNote: note,
+      abandonedOrder: { url: 'https://ca.test/o/1', at: '2026-02-28T10:00:00.000Z', failedAttempts: 3 },
+    });
+    expect(statusRow('web', [], issued, NOW)).not.toHaveProperty('profileNote');
+  });
+
+  it('in the table and the notes under it', () => {
+    const text = renderStatus({ generatedAt: NOW.toISOString(), certificates: [row], problems: [] });
+    expect(text).toMatch(/renewed \(new\)[\s\S]*profile dropped/);
+    expect(text).toContain(`\n\nweb: ${note}\n`);
+    expect(text).toContain(
+      'web: abandoned the order https://ca.test/o/1 at 2026-02-28 10:00 after 3 failed attempts',
+    );
+  });
+});

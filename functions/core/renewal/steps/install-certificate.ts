@@ -1,0 +1,123 @@
+import { type IssueResult, selectChain } from '../../acme';
+import { certId } from '../../ari';
+import { parseCertificate, splitPemChain, verifyIssuedCertificate } from '../../pki';
+import { refreshAri } from '../check-certificate';
+import type { CertificateState } from '../state';
+import type { CaSession } from './ca-session';
+import type { RenewalContext } from './context';
+import type { OrderPlan, PreparedOrder } from './prepare-order';
+
+/** What a stored certificate adds to the outcome. */
+export interface Installed {
+  readonly serial: string;
+  readonly notAfter: string;
+}
+
+/** Subject and issuer common names of a chain's topmost certificate, for `preferredChain`. */
+function issuerNames(pem: string): string[] {
+  const top = splitPemChain(pem).at(-1);
+  if (!top) return [];
+  const parsed = parseCertificate(top);
+  return [parsed.issuerCommonName, parsed.subjectCommonName].filter((n): n is string => n !== undefined);
+}
+
+/**
+ * Verifies the issued certificate, stores its PEM files, then the state that names it (PEMs first, so a reader
+ * never sees a state pointing at files that are not there), with the new certificate's ARI window fetched right
+ * away (best effort, through the scheduler's own refresh); the pending key goes last.
+ * Never stores what does not match its key, its names or a valid chain; and, where the plan's rules say so, what
+ * expires sooner than the current certificate.
+ */
+export async function installCertificate(
+  ctx: RenewalContext,
+  plan: OrderPlan,
+  session: CaSession,
+  prepared: PreparedOrder,
+  issued: IssueResult,
+  profileNote: string | undefined,
+): Promise<Installed> {
+  const { deps, config, ca, record } = ctx;
+  const current = record.state.current;
+  const verified = await verifyIssuedCertificate({
+    fullchainPem: selectChain(issued.certificate, ca.preferredChain, issuerNames),
+    alternateChains: [issued.certificate.pem, ...issued.certificate.alternates],
+    trustAnchors: ca.trustAnchors,
+    caName: config.ca,
+    privateKeyPem: prepared.keyPem,
+    expectedNames: config.domains,
+    now: deps.clock.now(),
+    notExpiringBefore: current && plan.rules.notSoonerThanCurrent ? new Date(current.notAfter) : undefined,
+  });
+  await deps.store.putCertificate(config.id, {
+    certPem: verified.certPem,
+    chainPem: verified.chainPem,
+    fullchainPem: verified.fullchainPem,
+    privateKeyPem: prepared.keyPem,
+  });
+  const leaf = verified.leaf;
+  const newCertId = leaf.authorityKeyId
+    ? certId({ authorityKeyId: leaf.authorityKeyId, serialDer: leaf.serialDer })
+    : undefined;
+  let state = renewedState(ctx, plan, session, issued, profileNote, {
+    serial: leaf.serialHex,
+    notBefore: leaf.notBefore.toISOString(),
+    notAfter: leaf.notAfter.toISOString(),
+    issuer: leaf.issuer,
+    ...(newCertId === undefined ? {} : { certId: newCertId }),
+  });
+  const renewalInfoUrl = session.directory.renewalInfo;
+  if (newCertId && renewalInfoUrl) {
+    const now = deps.clock.now();
+    ({ state } = await refreshAri({ state, renewalInfoUrl, fetch: deps.fetch, now, random: deps.random }));
+  }
+  await record.save(state);
+  await deps.store.deletePendingKey(config.id).catch(() => {});
+  deps.progress?.('certificate_stored', {
+    id: config.id,
+    serial: leaf.serialHex,
+    not_after: leaf.notAfter.toISOString(),
+  });
+  return { serial: leaf.serialHex, notAfter: leaf.notAfter.toISOString() };
+}
+
+/** The state naming the new certificate: the order is done, the failures are over, ARI starts afresh. */
+function renewedState(
+  ctx: RenewalContext,
+  plan: OrderPlan,
+  session: CaSession,
+  issued: IssueResult,
+  profileNote: string | undefined,
+  leaf: { serial: string; notBefore: string; notAfter: string; issuer: string; certId?: string },
+): CertificateState {
+  const { deps, config, ca, record } = ctx;
+  const issuedAt = deps.clock.now().toISOString();
+  const state = record.state;
+  return {
+    ...state,
+    configHash: ctx.configHash,
+    current: {
+      ...leaf,
+      domains: [...config.domains],
+      keyType: config.keyType,
+      directoryUrl: ca.directoryUrl,
+      accountUrl: session.client.accountUrl,
+      replaced: issued.replaced,
+      issuedAt,
+    },
+    ari: undefined,
+    ariError: undefined,
+    ariRetryAt: undefined,
+    pendingOrder: undefined,
+    failures: 0,
+    lastAttemptAt: issuedAt,
+    lastResult: 'renewed',
+    lastReason: plan.reason,
+    lastError: undefined,
+    lastProblem: undefined,
+    retryAfter: undefined,
+    replacesDropped: issued.replacesDropped
+      ? { at: issuedAt, reason: issued.replacesDropped }
+      : state.replacesDropped,
+    profileNote,
+  };
+}

@@ -1,0 +1,76 @@
+import { type IssueResult, issueCertificate } from '../../acme';
+import { createCsr } from '../../pki';
+import type { DnsChangeHandle } from '../ports';
+import { dnsChangeHandleSchema } from '../state';
+import type { CaSession } from './ca-session';
+import type { RenewalContext } from './context';
+import type { OrderPlan, PreparedOrder } from './prepare-order';
+
+/**
+ * The certID to name in `replaces`: only the current certificate's, and only when it came from this CA and
+ * account (the CA drops `replaces` itself when it does not advertise renewalInfo).
+ * @see RFC 9773 §5 (the `replaces` field of a newOrder request)
+ */
+export function replacesFor(ctx: RenewalContext, session: CaSession): string | undefined {
+  const current = ctx.record.state.current;
+  return current?.certId &&
+    current.directoryUrl === ctx.ca.directoryUrl &&
+    current.accountUrl === session.client.accountUrl
+    ? current.certId
+    : undefined;
+}
+
+/**
+ * Places (or resumes) the order and runs it to a downloaded certificate: dns-01 through the DNS port, finalize
+ * with the prepared key. Two checkpoints make an interrupted attempt resumable: the order as soon as the CA
+ * created it (with the reason it was placed for, so a resumed attempt applies the same rules), and the DNS change
+ * right after it was published (so the next attempt removes exactly those records).
+ */
+export async function obtainCertificate(
+  ctx: RenewalContext,
+  plan: OrderPlan,
+  session: CaSession,
+  prepared: PreparedOrder,
+  profile: string | undefined,
+): Promise<IssueResult> {
+  const { deps, config, record } = ctx;
+  const replaces = replacesFor(ctx, session);
+  deps.progress?.('order_start', {
+    id: config.id,
+    reason: plan.reason,
+    resume: prepared.resumeUrl,
+    replaces: replaces ?? null,
+  });
+  return issueCertificate<DnsChangeHandle>({
+    client: session.client,
+    names: config.domains,
+    csr: async () => (await createCsr({ keys: prepared.keys, names: config.domains })).der,
+    dns: {
+      present: (records) => deps.dns.present(records, config),
+      cleanup: (handle) => deps.dns.cleanup(handle),
+    },
+    poll: { clock: deps.clock, sleep: deps.sleep, timeoutMs: deps.pollTimeoutMs },
+    replaces,
+    profile,
+    resumeOrderUrl: prepared.resumeUrl,
+    onOrder: async (order) => {
+      deps.progress?.('order_placed', { id: config.id, order: order.url, replaces: order.replaced ?? null });
+      await record.save({
+        ...record.state,
+        pendingOrder: {
+          url: order.url,
+          createdAt: deps.clock.now().toISOString(),
+          replaces: order.replaced,
+          reason: plan.reason,
+          failedAttempts: 0,
+        },
+      });
+    },
+    onDnsPresented: async (handle) => {
+      const s = record.state;
+      // Through the state's schema: what the next attempt deletes is exactly what this one can read back.
+      const dnsHandle = dnsChangeHandleSchema.parse(handle);
+      if (s.pendingOrder) await record.save({ ...s, pendingOrder: { ...s.pendingOrder, dnsHandle } });
+    },
+  });
+}
