@@ -1,0 +1,7 @@
+/**
+ * The first-import Lambda entry point plus what its first invocation builds, bundled exactly like the deployed one,
+ * so a fresh process can time "import the bundle, then build the clients" the way a cold start does.
+ */
+
+export { createFirstImport, handler } from '../../functions/handlers/first-import';
+export { configFromEnv } from '../../functions/handlers/runtime-config';
