@@ -86,15 +86,21 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   });
   return {
     ...scheduling,
-    renew: (request, owner, progress) =>
-      renewCertificate(renewerDeps(owner, progress), {
-        ...request,
-        defaultRegion: config.region,
-        // The renewer agrees with the scheduler that enqueued the certificate (RFC 9773 §4.2 lookahead).
-        lookaheadMs: config.scheduleIntervalMs,
-        ...(config.forcedRenewalMinIntervalMs === undefined
-          ? {}
-          : { forcedRenewalMinIntervalMs: config.forcedRenewalMinIntervalMs }),
-      }),
+    renew: async (request, owner, progress) => {
+      try {
+        return await renewCertificate(renewerDeps(owner, progress), {
+          ...request,
+          defaultRegion: config.region,
+          // The renewer agrees with the scheduler that enqueued the certificate (RFC 9773 §4.2 lookahead).
+          lookaheadMs: config.scheduleIntervalMs,
+          ...(config.forcedRenewalMinIntervalMs === undefined
+            ? {}
+            : { forcedRenewalMinIntervalMs: config.forcedRenewalMinIntervalMs }),
+        });
+      } finally {
+        // Whatever the attempt wrote, the next scheduler pass reads this state again instead of trusting its index.
+        await scheduling.index.markChanged(request.id).catch(() => {});
+      }
+    },
   };
 }

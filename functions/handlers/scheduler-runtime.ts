@@ -1,4 +1,5 @@
 import { realSleep } from '../adapters/aws-retry';
+import { S3ScheduleIndexStore } from '../adapters/s3-schedule-index';
 import { S3CertificateStore } from '../adapters/s3-store';
 import { SqsRenewalQueue } from '../adapters/sqs-queue';
 import { AcmeTransport } from '../core/acme';
@@ -7,6 +8,7 @@ import { ConfigError } from '../core/config/inventory';
 import type { Fetch } from '../core/http';
 import type { CertificateStore } from '../core/renewal/ports';
 import { runScheduler, type SchedulerReport } from '../core/renewal/run-scheduler';
+import type { ScheduleIndexStore } from '../core/renewal/schedule-index';
 import { passBudget, SCHEDULER_PASS_BUDGET_MS } from '../core/time-budget';
 import { awsBase, type RuntimeConfig, s3ClientConfig } from './runtime-config';
 
@@ -19,6 +21,8 @@ export { awsBase, s3ClientConfig } from './runtime-config';
 export interface SchedulerRuntime {
   readonly config: RuntimeConfig;
   readonly store: CertificateStore;
+  /** The schedule index and the renewers' change markers (the renewer marks, the scheduler reads and clears). */
+  readonly index: ScheduleIndexStore;
   readonly fetch: Fetch;
   readonly clock: Clock;
   /** One transport per directory URL, so each CA's directory is fetched once per container. */
@@ -36,6 +40,7 @@ export function createSchedulerRuntime(config: RuntimeConfig): SchedulerRuntime 
     keyMaterialKmsKeyId: config.keyMaterialKmsKeyId,
   });
   const store = config.decorate?.store?.(s3Store) ?? s3Store;
+  const index = new S3ScheduleIndexStore({ bucket: config.bucket, clientConfig: s3ClientConfig(config) });
   const transports = new Map<string, AcmeTransport>();
   const transport = (directoryUrl: string): AcmeTransport => {
     let t = transports.get(directoryUrl);
@@ -57,6 +62,7 @@ export function createSchedulerRuntime(config: RuntimeConfig): SchedulerRuntime 
   return {
     config,
     store,
+    index,
     fetch,
     clock,
     transport,
@@ -73,6 +79,7 @@ export function createSchedulerRuntime(config: RuntimeConfig): SchedulerRuntime 
           lookaheadMs: config.scheduleIntervalMs,
           // A pass stops starting checks in time to enqueue what it found and publish the heartbeat.
           remainingMs: passBudget(clock, SCHEDULER_PASS_BUDGET_MS),
+          index,
         },
         options,
       ),

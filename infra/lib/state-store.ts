@@ -135,10 +135,16 @@ export class StateStore extends Construct {
     const P = STORE_KEY_PATTERNS;
     const rows: Record<Access, { read: string[]; write: string[]; remove: string[]; keyMaterial: boolean }> =
       {
-        scheduler: { read: [P.inventory, P.state], write: [P.state], remove: [], keyMaterial: false },
+        // The schedule index is the scheduler's alone; deleting a marker at a version also needs its read.
+        scheduler: {
+          read: [P.inventory, P.state, P.scheduleIndex, P.changes],
+          write: [P.state, P.scheduleIndex],
+          remove: [P.changes],
+          keyMaterial: false,
+        },
         renewer: {
           read: [P.inventory, 'certificates/*', 'accounts/*', P.leases],
-          write: ['certificates/*', 'accounts/*', P.leases],
+          write: ['certificates/*', 'accounts/*', P.leases, P.changes],
           remove: [P.pendingKey, P.leases],
           keyMaterial: true,
         },

@@ -19,6 +19,7 @@ import {
 import type { SQSEvent } from 'aws-lambda';
 import type { Fetch } from '../../functions/core/http';
 import { createRuntime, type Runtime, type RuntimeConfig } from '../../functions/handlers/runtime';
+import { registerChangeMarks } from './fakes';
 import { type FaultProxy, startFaultProxy } from './fault-proxy';
 import { withFunctionRoles, withImporterRole } from './iam/role';
 import { type MotoServer, startMoto } from './moto';
@@ -163,7 +164,12 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
       },
       // The scheduler and renewer run as their functions' roles (and first imports as the importer's): the IAM
       // setup file records their AWS calls and judges them against the synthesized policies.
-      runtime: (config) => withFunctionRoles(createRuntime(withImporterRole(config))),
+      runtime: (config) => {
+        const runtime = withFunctionRoles(createRuntime(withImporterRole(config)));
+        // A test that writes a state document by hand marks it as a renewer would, for the schedule index.
+        registerChangeMarks(runtime.store, runtime.index);
+        return runtime;
+      },
       async drainQueue(queueUrl) {
         const records: SQSEvent['Records'] = [];
         for (;;) {

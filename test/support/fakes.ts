@@ -26,6 +26,11 @@ import type {
   VersionedState,
   ZoneHints,
 } from '../../functions/core/renewal/ports';
+import type {
+  ChangeMarker,
+  ScheduleIndex,
+  ScheduleIndexStore,
+} from '../../functions/core/renewal/schedule-index';
 import { type CertificateState, certificateStateSchema } from '../../functions/core/renewal/state';
 
 /** One write to a {@link MemoryStore}: which operation on which certificate (never the content: keys stay out). */
@@ -414,7 +419,52 @@ export async function overwriteState(
   store: Pick<CertificateStore, 'readState' | 'putStateIf'>,
   id: string,
   state: CertificateState,
+  /** Where to leave a change marker, as a renewer would. @default the one registered for this store, if any */
+  marks: ChangeMarks | undefined = changeMarks.get(store),
 ): Promise<void> {
   const read = await store.readState(id);
   await store.putStateIf(id, state, read?.etag);
+  // The next scheduler pass must read what the test wrote, not trust its schedule index.
+  await marks?.markChanged(id);
+}
+
+type ChangeMarks = { markChanged(id: string): Promise<void> };
+const changeMarks = new WeakMap<object, ChangeMarks>();
+
+/** Ties a runtime's store to its schedule index, so {@link overwriteState} marks what it writes. */
+export function registerChangeMarks(store: object, marks: ChangeMarks): void {
+  changeMarks.set(store, marks);
+}
+
+/** The schedule index and change markers in memory, with ETags, counting what a pass asks for. */
+export class MemoryScheduleIndex implements ScheduleIndexStore {
+  stored: { value: unknown; etag: string } | undefined;
+  readonly markers = new Map<string, string>();
+  saves = 0;
+  #versions = 0;
+
+  async loadIndex() {
+    return this.stored === undefined
+      ? undefined
+      : { value: structuredClone(this.stored.value), etag: this.stored.etag };
+  }
+
+  async saveIndex(index: ScheduleIndex, etag: string | undefined): Promise<boolean> {
+    if (this.stored?.etag !== etag) return false;
+    this.saves += 1;
+    this.stored = { value: structuredClone(index), etag: `"index-${++this.#versions}"` };
+    return true;
+  }
+
+  async markChanged(id: string): Promise<void> {
+    this.markers.set(id, `"marker-${++this.#versions}"`);
+  }
+
+  async listChanged(): Promise<readonly ChangeMarker[]> {
+    return [...this.markers].map(([id, etag]) => ({ id, etag }));
+  }
+
+  async clearChanged(marker: ChangeMarker): Promise<void> {
+    if (this.markers.get(marker.id) === marker.etag) this.markers.delete(marker.id);
+  }
 }

@@ -12,6 +12,7 @@ import type { Fetch, RequestTimer } from '../http';
 import { type CheckCertificateResult, checkCertificate, rateLimitDeferral } from './check-certificate';
 import { configHash } from './config-hash';
 import type { CertificateStore, RenewalQueue, RenewalReason, RenewalRequest } from './ports';
+import { IndexedPass, type ScheduleIndexStore } from './schedule-index';
 import { type CertificateState, emptyState, sameState } from './state';
 
 /** What the scheduler needs from the outside world. */
@@ -37,6 +38,11 @@ export interface SchedulerDeps {
    * are enqueued, and the rest is left for the next pass. Absent: every certificate is checked.
    */
   readonly remainingMs?: () => number;
+  /**
+   * The schedule index: with it a pass reads only the state documents that are due, changed, marked by a renewer
+   * or unknown (see `schedule-index.ts`). Absent, or in a dry run or a one-certificate run: every state is read.
+   */
+  readonly index?: ScheduleIndexStore;
 }
 
 /** The outcome for one certificate, for logs, metrics and `check`. */
@@ -69,6 +75,10 @@ export interface SchedulerReport {
    * checks them, starting from another place in the inventory.
    */
   readonly leftForNextPass: number;
+  /** Certificates the schedule index says can wait (not read, not in `checks`). */
+  readonly waiting: number;
+  /** True when the schedule index was missing or unreadable and this pass rebuilt it. */
+  readonly indexRebuilt: boolean;
 }
 
 /** Due certificates are enqueued in batches of this size as they are found: SQS `SendMessageBatch` takes 10. */
@@ -92,9 +102,9 @@ async function checkOne(
   inventory: Inventory,
   config: CertificateConfig,
   dryRun: boolean,
+  hash: string,
 ): Promise<CertificateCheck> {
   const ca = caFor(inventory, config.ca);
-  const hash = await configHash(config, ca);
   for (let conflicts = 0; ; conflicts++) {
     const read = await deps.store.readState(config.id);
     const checked = await checkState(deps, ca, hash, read?.state ?? emptyState(config.id));
@@ -189,15 +199,29 @@ export async function runScheduler(
   const order = Array.from({ length: count }, (_, i) => (start + i) % count);
   const results = new Array<CertificateCheck | undefined>(count);
   const queue = new BatchingEnqueuer(deps.queue, dryRun);
+  const pass =
+    deps.index && !dryRun && options.only === undefined
+      ? await IndexedPass.open(deps.index, deps.now, deps.lookaheadMs ?? 0)
+      : undefined;
+  /** Expiry of each certificate the index let wait (for the soonest-expiry metric). */
+  const waiting: string[] = [];
+  let waitingCount = 0;
   let budgetSpent = false;
 
   await mapLimit(order, deps.concurrency ?? 10, async (index) => {
+    const config = certificates[index]!;
+    const hash = await configHash(config, caFor(inventory, config.ca));
+    const entry = pass?.waiting(config.id, hash);
+    if (entry !== undefined) {
+      waitingCount += 1;
+      if (entry.notAfter !== undefined) waiting.push(entry.notAfter);
+      return;
+    }
     if (!budgetSpent && deps.remainingMs !== undefined && deps.remainingMs() <= 0) budgetSpent = true;
     if (budgetSpent) return;
-    const config = certificates[index]!;
     let check: CertificateCheck;
     try {
-      check = await checkOne(deps, inventory, config, dryRun);
+      check = await checkOne(deps, inventory, config, dryRun, hash);
     } catch (error) {
       check = {
         id: config.id,
@@ -208,16 +232,22 @@ export async function runScheduler(
       };
     }
     results[index] = check;
+    pass?.record(config.id, hash, { ...check, failed: check.reason === 'error' });
     if (check.due) await queue.add(index, { id: check.id, reason: check.reason as RenewalReason });
   });
   await queue.flush();
   queue.throwIfFailed();
+  // After the enqueueing: an index that says "due" for what was just enqueued is only ever early.
+  await pass?.close(inventory.certificates.map((c) => c.id));
 
   const checks = results.filter((c): c is CertificateCheck => c !== undefined);
   const enqueued = results.flatMap((c, index) =>
     c !== undefined && queue.enqueued.has(index) ? [{ id: c.id, reason: c.reason as RenewalReason }] : [],
   );
-  const days = checks.map((c) => c.daysToExpiry).filter((d): d is number => d !== undefined);
+  const days = [
+    ...checks.map((c) => c.daysToExpiry),
+    ...waiting.map((notAfter) => (Date.parse(notAfter) - deps.now.getTime()) / DAY_MS),
+  ].filter((d): d is number => d !== undefined);
   return {
     checks,
     enqueued,
@@ -226,7 +256,9 @@ export async function runScheduler(
     ariErrors: checks.filter((c) => c.ariError !== undefined).length,
     minDaysToExpiry: days.length > 0 ? Math.min(...days) : undefined,
     budgetSpent,
-    leftForNextPass: count - checks.length,
+    leftForNextPass: count - checks.length - waitingCount,
+    waiting: waitingCount,
+    indexRebuilt: pass?.rebuilding ?? false,
   };
 }
 

@@ -26,6 +26,8 @@ export const scheduleIndexEntrySchema = z.object({
   configHash: z.string().min(1),
   /** The earliest time the state must be read again. */
   lookAt: isoDate,
+  /** The current certificate's expiry, so a pass that skips it still knows the soonest expiry (the alarm). */
+  notAfter: isoDate.optional(),
 });
 export type ScheduleIndexEntry = z.infer<typeof scheduleIndexEntrySchema>;
 
@@ -116,4 +118,82 @@ export interface ScheduleIndexStore {
   listChanged(): Promise<readonly ChangeMarker[]>;
   /** Removes a marker only if it is still the version that was listed (a newer one stays for the next pass). */
   clearChanged(marker: ChangeMarker): Promise<void>;
+}
+
+/** What a pass learned of one certificate it checked, as far as the index needs it. */
+export interface IndexedCheck {
+  readonly due: boolean;
+  readonly failed: boolean;
+  readonly nextCheckAt?: string;
+  readonly notAfter?: string;
+}
+
+/**
+ * One scheduler pass over the index: which certificates can wait, what the checked ones taught, and at the end the
+ * new index (written conditionally on the one read) and the change markers that were acted on (cleared at the
+ * version listed). A failed check or a due certificate is looked at again next pass.
+ */
+export class IndexedPass {
+  readonly #checked = new Map<string, ScheduleIndexEntry>();
+
+  private constructor(
+    private readonly store: ScheduleIndexStore,
+    private readonly index: ScheduleIndex,
+    private readonly etag: string | undefined,
+    private readonly markers: ReadonlyMap<string, ChangeMarker>,
+    private readonly now: Date,
+    private readonly lookaheadMs: number,
+    /** True when the stored index was missing or unreadable: this pass rebuilds it. */
+    readonly rebuilding: boolean,
+  ) {}
+
+  /** Reads the index and the change markers; a missing or corrupt index starts empty (this pass rebuilds it). */
+  static async open(store: ScheduleIndexStore, now: Date, lookaheadMs: number): Promise<IndexedPass> {
+    const [loaded, markers] = await Promise.all([store.loadIndex(), store.listChanged()]);
+    const index = parseScheduleIndex(loaded?.value);
+    return new IndexedPass(
+      store,
+      index ?? emptyScheduleIndex(now),
+      loaded?.etag,
+      new Map(markers.map((m) => [m.id, m])),
+      now,
+      lookaheadMs,
+      index === undefined,
+    );
+  }
+
+  /** The entry of a certificate that can wait for a later pass; `undefined` when it must be checked now. */
+  waiting(id: string, configHash: string): ScheduleIndexEntry | undefined {
+    const entry = this.index.entries[id];
+    const reason = mustCheck({
+      entry,
+      configHash,
+      marked: this.markers.has(id),
+      now: this.now,
+      lookaheadMs: this.lookaheadMs,
+    });
+    return reason === undefined ? entry : undefined;
+  }
+
+  /** Records what checking a certificate taught. */
+  record(id: string, configHash: string, check: IndexedCheck): void {
+    const cap = this.now.getTime() + MAX_LOOK_AT_MS;
+    const next = check.nextCheckAt === undefined ? this.now.getTime() : Date.parse(check.nextCheckAt);
+    const lookAt = check.due || check.failed ? this.now : new Date(Math.min(next, cap));
+    this.#checked.set(id, {
+      configHash,
+      lookAt: lookAt.toISOString(),
+      ...(check.notAfter === undefined ? {} : { notAfter: check.notAfter }),
+    });
+  }
+
+  /** Writes the new index, then clears the markers of the certificates this pass read. */
+  async close(inventoryIds: readonly string[]): Promise<void> {
+    const next = nextScheduleIndex(this.index, this.#checked, inventoryIds, this.now);
+    await this.store.saveIndex(next, this.etag);
+    for (const [id, marker] of this.markers) {
+      // A marker for a certificate no longer in the inventory is cleared too: nothing will read its state again.
+      if (this.#checked.has(id) || !inventoryIds.includes(id)) await this.store.clearChanged(marker);
+    }
+  }
 }

@@ -16,6 +16,8 @@ const report: SchedulerReport = {
   minDaysToExpiry: 12.5,
   budgetSpent: false,
   leftForNextPass: 0,
+  waiting: 0,
+  indexRebuilt: false,
 };
 
 function runtimeWith(perCertificateMetrics?: RuntimeConfig['perCertificateMetrics']): Runtime {

@@ -1,0 +1,67 @@
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { S3ScheduleIndexStore } from '../../../functions/adapters/s3-schedule-index';
+import { storeKeys } from '../../../functions/adapters/s3-store';
+import { emptyScheduleIndex, parseScheduleIndex } from '../../../functions/core/renewal/schedule-index';
+import { awsTestConfig, type MotoServer, startMoto } from '../../support/moto';
+
+const bucket = 'acme-index';
+const NOW = new Date('2026-12-01T10:00:00.000Z');
+let moto: MotoServer;
+let s3: S3Client;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  s3 = new S3Client(awsTestConfig(moto.endpoint));
+});
+
+afterAll(async () => {
+  await moto?.stop();
+});
+
+beforeEach(async () => {
+  await moto.reset();
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+});
+
+const store = () => new S3ScheduleIndexStore({ bucket, client: s3 });
+const entry = { configHash: 'h', lookAt: NOW.toISOString() };
+
+describe('S3ScheduleIndexStore against moto', () => {
+  it('writes a first index once, then only over the version it read', async () => {
+    const index = { ...emptyScheduleIndex(NOW), entries: { a: entry } };
+    expect(await store().loadIndex()).toBeUndefined();
+    expect(await store().saveIndex(index, undefined)).toBe(true);
+    // A second "first" write loses: another pass already wrote one.
+    expect(await store().saveIndex(emptyScheduleIndex(NOW), undefined)).toBe(false);
+    const loaded = (await store().loadIndex())!;
+    expect(parseScheduleIndex(loaded.value)).toEqual(index);
+    expect(await store().saveIndex({ ...index, entries: {} }, loaded.etag)).toBe(true);
+    expect(parseScheduleIndex((await store().loadIndex())!.value)?.entries).toEqual({});
+  });
+
+  it('a damaged index loads as nothing to parse, so the pass rebuilds it', async () => {
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: storeKeys.scheduleIndex, Body: '{"version":1,' }),
+    );
+    const loaded = (await store().loadIndex())!;
+    expect(parseScheduleIndex(loaded.value)).toBeUndefined();
+    expect(loaded.etag).toMatch(/\S/);
+  });
+
+  it('lists every change marker, also past one page, and clears one only at the version listed', async () => {
+    const ids = Array.from({ length: 1005 }, (_, i) => `c${String(i).padStart(4, '0')}`);
+    for (const id of ids) await store().markChanged(id);
+    const listed = await store().listChanged();
+    expect(listed.map((m) => m.id).sort()).toEqual(ids);
+    const first = listed.find((m) => m.id === 'c0000')!;
+    await store().markChanged('c0000');
+    // The renewer marked it again after the list: the newer marker must survive the scheduler's clear.
+    await store().clearChanged(first);
+    const second = listed.find((m) => m.id === 'c0001')!;
+    await store().clearChanged(second);
+    const after = (await store().listChanged()).map((m) => m.id);
+    expect(after).toContain('c0000');
+    expect(after).not.toContain('c0001');
+  });
+});
