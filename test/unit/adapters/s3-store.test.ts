@@ -43,7 +43,12 @@ describe('S3CertificateStore faults', () => {
 
   it('writes private keys with SSE-KMS when a key is configured, and public files with the bucket default', async () => {
     s3.on(PutObjectCommand).resolves({});
-    const store = new S3CertificateStore({ bucket: 'state', client, keyMaterialKmsKeyId: 'alias/acme', retry });
+    const store = new S3CertificateStore({
+      bucket: 'state',
+      client,
+      keyMaterialKmsKeyId: 'alias/acme',
+      retry,
+    });
     await store.putCertificate('www', files);
     const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
     // The key is written first, so no reader finds a new certificate next to an old key.
