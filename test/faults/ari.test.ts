@@ -143,6 +143,8 @@ beforeAll(async () => {
   renewalInfoPath = new URL(directory.renewalInfo).pathname;
   const { event } = await world.schedule();
   expect((await world.renew(event, config, 8)).batchItemFailures).toEqual([]);
+  // One pass reads what the renewals wrote (their change markers), so each case below starts from a settled index.
+  await world.schedule();
 });
 
 afterAll(async () => {
@@ -170,7 +172,8 @@ describe('ARI faults: fallback schedule, no crash, bounded polling', () => {
 
     const now = Date.now();
     const pass = await world.schedule();
-    expect(pass.result.checked).toBe(CASES.length + 1);
+    // The schedule index: only the certificate whose state changed is read; the others wait for their time.
+    expect(pass.result.checked).toBe(1);
     expect(pass.event.Records).toHaveLength(0);
     expect(ariRequests(certId, since)).toHaveLength(1);
     const after = (await store.getState(c.id))!;

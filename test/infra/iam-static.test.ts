@@ -26,8 +26,6 @@ const HANDLERS: Readonly<Record<FunctionRole, string | undefined>> = {
  * acknowledgement. Keyed `role service:Command`.
  */
 const NEVER_SENT: Readonly<Record<string, string>> = {
-  'scheduler s3:DeleteObjectCommand':
-    'S3Objects.delete ships with the store; the scheduler only reads the inventory and reads/writes state documents (the recorded runs judge what it really sends)',
   'importer s3:PutObjectCommand':
     'S3Objects.put ships with the store; a first import only reads the stored certificate and key, the renewer records the ARN',
   'importer s3:DeleteObjectCommand': 'S3Objects.delete ships with the store; a first import deletes nothing',

@@ -152,6 +152,15 @@ async function checkState(
   return { result, ...(directoryError === undefined ? {} : { directoryError }) };
 }
 
+/**
+ * When to look at a certificate again: the decision's next check, or the retry of a failed ARI request when that
+ * comes first (a decision without a usable window does not know it, and the schedule index must).
+ */
+function nextLook(next: Date, ariRetryAt: string | undefined): string {
+  const retry = ariRetryAt === undefined ? Number.NaN : Date.parse(ariRetryAt);
+  return new Date(Number.isFinite(retry) ? Math.min(next.getTime(), retry) : next.getTime()).toISOString();
+}
+
 /** One certificate's line in the report. */
 function checkReport(
   now: Date,
@@ -169,7 +178,7 @@ function checkReport(
     notAfter: current?.notAfter,
     daysToExpiry: current ? (Date.parse(current.notAfter) - now.getTime()) / DAY_MS : undefined,
     renewAt: decision.renew ? undefined : decision.renewAt.toISOString(),
-    nextCheckAt: decision.renew ? undefined : decision.nextCheckAt.toISOString(),
+    nextCheckAt: decision.renew ? undefined : nextLook(decision.nextCheckAt, result.state.ariRetryAt),
     ariRequested: result.ariRequested,
     ariError: result.ariError ?? directoryError,
   };
