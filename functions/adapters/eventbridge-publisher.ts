@@ -64,9 +64,8 @@ export class EventBridgePublisher implements EventPublisher {
       cause = error;
     }
     if (failure !== undefined) {
-      // No dedicated code for events; 'queue-failed' is the closest (an asynchronous hand-off that did not happen).
       throw new AcmeAwsError(
-        'queue-failed',
+        'event-failed',
         `Publishing "${detailType}" to event bus ${bus} failed: ${failure}`,
         {
           cause,

@@ -51,7 +51,7 @@ export class SecretsManagerReader implements SecretReader {
       throw new Error('the secret has no value');
     } catch (error) {
       // The secret value itself never appears in the message; only the ARN and the service's answer.
-      throw new AcmeAwsError('config-invalid', `Reading secret ${arn} failed: ${describeAwsError(error)}`, {
+      throw new AcmeAwsError('secret-failed', `Reading secret ${arn} failed: ${describeAwsError(error)}`, {
         cause: error,
       });
     }

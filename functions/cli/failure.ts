@@ -18,8 +18,7 @@ export const EXIT = {
 /** A wrong command line: unknown command or flag, a missing argument, an unknown certificate id. */
 export class UsageError extends AcmeAwsError {
   constructor(message: string) {
-    // config-invalid is the closest existing code: the operator's input, not the system, is at fault.
-    super('config-invalid', message);
+    super('usage-invalid', message);
     this.name = 'UsageError';
   }
 }

@@ -16,6 +16,12 @@ export type ErrorCode =
   | 'lease-held'
   | 'import-failed'
   | 'queue-failed'
+  /** An outcome event could not be published (EventBridge). */
+  | 'event-failed'
+  /** A secret (the EAB HMAC key) could not be read (Secrets Manager). */
+  | 'secret-failed'
+  /** The operator's command line is wrong (CLI). */
+  | 'usage-invalid'
   /** A conditional state write lost: the document changed since it was read (re-read, decide again). */
   | 'state-conflict'
   | 'bundle-missing';

@@ -38,6 +38,6 @@ describe('EventBridgePublisher', () => {
     });
     await expect(
       new EventBridgePublisher({ client: eventsClient }).publish('Certificate Renewal Failed', {}),
-    ).rejects.toSatisfy((e) => hasCode(e, 'queue-failed') && /InternalFailure/.test(e.message));
+    ).rejects.toSatisfy((e) => hasCode(e, 'event-failed') && /InternalFailure/.test(e.message));
   });
 });

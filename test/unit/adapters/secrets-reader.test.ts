@@ -30,7 +30,7 @@ describe('SecretsManagerReader', () => {
     const reader = new SecretsManagerReader({ client: secretsClient, retry: { maxAttempts: 1 } });
     const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:eab-AbCdEf';
     await expect(reader.getSecret(arn)).rejects.toSatisfy(
-      (e) => hasCode(e, 'config-invalid') && e.message.includes(arn),
+      (e) => hasCode(e, 'secret-failed') && e.message.includes(arn),
     );
     expect(await reader.getSecret(arn)).toBe('hmac-key');
   });
