@@ -7,7 +7,7 @@ let runtime: SchedulerRuntime | undefined;
 
 /** Builds the handler around a runtime; Lambda uses the one from the environment, tests and the demo their own. */
 export function createSchedulerHandler(get: () => SchedulerRuntime) {
-  return async (): Promise<{ checked: number; enqueued: number; problems: number }> => {
+  return async (): Promise<{ checked: number; waiting: number; enqueued: number; problems: number }> => {
     const current = get();
     const report = await current.scheduler();
     const perCertificate = current.config.perCertificateMetrics ?? { mode: 'all', days: 0 };
@@ -50,9 +50,12 @@ export function createSchedulerHandler(get: () => SchedulerRuntime) {
       ari_errors: report.ariErrors,
       budget_spent: report.budgetSpent,
       left_for_next_pass: report.leftForNextPass,
+      waiting: report.waiting,
+      index_rebuilt: report.indexRebuilt,
     });
     return {
       checked: report.checks.length,
+      waiting: report.waiting,
       enqueued: report.enqueued.length,
       problems: report.problems.length,
     };
