@@ -349,7 +349,7 @@ describe('the deployed code, run under Node.js 24 as Lambda runs it', () => {
 
   it('scheduler event → the deployed queue: both certificates are due (new)', async () => {
     const outcome = await invokeShipped(shipped.get('Scheduler')!, {}, bedEnv());
-    expect(resultOf(outcome)).toEqual({ checked: 2, enqueued: 2, problems: 0 });
+    expect(resultOf(outcome)).toEqual({ checked: 2, waiting: 0, enqueued: 2, problems: 0 });
     const queueUrl = shipped.get('Scheduler')!.environment.RENEWAL_QUEUE_URL!;
     const received = await bed.clients.sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),

@@ -58,7 +58,7 @@ describe('SQS, EventBridge and Secrets Manager adapters against moto', () => {
     expect(await reader.getSecret(ARN ?? '')).toBe('hmac-key');
     const missing = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf';
     await expect(reader.getSecret(missing)).rejects.toSatisfy(
-      (e) => hasCode(e, 'config-invalid') && e.message.includes(missing) && !e.message.includes('hmac-key'),
+      (e) => hasCode(e, 'secret-failed') && e.message.includes(missing) && !e.message.includes('hmac-key'),
     );
   });
 });
