@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { PROJECT_ROOT } from '../infra/lib/lambda-bundling';
-import { startBed } from '../test/support/bed';
+import { startBed } from '../testbed/bed';
 import { BENCH_CACHE } from './lib/bundle';
 import { startCountingProxy } from './lib/counting-proxy';
 import { describeMachine } from './lib/machine';

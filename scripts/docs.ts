@@ -12,7 +12,7 @@ import {
   readRecords,
   renderReliabilityDoc,
   withReadmeTable,
-} from '../test/support/faults-matrix';
+} from './faults-matrix';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
@@ -24,7 +24,7 @@ const fail = (message: string): never => {
 const { rows, missing, untitled } = readRecords();
 for (const area of untitled) {
   process.stderr.write(
-    `note: area "${area}" is rendered under its bare name; give it a title in AREAS (test/support/faults-matrix.ts)\n`,
+    `note: area "${area}" is rendered under its bare name; give it a title in AREAS (scripts/faults-matrix.ts)\n`,
   );
 }
 if (missing.length > 0) {

@@ -40,7 +40,7 @@ if $in_git; then worktree_state >.cache/status-before-test; fi
 bash scripts/ensure-deps.sh
 
 step "provision the test bed (first run downloads Pebble and moto; later runs reuse .cache/)"
-bash test/support/provision.sh >/dev/null
+bash testbed/provision.sh >/dev/null
 
 step "typecheck"
 npx tsc -p tsconfig.json

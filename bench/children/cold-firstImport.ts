@@ -3,5 +3,5 @@
  * so a fresh process can time "import the bundle, then build the clients" the way a cold start does.
  */
 
+export { configFromEnv } from '../../functions/composition/runtime-config';
 export { createFirstImport, handler } from '../../functions/handlers/first-import';
-export { configFromEnv } from '../../functions/handlers/runtime-config';

@@ -3,5 +3,5 @@
  * fresh process can time "import the bundle, then build the clients" the way a cold start does.
  */
 
-export { configFromEnv, createRuntime } from '../../functions/handlers/runtime';
+export { configFromEnv, createRuntime } from '../../functions/composition/runtime';
 export { handler } from '../../functions/handlers/scheduler';

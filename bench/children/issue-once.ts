@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createRuntime, type RuntimeConfig } from '../../functions/handlers/runtime';
+import { createRuntime, type RuntimeConfig } from '../../functions/composition/runtime';
 
 /**
  * One issuance by this project's renewer path, in a process of its own so it is measured exactly like lego and

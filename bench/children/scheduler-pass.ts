@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createRuntime, type RuntimeConfig } from '../../functions/composition/runtime';
 import type { Fetch } from '../../functions/core/http';
-import { createRuntime, type RuntimeConfig } from '../../functions/handlers/runtime';
 import { createSchedulerHandler } from '../../functions/handlers/scheduler';
 
 /**

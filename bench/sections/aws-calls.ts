@@ -1,6 +1,6 @@
-import type { RuntimeConfig } from '../../functions/handlers/runtime';
-import type { Bed } from '../../test/support/bed';
-import { pebbleRootsPem } from '../../test/support/pebble';
+import type { RuntimeConfig } from '../../functions/composition/runtime';
+import type { Bed } from '../../testbed/bed';
+import { pebbleRootsPem } from '../../testbed/pebble';
 import type { AwsCall, CountingProxy } from '../lib/counting-proxy';
 
 /** The AWS calls of one renewal, as seen at the endpoint. */

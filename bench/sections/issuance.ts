@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RuntimeConfig } from '../../functions/handlers/runtime';
-import type { Bed } from '../../test/support/bed';
-import { pebbleRootsPem } from '../../test/support/pebble';
-import { testBedTls } from '../../test/support/tls';
+import type { RuntimeConfig } from '../../functions/composition/runtime';
+import type { Bed } from '../../testbed/bed';
+import { pebbleRootsPem } from '../../testbed/pebble';
+import { testBedTls } from '../../testbed/tls';
 import { createFloorRunner } from '../lib/acme-floor';
 import { bundleLikeLambda } from '../lib/bundle';
 import { startDnsHookServer } from '../lib/dns-hook-server';

@@ -1,12 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { RuntimeConfig } from '../../functions/composition/runtime';
 import { mapLimit } from '../../functions/core/concurrency';
 import type { CertificateState } from '../../functions/core/renewal/state';
-import type { RuntimeConfig } from '../../functions/handlers/runtime';
-import type { Bed } from '../../test/support/bed';
-import { pebbleRootsPem } from '../../test/support/pebble';
-import { testBedTls } from '../../test/support/tls';
+import type { Bed } from '../../testbed/bed';
+import { pebbleRootsPem } from '../../testbed/pebble';
+import { testBedTls } from '../../testbed/tls';
 import { bundleLikeLambda } from '../lib/bundle';
 import type { CountingProxy } from '../lib/counting-proxy';
 import { assertSucceeded, measure } from '../lib/measure';

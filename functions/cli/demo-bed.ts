@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SQSEvent } from 'aws-lambda';
-import { type Bed, startBed } from '../../test/support/bed';
-import { pebbleRootsPem } from '../../test/support/pebble';
+import { type Bed, startBed } from '../../testbed/bed';
+import { pebbleRootsPem } from '../../testbed/pebble';
+import type { Runtime, RuntimeConfig } from '../composition/runtime';
 import { type Inventory, parseInventory } from '../core/config/inventory';
 import type { Fetch } from '../core/http';
 import type { RenewalRequest } from '../core/renewal/ports';
 import type { CertificateState } from '../core/renewal/state';
 import { createRenewerHandler } from '../handlers/renewer';
-import type { Runtime, RuntimeConfig } from '../handlers/runtime';
 import { createSchedulerHandler } from '../handlers/scheduler';
 import { RenewalFailedError } from './failure';
 

@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { createRuntime, type Runtime, type RuntimeConfig } from '../composition/runtime';
 import { DEPLOYMENT_KEY, type Deployment, deploymentSchema } from '../core/contracts/deployment';
 import { type RenewalMessage, renewalMessageBody } from '../core/contracts/renewal-message';
 import { AcmeAwsError } from '../core/errors';
 import type { Fetch } from '../core/http';
-import { createRuntime, type Runtime, type RuntimeConfig } from '../handlers/runtime';
 import { UsageError } from './failure';
 
 export type { RenewalMessage } from '../core/contracts/renewal-message';

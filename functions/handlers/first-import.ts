@@ -1,10 +1,10 @@
 import { AcmImporter } from '../adapters/acm-importer';
 import { S3CertificateStore } from '../adapters/s3-store';
+import { awsBase, configFromEnv, type RuntimeConfig, s3ClientConfig } from '../composition/runtime-config';
 import { ConfigError } from '../core/config/inventory';
 import { type FirstImportResponse, firstImportRequestSchema } from '../core/contracts/first-import';
 import { describeError } from '../core/errors';
 import { firstImport } from '../core/renewal/first-import';
-import { awsBase, configFromEnv, type RuntimeConfig, s3ClientConfig } from './runtime-config';
 import { logger } from './telemetry';
 
 /** The first-import use case wired to AWS: the state bucket and an ACM importer that only creates. */

@@ -1,9 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { configFromEnv, createRuntime, type Runtime } from '../composition/runtime';
 import { AcmeProblemError } from '../core/acme/problem';
 import { parseRenewalMessage } from '../core/contracts/renewal-message';
 import { describeError } from '../core/errors';
-import { configFromEnv, createRuntime, type Runtime } from './runtime';
 import { logger, metrics } from './telemetry';
 
 let runtime: Runtime | undefined;

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { configFromEnv } from './runtime-config';
-import { createSchedulerRuntime, type SchedulerRuntime } from './scheduler-runtime';
+import { configFromEnv } from '../composition/runtime-config';
+import { createSchedulerRuntime, type SchedulerRuntime } from '../composition/scheduler-runtime';
 import { logger, metrics } from './telemetry';
 
 let runtime: SchedulerRuntime | undefined;

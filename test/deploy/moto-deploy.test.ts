@@ -15,11 +15,11 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/clien
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../infra/lib/lambda-bundling';
+import { pebbleRootsPem } from '../../testbed/pebble';
+import { testBedTls } from '../../testbed/tls';
 import { type Bed, startBed } from '../support/bed';
 import { invokeShipped, node24Binary, type ShippedFunction } from '../support/lambda-node24';
 import { type MotoFront, startMotoFront } from '../support/moto-front';
-import { pebbleRootsPem } from '../support/pebble';
-import { testBedTls } from '../support/tls';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RuntimeConfig } from '../../functions/composition/runtime';
 import { ARI_REQUEST_TIMEOUT_MS } from '../../functions/core/time-budget';
-import type { RuntimeConfig } from '../../functions/handlers/runtime';
 import { overwriteState } from '../support/fakes';
 import type { FaultResponse } from '../support/fault-proxy';
 import { type FaultWorld, startFaultWorld } from '../support/faults-world';

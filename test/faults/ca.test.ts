@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RuntimeConfig } from '../../functions/composition/runtime';
 import type { Fetch } from '../../functions/core/http';
 import { importPrivateKeyPem, parseCertificate } from '../../functions/core/pki';
 import type { DnsChallengeProvider } from '../../functions/core/renewal/ports';
-import type { RuntimeConfig } from '../../functions/handlers/runtime';
 import { overwriteState } from '../support/fakes';
 import { expectLoudFailure, type FaultWorld, startFaultWorld } from '../support/faults-world';
 import { buildTestChain, createTestIntermediate, createTestRoot, issueTestLeaf } from '../unit/pki/fixtures';

@@ -1,10 +1,10 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Runtime, RuntimeConfig } from '../../functions/composition/runtime';
 import { AcmeTransport, ensureAccount, revokeCertificate } from '../../functions/core/acme';
 import { mapLimit } from '../../functions/core/concurrency';
 import { parseCertificate } from '../../functions/core/pki';
 import type { DnsChallengeProvider } from '../../functions/core/renewal/ports';
-import type { Runtime, RuntimeConfig } from '../../functions/handlers/runtime';
 import { type FaultWorld, startFaultWorld } from '../support/faults-world';
 
 /**

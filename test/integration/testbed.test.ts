@@ -12,11 +12,11 @@ import {
   parseCertificate,
   splitPemChain,
 } from '../../functions/core/pki';
-import { type ChallTestSrv, startChallTestSrv } from '../support/challtestsrv';
+import { type ChallTestSrv, startChallTestSrv } from '../../testbed/challtestsrv';
+import { type PebbleInstance, startPebble } from '../../testbed/pebble';
+import { liveProcesses, stopAll } from '../../testbed/processes';
+import { testBedTls } from '../../testbed/tls';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
-import { type PebbleInstance, startPebble } from '../support/pebble';
-import { liveProcesses, stopAll } from '../support/processes';
-import { testBedTls } from '../support/tls';
 
 /** True when something accepts TCP connections on `port` of 127.0.0.1. */
 function listening(port: number): Promise<boolean> {

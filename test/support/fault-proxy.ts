@@ -3,8 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Fetch } from '../../functions/core/http';
-import { freePort } from './ports';
-import { trustingFetch } from './trusting-fetch';
+import { freePort } from '../../testbed/ports';
+import { trustingFetch } from '../../testbed/trusting-fetch';
 
 /** One request the proxy received, as a test inspects it afterwards. */
 export interface ProxiedRequest {

@@ -1,6 +1,6 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { freePort } from './ports';
+import { freePort } from '../../testbed/ports';
 
 /** One AWS API call as the proxy saw it. */
 export interface AwsCall {

@@ -1,5 +1,5 @@
-import { provisionTestBed } from './provision';
-import { testBedTls } from './tls';
+import { provisionTestBed } from '../../testbed/provision';
+import { testBedTls } from '../../testbed/tls';
 
 /**
  * vitest globalSetup of the integration project: provisions the test bed once before any test file runs, and

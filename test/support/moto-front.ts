@@ -1,6 +1,6 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { freePort } from './ports';
+import { freePort } from '../../testbed/ports';
 
 /** What a Lambda `Invoke` returns: the function's answer, and `functionError` when it threw. */
 export interface InvokeResult {

@@ -24,10 +24,10 @@ import {
   type VerifiedCertificate,
   verifyIssuedCertificate,
 } from '../../../functions/core/pki';
-import { type ChallTestSrv, startChallTestSrv } from '../../support/challtestsrv';
+import { type ChallTestSrv, startChallTestSrv } from '../../../testbed/challtestsrv';
+import { type PebbleInstance, pebbleRootsPem, startPebble } from '../../../testbed/pebble';
+import { testBedTls } from '../../../testbed/tls';
 import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy';
-import { type PebbleInstance, pebbleRootsPem, startPebble } from '../../support/pebble';
-import { testBedTls } from '../../support/tls';
 
 const INCIDENT_DETAIL = 'While validating order as a replacement and error occurred';
 const DAY_SECONDS = 86_400;

@@ -11,7 +11,7 @@ import type { KeyType } from '../../../functions/core/config/inventory';
 import { hasCode } from '../../../functions/core/errors';
 import { x509 } from '../../../functions/core/pki/x509';
 import type { CertificateFiles, ImportRequest } from '../../../functions/core/renewal/ports';
-import { awsTestConfig, type MotoServer, startMoto } from '../../support/moto';
+import { awsTestConfig, type MotoServer, startMoto } from '../../../testbed/moto';
 
 let moto: MotoServer;
 let acm: ACMClient;

@@ -6,7 +6,7 @@ import { EventBridgePublisher } from '../../../functions/adapters/eventbridge-pu
 import { SecretsManagerReader } from '../../../functions/adapters/secrets-reader';
 import { SqsRenewalQueue } from '../../../functions/adapters/sqs-queue';
 import { hasCode } from '../../../functions/core/errors';
-import { awsTestConfig, type MotoServer, startMoto } from '../../support/moto';
+import { awsTestConfig, type MotoServer, startMoto } from '../../../testbed/moto';
 
 let moto: MotoServer;
 

@@ -6,7 +6,7 @@ import {
   Route53Client,
 } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { awsTestConfig, type MotoServer, startMoto } from '../../support/moto';
+import { awsTestConfig, type MotoServer, startMoto } from '../../../testbed/moto';
 import {
   DnsRcode,
   DnsType,
@@ -14,7 +14,7 @@ import {
   encodeDnsMessage,
   type Route53DnsResponder,
   startRoute53DnsResponder,
-} from '../../support/route53-dns-responder';
+} from '../../../testbed/route53-dns-responder';
 
 let moto: MotoServer;
 let dns: Route53DnsResponder;

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Route53DnsProvider } from '../../../functions/adapters/route53-dns';
 import { hasCode } from '../../../functions/core/errors';
 import type { DnsTxtRecord } from '../../../functions/core/renewal/ports';
-import { awsTestConfig, type MotoServer, startMoto } from '../../support/moto';
-import { type Route53DnsResponder, startRoute53DnsResponder } from '../../support/route53-dns-responder';
+import { awsTestConfig, type MotoServer, startMoto } from '../../../testbed/moto';
+import { type Route53DnsResponder, startRoute53DnsResponder } from '../../../testbed/route53-dns-responder';
 
 let moto: MotoServer;
 let dns: Route53DnsResponder;

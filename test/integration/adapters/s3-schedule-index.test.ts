@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3ScheduleIndexStore } from '../../../functions/adapters/s3-schedule-index';
 import { storeKeys } from '../../../functions/adapters/s3-store';
 import { emptyScheduleIndex, parseScheduleIndex } from '../../../functions/core/renewal/schedule-index';
-import { awsTestConfig, type MotoServer, startMoto } from '../../support/moto';
+import { awsTestConfig, type MotoServer, startMoto } from '../../../testbed/moto';
 
 const bucket = 'acme-index';
 const NOW = new Date('2026-12-01T10:00:00.000Z');

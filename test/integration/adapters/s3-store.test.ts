@@ -11,7 +11,7 @@ import { S3CertificateStore, storeKeys } from '../../../functions/adapters/s3-st
 import { AcmeAwsError, hasCode } from '../../../functions/core/errors';
 import type { StoredAccount } from '../../../functions/core/renewal/ports';
 import { type CertificateState, emptyState } from '../../../functions/core/renewal/state';
-import { awsTestConfig, type MotoServer, startMoto } from '../../support/moto';
+import { awsTestConfig, type MotoServer, startMoto } from '../../../testbed/moto';
 
 const bucket = 'acme-state';
 let moto: MotoServer;

@@ -10,9 +10,9 @@ import type { StatusReport } from '../../../functions/cli/status-report';
 import { AcmeTransport, ensureAccount, revokeCertificate } from '../../../functions/core/acme';
 import { DEPLOYMENT_KEY, type Deployment } from '../../../functions/core/contracts/deployment';
 import { parseCertificate } from '../../../functions/core/pki';
+import { liveProcesses } from '../../../testbed/processes';
+import { testBedTls } from '../../../testbed/tls';
 import { overwriteState } from '../../support/fakes';
-import { liveProcesses } from '../../support/processes';
-import { testBedTls } from '../../support/tls';
 
 // Quiet Powertools before the handlers are imported; moto accepts any credentials, the SDK chain reads these.
 process.env.POWERTOOLS_LOG_LEVEL = 'WARN';

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { liveProcesses } from '../../support/processes';
+import { liveProcesses } from '../../../testbed/processes';
 
 // Quiet Powertools before the handlers are imported, as scripts/demo.ts does.
 process.env.POWERTOOLS_LOG_LEVEL = 'WARN';

@@ -1,16 +1,16 @@
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RuntimeConfig } from '../../../functions/composition/runtime';
 import { AcmeTransport, ensureAccount, revokeCertificate } from '../../../functions/core/acme';
 import { AcmeAwsError } from '../../../functions/core/errors';
 import { parseCertificate } from '../../../functions/core/pki';
 import type { CertificateImporter, DnsChallengeProvider } from '../../../functions/core/renewal/ports';
 import { createRenewerHandler } from '../../../functions/handlers/renewer';
-import type { RuntimeConfig } from '../../../functions/handlers/runtime';
 import { createSchedulerHandler } from '../../../functions/handlers/scheduler';
+import { pebbleRootsPem } from '../../../testbed/pebble';
 import { type Bed, startBed } from '../../support/bed';
 import { captureOutput } from '../../support/capture-output';
 import { overwriteState } from '../../support/fakes';
-import { pebbleRootsPem } from '../../support/pebble';
 
 const output = captureOutput();
 let bed: Bed;

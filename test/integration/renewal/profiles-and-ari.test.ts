@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectStatus, renderStatus } from '../../../functions/cli/status-report';
+import type { RuntimeConfig } from '../../../functions/composition/runtime';
 import { AcmeAwsError } from '../../../functions/core/errors';
 import type { DnsChallengeProvider } from '../../../functions/core/renewal/ports';
-import type { RuntimeConfig } from '../../../functions/handlers/runtime';
 import { overwriteState } from '../../support/fakes';
 import { type FaultWorld, startFaultWorld } from '../../support/faults-world';
 

@@ -1,13 +1,13 @@
 /**
  * The race of issue 11 on the bed, with S3's conditional-write semantics (moto patched to enforce `If-Match`, see
- * test/support/provision.sh): a scheduler pass reads a certificate's state, a renewal finishes, then the pass
+ * testbed/provision.sh): a scheduler pass reads a certificate's state, a renewal finishes, then the pass
  * writes. Before, that write put the old `current` back; now it loses (412), re-reads and decides again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RuntimeConfig } from '../../../functions/composition/runtime';
 import { AcmeAwsError } from '../../../functions/core/errors';
 import { parseCertificate } from '../../../functions/core/pki';
 import type { CertificateStore } from '../../../functions/core/renewal/ports';
-import type { RuntimeConfig } from '../../../functions/handlers/runtime';
 import { overwriteState } from '../../support/fakes';
 import { type FaultWorld, startFaultWorld } from '../../support/faults-world';
 

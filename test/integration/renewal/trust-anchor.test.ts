@@ -5,12 +5,12 @@
  * alternate chain to a second root, which the renewer must choose when only that root is trusted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Runtime } from '../../../functions/composition/runtime';
 import { hasCode } from '../../../functions/core/errors';
 import { parseCertificate, splitPemChain } from '../../../functions/core/pki';
-import type { Runtime } from '../../../functions/handlers/runtime';
+import { pebbleRootsPem, startPebble } from '../../../testbed/pebble';
 import { type Bed, startBed } from '../../support/bed';
 import { captureOutput } from '../../support/capture-output';
-import { pebbleRootsPem, startPebble } from '../../support/pebble';
 
 const output = captureOutput();
 const ID = 'anchored';

@@ -6,7 +6,7 @@ import {
   decodeDnsMessage,
   encodeDnsMessage,
   parseRoute53Txt,
-} from '../../support/route53-dns-responder';
+} from '../../../testbed/route53-dns-responder';
 
 const base: DnsMessage = {
   id: 0xbeef,

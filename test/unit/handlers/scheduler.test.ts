@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Runtime, RuntimeConfig } from '../../../functions/composition/runtime';
 import type { SchedulerReport } from '../../../functions/core/renewal/run-scheduler';
-import type { Runtime, RuntimeConfig } from '../../../functions/handlers/runtime';
 import { createSchedulerHandler } from '../../../functions/handlers/scheduler';
 
 const report: SchedulerReport = {

@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const script = join(root, 'test/support/provision.sh');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const script = join(root, 'testbed/provision.sh');
 
 const aptPackages =
   'openssl python3-boto3 python3-botocore python3-werkzeug python3-flask python3-flask-cors ' +

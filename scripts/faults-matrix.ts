@@ -19,7 +19,7 @@ export interface MatrixRow {
   readonly notes?: string;
 }
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Where the faults suite records its rows, one file per area (git-ignored; `npm run docs` renders from it). */
 export const RECORDS_DIR = join(root, '.cache/faults');
 export const README_START = '<!-- reliability-table:start -->';

@@ -15,7 +15,7 @@ export interface MotoServer {
   reset(): Promise<void>;
 }
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Where moto's Python packages were extracted; provisions the test bed on first use. */
 function motoPythonPath(): string {

@@ -1,5 +1,5 @@
 import { Agent, type RequestInit as UndiciRequestInit, fetch as undiciFetch } from 'undici';
-import type { Fetch } from '../../functions/core/http';
+import type { Fetch } from '../functions/core/http';
 
 /**
  * A `fetch` that trusts the test bed's CA for this fetch only (an undici `Agent` with `connect.ca`), so the

@@ -10,7 +10,7 @@
 # points at the Debian mirror the system already uses.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${TESTBED_CACHE:-$root/.cache/testbed}"
 mkdir -p "$cache"
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Fetch } from '../../functions/core/http';
+import type { Fetch } from '../functions/core/http';
 import { freePort, waitFor } from './ports';
 import { type ManagedProcess, spawnManaged } from './processes';
 import { provisionTestBed } from './provision';

@@ -17,24 +17,21 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
-import type { Fetch } from '../../functions/core/http';
-import { createRuntime, type Runtime, type RuntimeConfig } from '../../functions/handlers/runtime';
-import { registerChangeMarks } from './fakes';
-import { type FaultProxy, startFaultProxy } from './fault-proxy';
-import { withFunctionRoles, withImporterRole } from './iam/role';
+import { createRuntime, type Runtime, type RuntimeConfig } from '../functions/composition/runtime';
+import type { Fetch } from '../functions/core/http';
 import { type MotoServer, startMoto } from './moto';
 import { type PebbleInstance, type PebbleOptions, startPebble } from './pebble';
 import { type Route53DnsResponder, startRoute53DnsResponder } from './route53-dns-responder';
-import { testBedTls } from './tls';
 
-/** The whole local system: Pebble (with ARI) validating through a DNS responder that serves moto's Route 53. */
+/**
+ * The local test bed the demo, `--bed` runs, the benchmarks and the tests share: Pebble (with ARI) validating
+ * through a DNS responder that serves moto's Route 53. Product code, not test code: the demo ships with it.
+ */
 export interface Bed {
   readonly pebble: PebbleInstance;
   readonly moto: MotoServer;
   readonly dns: Route53DnsResponder;
-  /** Present when started with `faultProxy: true`: the client talks to Pebble through it. */
-  readonly proxy?: FaultProxy;
-  /** The directory URL the client should use (the proxy's when there is one). */
+  /** The directory URL the client should use (the front's when there is one). */
   readonly directoryUrl: string;
   readonly fetch: Fetch;
   readonly region: string;
@@ -60,16 +57,24 @@ export interface Bed {
   challengeRecords(): Promise<string[]>;
   /** ACM's view of a certificate; `serialHex` normalised (moto prints decimal, ACM colon-separated hex). */
   describeCertificate(arn: string, region?: string): Promise<{ serialHex?: string; domains: string[] }>;
-  /** Requests to the CA's newOrder resource seen by the fault proxy, in order. */
-  newOrders(): Promise<Array<{ payload?: unknown }>>;
+  stop(): Promise<void>;
+}
+
+/** Something placed in front of Pebble (the tests' fault proxy): the client then talks to it instead. */
+export interface PebbleFront {
+  readonly directoryUrl: string;
+  readonly fetch: Fetch;
   stop(): Promise<void>;
 }
 
 /** Options for {@link startBed}. */
 export interface BedOptions {
   readonly pebble?: Omit<PebbleOptions, 'dnsServer'>;
-  readonly faultProxy?: boolean;
   readonly region?: string;
+  /** Starts what the client should talk to instead of Pebble itself. */
+  readonly front?: (pebble: PebbleInstance) => Promise<PebbleFront>;
+  /** Builds the runtime for a config; the tests run each function as its IAM role. @default createRuntime */
+  readonly runtime?: (config: RuntimeConfig) => Runtime;
 }
 
 /** Starts moto, the Route 53 DNS responder and Pebble (resolving through it), on free loopback ports. */
@@ -82,33 +87,21 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
     started.push(dns);
     const pebble = await startPebble({ ...options.pebble, dnsServer: dns.address });
     started.push(pebble);
-    let proxy: FaultProxy | undefined;
-    if (options.faultProxy) {
-      const tls = testBedTls();
-      proxy = await startFaultProxy({
-        targetOrigin: new URL(pebble.directoryUrl).origin,
-        caPem: pebble.caPem,
-        certPath: tls.certPath,
-        keyPath: tls.keyPath,
-      });
-      started.push(proxy);
-    }
+    const front = options.front ? await options.front(pebble) : undefined;
+    if (front) started.push(front);
     const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
     const aws = { endpoint: moto.endpoint, region, credentials };
     const s3 = new S3Client({ ...aws, forcePathStyle: true });
     const route53 = new Route53Client(aws);
     const sqs = new SQSClient(aws);
     const acm = (r?: string) => new ACMClient({ ...aws, region: r ?? region });
-    const directoryUrl = proxy
-      ? new URL(new URL(pebble.directoryUrl).pathname, proxy.directoryUrl).toString()
-      : pebble.directoryUrl;
-    const fetch = proxy ? proxy.fetch : pebble.fetch;
+    const directoryUrl = front?.directoryUrl ?? pebble.directoryUrl;
+    const fetch = front?.fetch ?? pebble.fetch;
     let stacks = 0;
     return {
       pebble,
       moto,
       dns,
-      proxy,
       directoryUrl,
       fetch,
       region,
@@ -162,14 +155,7 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
           }),
         );
       },
-      // The scheduler and renewer run as their functions' roles (and first imports as the importer's): the IAM
-      // setup file records their AWS calls and judges them against the synthesized policies.
-      runtime: (config) => {
-        const runtime = withFunctionRoles(createRuntime(withImporterRole(config)));
-        // A test that writes a state document by hand marks it as a renewer would, for the schedule index.
-        registerChangeMarks(runtime.store, runtime.index);
-        return runtime;
-      },
+      runtime: options.runtime ?? createRuntime,
       async drainQueue(queueUrl) {
         const records: SQSEvent['Records'] = [];
         for (;;) {
@@ -222,12 +208,6 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
               ? BigInt(serial).toString(16)
               : serial.replaceAll(':', '').toLowerCase().replace(/^0+/, '');
         return { serialHex, domains: out.Certificate?.SubjectAlternativeNames ?? [] };
-      },
-      async newOrders() {
-        if (!proxy) throw new Error('newOrders() needs the bed started with faultProxy: true');
-        const directory = (await (await fetch(directoryUrl)).json()) as { newOrder: string };
-        const path = new URL(directory.newOrder).pathname;
-        return proxy.requests.filter((r) => r.method === 'POST' && r.path === path);
       },
       async stop() {
         for (const s of started.reverse()) await s.stop().catch(() => {});
