@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { Fetch } from '../../functions/core/http';
 import { freePort } from '../../testbed/ports';
 import { trustingFetch } from '../../testbed/trusting-fetch';
+import { stoppable } from './http-forward';
 
 /** One request the proxy received, as a test inspects it afterwards. */
 export interface ProxiedRequest {
@@ -138,7 +139,6 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const rules: FaultRule[] = [];
   const requests: ProxiedRequest[] = [];
   const counts = new Map<string, number>();
-  const sockets = new Set<Socket>();
 
   const rewrite = (text: string): string => text.split(targetOrigin).join(origin);
 
@@ -301,10 +301,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       });
     },
   );
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
+  const stop = stoppable(server);
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolveListen());
@@ -321,11 +318,6 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     clearRules: () => {
       rules.length = 0;
     },
-    stop: () =>
-      new Promise<void>((resolveStop) => {
-        server.close(() => resolveStop());
-        server.closeAllConnections();
-        for (const socket of sockets) socket.destroy();
-      }),
+    stop,
   };
 }

@@ -1,6 +1,6 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer, type Server } from 'node:http';
 import { freePort } from '../../testbed/ports';
+import { forwardTo, readAll, stoppable } from './http-forward';
 
 /** One AWS API call as the proxy saw it. */
 export interface AwsCall {
@@ -44,65 +44,13 @@ export function route53Error(code: string, message: string, status = 400): AwsFa
   };
 }
 
-const hopByHop = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'content-length',
-  'upgrade',
-  'host',
-]);
-
-function readAll(stream: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolveBody, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.once('end', () => resolveBody(Buffer.concat(chunks)));
-    stream.once('error', reject);
-  });
-}
-
 /** Starts the proxy on a free port of 127.0.0.1, forwarding to `targetEndpoint` (moto). */
 export async function startAwsFaultProxy(targetEndpoint: string): Promise<AwsFaultProxy> {
-  const target = new URL(targetEndpoint);
+  const upstream = new URL(targetEndpoint);
   const port = await freePort();
   const rules: AwsFaultRule[] = [];
   const calls: AwsCall[] = [];
   const counts = new Map<string, number>();
-  const sockets = new Set<Socket>();
-
-  const forward = (req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>, body: Buffer) =>
-    new Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer }>(
-      (resolveForward, reject) => {
-        const headers: Record<string, string | string[]> = {};
-        for (const [name, value] of Object.entries(req.headers)) {
-          if (!hopByHop.has(name) && value !== undefined) headers[name] = value;
-        }
-        headers.host = target.host;
-        headers['content-length'] = String(body.length);
-        const out = httpRequest(
-          {
-            host: target.hostname,
-            port: target.port,
-            method: req.method,
-            path: req.url,
-            headers,
-            agent: false,
-          },
-          (incoming) => {
-            readAll(incoming).then((answer) => {
-              const responseHeaders: Record<string, string | string[]> = {};
-              for (const [name, value] of Object.entries(incoming.headers)) {
-                if (!hopByHop.has(name) && value !== undefined) responseHeaders[name] = value;
-              }
-              resolveForward({ status: incoming.statusCode ?? 502, headers: responseHeaders, body: answer });
-            }, reject);
-          },
-        );
-        out.once('error', reject);
-        out.end(body);
-      },
-    );
 
   const server: Server = createServer((req, res) => {
     (async () => {
@@ -136,7 +84,7 @@ export async function startAwsFaultProxy(targetEndpoint: string): Promise<AwsFau
         res.end(fault.body ?? '');
         return;
       }
-      const answer = await forward(req, body);
+      const answer = await forwardTo(upstream, req, body);
       const out = fault ? Buffer.from(fault.rewrite(answer.body.toString('utf8'))) : answer.body;
       call.answeredBy = 'upstream';
       call.status = answer.status;
@@ -149,10 +97,7 @@ export async function startAwsFaultProxy(targetEndpoint: string): Promise<AwsFau
       } else res.destroy();
     });
   });
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
+  const stop = stoppable(server);
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolveListen());
@@ -166,11 +111,6 @@ export async function startAwsFaultProxy(targetEndpoint: string): Promise<AwsFau
     clearRules: () => {
       rules.length = 0;
     },
-    stop: () =>
-      new Promise<void>((resolveStop) => {
-        server.close(() => resolveStop());
-        server.closeAllConnections();
-        for (const socket of sockets) socket.destroy();
-      }),
+    stop,
   };
 }

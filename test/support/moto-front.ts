@@ -1,6 +1,6 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer, type Server } from 'node:http';
 import { freePort } from '../../testbed/ports';
+import { forwardTo, readAll, stoppable } from './http-forward';
 
 /** What a Lambda `Invoke` returns: the function's answer, and `functionError` when it threw. */
 export interface InvokeResult {
@@ -21,26 +21,8 @@ export interface MotoFront {
   stop(): Promise<void>;
 }
 
-const hopByHop = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'content-length',
-  'upgrade',
-  'host',
-]);
-
 // Lambda's REST path for Invoke: POST /2015-03-31/functions/{FunctionName}/invocations
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/?]+)\/invocations(?:\?|$)/;
-
-function readAll(stream: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolveBody, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.once('end', () => resolveBody(Buffer.concat(chunks)));
-    stream.once('error', reject);
-  });
-}
 
 /**
  * Starts the front on a free port, forwarding to `motoEndpoint`. It collapses the duplicated `Date` header moto
@@ -50,45 +32,15 @@ function readAll(stream: IncomingMessage): Promise<Buffer> {
 export async function startMotoFront(motoEndpoint: string, invoke?: InvokeHandler): Promise<MotoFront> {
   const target = new URL(motoEndpoint);
   const port = await freePort();
-  const sockets = new Set<Socket>();
   const invocations: { functionName: string; payload: string }[] = [];
 
-  const forward = (req: IncomingMessage, body: Buffer) =>
-    new Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer }>(
-      (resolveForward, reject) => {
-        const headers: Record<string, string | string[]> = {};
-        for (const [name, value] of Object.entries(req.headers)) {
-          if (!hopByHop.has(name) && value !== undefined) headers[name] = value;
-        }
-        // moto's own host: with `localhost` it routes some JSON-protocol calls (SQS) wrongly and answers 500.
-        headers.host = target.host;
-        headers['content-length'] = String(body.length);
-        const out = httpRequest(
-          {
-            host: target.hostname,
-            port: target.port,
-            method: req.method,
-            path: req.url,
-            headers,
-            agent: false,
-          },
-          (incoming) => {
-            readAll(incoming).then((answer) => {
-              const responseHeaders: Record<string, string | string[]> = {};
-              for (const [name, value] of Object.entries(incoming.headers)) {
-                if (hopByHop.has(name) || value === undefined) continue;
-                // moto sends Date twice; node joins repeated headers into "a, b", an unparseable date.
-                responseHeaders[name] =
-                  name === 'date' ? String(value).split(/,\s*(?=[A-Z][a-z]{2},)/)[0]! : value;
-              }
-              resolveForward({ status: incoming.statusCode ?? 502, headers: responseHeaders, body: answer });
-            }, reject);
-          },
-        );
-        out.once('error', reject);
-        out.end(body);
-      },
-    );
+  const forward = async (req: Parameters<typeof forwardTo>[1], body: Buffer) => {
+    const answer = await forwardTo(target, req, body);
+    // moto sends Date twice; node joins repeated headers into "a, b", an unparseable date.
+    const date = answer.headers.date;
+    if (date !== undefined) answer.headers.date = String(date).split(/,\s*(?=[A-Z][a-z]{2},)/)[0]!;
+    return answer;
+  };
 
   const server: Server = createServer((req, res) => {
     (async () => {
@@ -123,10 +75,7 @@ export async function startMotoFront(motoEndpoint: string, invoke?: InvokeHandle
       } else res.destroy();
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
+  const stop = stoppable(server);
   // `localhost` may resolve to ::1 or 127.0.0.1: listen on both (dual-stack), or IPv4 only without IPv6.
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
@@ -139,10 +88,6 @@ export async function startMotoFront(motoEndpoint: string, invoke?: InvokeHandle
   return {
     endpoint: `http://localhost:${port}`,
     invocations,
-    stop: () =>
-      new Promise<void>((resolveStop) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolveStop());
-      }),
+    stop,
   };
 }
