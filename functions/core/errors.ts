@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'event-failed'
   /** A secret (the EAB HMAC key) could not be read (Secrets Manager). */
   | 'secret-failed'
+  /** IAM policies could not be read or judged (the doctor's permissions check). */
+  | 'iam-failed'
   /** The operator's command line is wrong (CLI). */
   | 'usage-invalid'
   /** A conditional state write lost: the document changed since it was read (re-read, decide again). */

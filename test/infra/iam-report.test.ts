@@ -71,7 +71,9 @@ describe('the IAM report of a test file', () => {
       [call('renewer', 'route53', 'DeleteHostedZoneCommand', { Id: 'Z1' })],
       world,
     );
-    expect(report.failure).toContain('route53 DeleteHostedZoneCommand is not in test/support/iam/actions.ts');
+    expect(report.failure).toContain(
+      'route53 DeleteHostedZoneCommand is not in functions/core/iam/requests.ts',
+    );
   });
 
   it('records no certificate, private key, chain or object body', () => {

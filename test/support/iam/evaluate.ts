@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { hasCode } from '../../../functions/core/errors';
+import { policyEvaluator, type Verdict } from '../../../functions/core/iam/evaluate-policies';
 import { type IamRequest, iamRequestsFor, type MappingEnv, queueArnOf, type RecordedCall } from './actions';
 import { IamEvaluationError } from './errors';
 import type { FunctionRole } from './role';
@@ -478,48 +480,7 @@ export type Principal =
   | { readonly role: FunctionRole }
   | { readonly arn: string; readonly identityPolicies: { name: string; policy: PolicyDocument }[] };
 
-/** The evaluator's answer for one authorization. */
-export interface Verdict {
-  readonly principal: string;
-  readonly request: IamRequest;
-  readonly result: 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
-  /** Why, for a denial: the statements that came closest and what in them failed. */
-  readonly why: readonly string[];
-  /** For a denial: the statement whose action matches but whose Resource or Condition failed. */
-  readonly closest?: unknown;
-  /** For a denial: a minimal statement that would allow exactly this request. */
-  readonly suggested?: unknown;
-}
-
-/**
- * iam-simulate 0.1.173 only recognises variable context keys with a `/` (`aws:ResourceTag/x`), so it drops
- * `kms:EncryptionContext:<key>` as "not applicable" and a condition on it can never match. Both sides are carried
- * under a `/` key of the same string type while simulating, and named by their real key in every message.
- */
-const EC_PREFIX = /^kms:encryptioncontext:/i;
-const EC_STAND_IN = 'aws:RequestTag/kms-encryption-context.';
-const toStandIn = (key: string) =>
-  EC_PREFIX.test(key) ? `${EC_STAND_IN}${key.replace(EC_PREFIX, '')}` : key;
-const fromStandIn = (text: string) => text.replaceAll(EC_STAND_IN, 'kms:EncryptionContext:');
-
-function withStandInKeys(policy: PolicyDocument): PolicyDocument {
-  return {
-    ...policy,
-    Statement: policy.Statement.map((statement) => {
-      const condition = statement.Condition as Record<string, Record<string, Json>> | undefined;
-      if (condition === undefined) return statement;
-      return {
-        ...statement,
-        Condition: Object.fromEntries(
-          Object.entries(condition).map(([op, keys]) => [
-            op,
-            Object.fromEntries(Object.entries(keys).map(([k, v]) => [toStandIn(k), v])),
-          ]),
-        ),
-      };
-    }),
-  };
-}
+export type { Verdict } from '../../../functions/core/iam/evaluate-policies';
 
 const verdictCache = new WeakMap<BoundStack, Map<string, Promise<Verdict>>>();
 
@@ -556,153 +517,26 @@ export function evaluateRequest(
   return verdict;
 }
 
-async function simulate(
+const evaluator = policyEvaluator(runSimulation);
+
+function simulate(
   bound: BoundStack,
   roleArn: string,
   policies: { name: string; policy: PolicyDocument }[],
   request: IamRequest,
 ): Promise<Verdict> {
-  const roleName = roleArn.split('/').at(-1)!;
-  const principal = roleArn.includes(':role/')
-    ? `arn:aws:sts::${ACCOUNT}:assumed-role/${roleName}/${roleName}-session`
-    : roleArn;
-  const context: Record<string, string | string[]> = {
-    'aws:PrincipalArn': roleArn,
-    'aws:PrincipalAccount': ACCOUNT,
-    'aws:PrincipalType': roleArn.includes(':role/') ? 'AssumedRole' : 'User',
-    'aws:SecureTransport': 'true',
-    'aws:RequestedRegion': REGION,
-  };
-  for (const [k, v] of Object.entries(request.context))
-    context[toStandIn(k)] = typeof v === 'string' ? v : [...v];
   const resourcePolicy = request.target === undefined ? undefined : bound.resourcePolicy(request.target);
-  const identityPolicies = policies.map((p) => ({ name: p.name, policy: withStandInKeys(p.policy) }));
-  const resourceAccount = request.resource.split(':')[4] || ACCOUNT;
-  const simulation: Simulation = {
-    request: {
-      principal,
-      action: request.action,
-      resource: { resource: request.resource, accountId: resourceAccount },
-      contextVariables: context,
-    },
-    identityPolicies,
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-    ...(resourcePolicy === undefined ? {} : { resourcePolicy: withStandInKeys(resourcePolicy) }),
-  };
-  let response = await runSimulation(simulation, {});
-  if (response.resultType === 'error') {
-    throw new IamEvaluationError(
-      'simulation-failed',
-      `iam-simulate refused ${request.action} on ${request.resource}: ${fromStandIn(JSON.stringify(response.errors))}`,
-    );
-  }
-  const result = response.overallResult;
-  const who = `${roleName}${principal === roleArn ? '' : ' (assumed-role session)'}`;
-  if (result === 'Allowed') return { principal: who, request, result, why: [] };
-  // A wildcard resource (a first import's certificate/*) explains nothing when no pattern matched: ask about one.
-  if (response.resultType === 'wildcard' && response.results.length === 0) {
-    const concrete = request.resource.replace(/\*$/, '00000000-0000-0000-0000-000000000000');
-    const again = await runSimulation(
-      {
-        ...simulation,
-        request: { ...simulation.request, resource: { ...simulation.request.resource, resource: concrete } },
-      },
-      {},
-    );
-    if (again.resultType !== 'error') response = again;
-  }
-  const analyses =
-    response.resultType === 'single'
-      ? [response.result.analysis]
-      : response.resultType === 'wildcard'
-        ? response.results.map((r) => r.analysis)
-        : [];
-  return { principal: who, request, result, ...explain(analyses, request, resourcePolicy !== undefined) };
-}
-
-type Analysis = Extract<
-  Awaited<ReturnType<typeof runSimulation>>,
-  { resultType: 'single' }
->['result']['analysis'];
-type StatementAnalysis = NonNullable<Analysis['identityAnalysis']>['unmatchedStatements'][number];
-
-function describeStatement(where: string, s: StatementAnalysis): string {
-  const id = s.statement.sid() ?? `#${s.statement.index() + 1}`;
-  return `${where} statement ${id} (${s.policyId ?? 'resource policy'})`;
-}
-
-function failedConditions(s: StatementAnalysis, request: IamRequest): string[] {
-  return (s.explain.conditions ?? [])
-    .filter((c) => !c.matches)
-    .map((c) => {
-      const key = fromStandIn(c.conditionKeyValue);
-      const wanted = [c.values]
-        .flat()
-        .map((v) => v.value)
-        .join(', ');
-      const actual = Object.entries(request.context).find(
-        ([k]) => k.toLowerCase() === key.toLowerCase(),
-      )?.[1];
-      const seen = c.failedBecauseArray
-        ? `${key} is multivalued in the Service Authorization Reference, so a single-valued operator never matches it; use ForAnyValue:/ForAllValues: (the request has ${JSON.stringify(actual)})`
-        : actual === undefined
-          ? 'absent from the request'
-          : `the request has ${JSON.stringify(actual)}`;
-      const unmatched = c.unmatchedValues?.length ? ` (not matched: ${c.unmatchedValues.join(', ')})` : '';
-      return `${c.operator} ${key} [${wanted}] failed: ${seen}${unmatched}`;
-    });
-}
-
-function explain(
-  analyses: Analysis[],
-  request: IamRequest,
-  hasResourcePolicy: boolean,
-): Pick<Verdict, 'why' | 'closest' | 'suggested'> {
-  const why: string[] = [];
-  let closest: unknown;
-  for (const analysis of analyses) {
-    const sides = [
-      ['identity', analysis.identityAnalysis],
-      ['resource-policy', analysis.resourceAnalysis],
-    ] as const;
-    for (const [where, side] of sides) {
-      for (const deny of side?.denyStatements ?? []) {
-        why.push(
-          `explicitly denied by ${describeStatement(where, deny)}: ${fromStandIn(JSON.stringify(deny.statement.toJSON()))}`,
-        );
-      }
-    }
-    for (const [where, side] of sides) {
-      for (const s of side?.unmatchedStatements ?? []) {
-        if (!s.explain.actionMatch || !s.statement.isAllow()) continue;
-        const problems: string[] = [];
-        if (!s.explain.resourceMatch) problems.push(`its Resource does not match ${request.resource}`);
-        if (!s.explain.conditionMatch) problems.push(...failedConditions(s, request));
-        if (s.explain.principalMatch === 'NoMatch') problems.push('its Principal does not name the caller');
-        why.push(`${describeStatement(where, s)} grants ${request.action} but ${problems.join('; ')}`);
-        closest ??= JSON.parse(fromStandIn(JSON.stringify(s.statement.toJSON())));
-      }
-    }
-    if (
-      analysis.identityAnalysis?.result === 'Allowed' &&
-      request.target?.kind === 'kms-key' &&
-      hasResourcePolicy
-    ) {
-      why.push(
-        'the identity policy allows it, but the key policy neither allows the caller nor trusts the account',
-      );
-    }
-  }
-  if (why.length === 0) {
-    why.push(
-      hasResourcePolicy
-        ? `no identity or resource-policy statement grants ${request.action}`
-        : `no identity statement grants ${request.action}`,
-    );
-  }
-  const suggested = { Effect: 'Allow', Action: request.action, Resource: request.resource };
-  return { why: [...new Set(why)], ...(closest === undefined ? {} : { closest }), suggested };
+  return evaluator({
+    principalArn: roleArn,
+    account: ACCOUNT,
+    region: REGION,
+    identityPolicies: policies,
+    ...(resourcePolicy === undefined ? {} : { resourcePolicy }),
+    request,
+  }).catch((error: unknown) => {
+    if (!hasCode(error, 'iam-failed')) throw error;
+    throw new IamEvaluationError('simulation-failed', error.message, { cause: error });
+  });
 }
 
 /** One recorded call with its judged authorizations. */
