@@ -23,8 +23,8 @@ import { addDashboard } from './acme-dashboard';
 import { createAcmeFunction, SCHEDULER_TIMEOUT } from './acme-function';
 import { grantFirstImport, grantRenewer } from './function-grants';
 import { acknowledgeWildcardResources } from './nag-acknowledgements';
-import { createRenewalQueues } from './renewal-queues';
-import { type InventoryInput, resolveInventory } from './resolve-inventory';
+import { createRenewalQueues, type RenewalQueues } from './renewal-queues';
+import { type InventoryInput, type ResolvedInventory, resolveInventory } from './resolve-inventory';
 import { StateStore } from './state-store';
 
 export type { AcmeAlarmThresholds } from './acme-alarms';
@@ -227,33 +227,12 @@ export class AcmeCertificates extends Construct {
   constructor(scope: Construct, id: string, props: AcmeCertificatesProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const interval = props.scheduleInterval ?? Duration.hours(1);
-    const concurrency = props.renewerConcurrency ?? 2;
-    const forcedInterval = props.forcedRenewalInterval ?? Duration.hours(1);
-    validateProps(interval, concurrency, forcedInterval, props);
+    const settings = settingsOf(props);
     this.serviceName =
       props.serviceName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }).toLowerCase();
     this.metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
-
-    const resolved = resolveInventory(props.inventory, {
-      source: props.inventorySource ?? 'inventory',
-      defaultCa: props.ca ?? AcmeCa.letsEncrypt(),
-      cas: props.additionalCas ?? [],
-      ...(props.acmRegions ? { acmRegions: props.acmRegions } : {}),
-    });
+    const resolved = resolveCheckedInventory(this, props, stack.region);
     this.inventory = resolved.inventory;
-    // The ACM quota projection of `acme-ari doctor`, as a synth warning (infra/lib/acm-quota-warning.ts).
-    warnOnAcmQuotas(this, this.inventory, stack.region);
-    const hostedZoneIds = props.hostedZoneIds ?? resolved.hostedZoneIds;
-    if (hostedZoneIds.length === 0 && resolved.zoneRoleArns.length === 0) {
-      throw new ConfigError(props.inventorySource ?? 'inventory', [
-        {
-          path: 'certificates',
-          message:
-            'no hosted zone to grant: set "hostedZones" on the certificates or the hostedZoneIds prop, so the renewer may write only there',
-        },
-      ]);
-    }
 
     const store = new StateStore(this, 'State', {
       serviceName: this.serviceName,
@@ -265,131 +244,27 @@ export class AcmeCertificates extends Construct {
     this.bucket = store.bucket;
 
     const eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
-    const common = {
-      STATE_BUCKET: this.bucket.bucketName,
-      POWERTOOLS_SERVICE_NAME: this.serviceName,
-      POWERTOOLS_METRICS_NAMESPACE: this.metricsNamespace,
-      POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
-      SCHEDULE_INTERVAL_MINUTES: interval.toMinutes(),
-    };
-    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const fns = this.createFunctions(props, settings, eventBus);
+    this.firstImportFunction = fns.firstImport;
+    this.renewerFunction = fns.renewer;
+    this.schedulerFunction = fns.scheduler;
+    this.queue = fns.queues.queue;
+    this.deadLetterQueue = fns.queues.deadLetterQueue;
 
-    this.firstImportFunction = createAcmeFunction(this, 'FirstImport', {
-      handler: 'firstImport',
-      timeout: Duration.minutes(2),
-      memorySize: 512,
-      logRetention,
-      description: 'Creates new ACM certificates from the stored ones, tagged as this deployment’s',
-      environment: functionEnvironment('first-import', common),
-    });
-    this.renewerFunction = createAcmeFunction(this, 'Renewer', {
-      handler: 'renewer',
-      memorySize: 1024,
-      logRetention,
-      description: 'Renews one certificate: ACME order, DNS-01 in Route 53, S3 state, ACM re-import',
-      environment: functionEnvironment('renewer', {
-        ...common,
-        EVENT_BUS_NAME: eventBus.eventBusName,
-        KEY_MATERIAL_KMS_KEY_ID: this.keyMaterialKey.keyArn,
-        FIRST_IMPORT_FUNCTION_NAME: this.firstImportFunction.functionName,
-        ZONE_ROLE_EXTERNAL_ID: props.zoneRoleExternalId ?? this.serviceName,
-        FORCED_RENEWAL_MIN_INTERVAL_MINUTES: forcedInterval.toMinutes(),
-      }),
-    });
-
-    const queues = createRenewalQueues(this, {
-      maxReceiveCount: props.maxReceiveCount ?? 5,
-      requesterArns: props.renewalRequesterArns ?? [],
-    });
-    this.queue = queues.queue;
-    this.deadLetterQueue = queues.deadLetterQueue;
-
-    this.schedulerFunction = createAcmeFunction(this, 'Scheduler', {
-      handler: 'scheduler',
-      timeout: SCHEDULER_TIMEOUT,
-      memorySize: 512,
-      logRetention,
-      description: 'Checks ACME Renewal Information and expiry; enqueues due certificates',
-      environment: functionEnvironment('scheduler', {
-        ...common,
-        RENEWAL_QUEUE_URL: this.queue.queueUrl,
-        ARI_CONCURRENCY: props.ariConcurrency ?? 10,
-        PER_CERTIFICATE_METRICS: props.perCertificateMetrics ?? 'near-expiry',
-        PER_CERTIFICATE_METRIC_DAYS: props.perCertificateMetricDays ?? 30,
-      }),
-    });
-    queues.allowSender(this.schedulerFunction.role!);
-
-    store.grant(this.schedulerFunction.role!, 'scheduler');
-    store.grant(this.renewerFunction.role!, 'renewer');
-    store.grant(this.firstImportFunction.role!, 'first-import');
-    this.queue.grantSendMessages(this.schedulerFunction);
-    this.renewerFunction.addEventSource(
-      new SqsEventSource(this.queue, {
-        batchSize: 1,
-        reportBatchItemFailures: true,
-        // The poller's own concurrency limit (at least 2): throttled messages never count towards maxReceiveCount.
-        maxConcurrency: concurrency,
-      }),
-    );
-    const regions = [
-      ...new Set(
-        this.inventory.certificates.flatMap((c) => (c.acmRegions.length > 0 ? c.acmRegions : [stack.region])),
-      ),
-    ];
-    grantRenewer(this, this.renewerFunction, {
-      serviceName: this.serviceName,
-      inventory: this.inventory,
-      hostedZoneIds,
-      delegatedChallengeNames: props.delegatedChallengeNames ?? [],
-      zoneRoleArns: resolved.zoneRoleArns,
-      zoneRoleExternalId: props.zoneRoleExternalId ?? this.serviceName,
-      regions,
-      eventBus,
-      eabSecrets: [props.ca, ...(props.additionalCas ?? [])].flatMap((ca) =>
-        ca?.options.eab ? [ca.options.eab.hmacSecret] : [],
-      ),
-      eabSecretArns: resolved.eabSecretArns,
-      firstImportFunction: this.firstImportFunction,
-    });
-    grantFirstImport(this, this.firstImportFunction, {
-      serviceName: this.serviceName,
-      inventory: this.inventory,
-      regions,
-    });
-
-    store.upload(this.inventory, {
-      serviceName: this.serviceName,
-      region: stack.region,
-      scheduleIntervalMinutes: interval.toMinutes(),
-      forcedRenewalIntervalMinutes: forcedInterval.toMinutes(),
-      keyMaterialKmsKeyId: this.keyMaterialKey.keyArn,
-      ...(props.renewalRequesterArns && props.renewalRequesterArns.length > 0
-        ? { renewalQueueUrl: this.queue.queueUrl }
-        : {}),
-    });
-
-    this.scheduleScheduler(stack, interval);
+    this.grantFunctions(store, fns.queues, props, { ...settings, resolved, eventBus, region: stack.region });
+    this.uploadInventory(store, props, settings, stack.region);
+    this.scheduleScheduler(stack, settings.interval);
 
     this.alarmTopic = props.alarmTopic ?? createAlarmTopic(this, this.key, this.serviceName);
     if (props.notificationEmail) {
       this.alarmTopic.addSubscription(new EmailSubscription(props.notificationEmail));
     }
-    this.alarms = createAlarms(this, {
-      serviceName: this.serviceName,
-      interval,
-      topic: this.alarmTopic,
-      deadLetterQueue: this.deadLetterQueue,
-      certificateIds: this.inventory.certificates.map((c) => c.id),
-      ...(props.alarmThresholds ? { thresholds: props.alarmThresholds } : {}),
-      ...(props.knownCertificateArns ? { knownCertificateArns: props.knownCertificateArns } : {}),
-      metric: (name, options) => this.metric(name, options),
-    });
+    this.alarms = this.createAlarms(props, settings.interval);
     this.dashboard = addDashboard(this, {
       namespace: this.metricsNamespace,
       serviceName: this.serviceName,
       certificateIds: this.inventory.certificates.map((c) => c.id),
-      interval,
+      interval: settings.interval,
       queue: this.queue,
       deadLetterQueue: this.deadLetterQueue,
       functions: [this.schedulerFunction, this.renewerFunction, this.firstImportFunction],
@@ -408,6 +283,150 @@ export class AcmeCertificates extends Construct {
       statistic: options.statistic,
       period: options.period,
       dimensionsMap: { service: this.serviceName, ...(options.dimensions ?? {}) },
+    });
+  }
+
+  /** The three functions, each with the environment contract of its kind, and the queue between them. */
+  private createFunctions(
+    props: AcmeCertificatesProps,
+    settings: Settings,
+    eventBus: events.IEventBus,
+  ): {
+    firstImport: lambda.Function;
+    renewer: lambda.Function;
+    scheduler: lambda.Function;
+    queues: RenewalQueues;
+  } {
+    const common = {
+      STATE_BUCKET: this.bucket.bucketName,
+      POWERTOOLS_SERVICE_NAME: this.serviceName,
+      POWERTOOLS_METRICS_NAMESPACE: this.metricsNamespace,
+      POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+      SCHEDULE_INTERVAL_MINUTES: settings.interval.toMinutes(),
+    };
+    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const firstImport = createAcmeFunction(this, 'FirstImport', {
+      handler: 'firstImport',
+      timeout: Duration.minutes(2),
+      memorySize: 512,
+      logRetention,
+      description: 'Creates new ACM certificates from the stored ones, tagged as this deployment’s',
+      environment: functionEnvironment('first-import', common),
+    });
+    const renewer = createAcmeFunction(this, 'Renewer', {
+      handler: 'renewer',
+      memorySize: 1024,
+      logRetention,
+      description: 'Renews one certificate: ACME order, DNS-01 in Route 53, S3 state, ACM re-import',
+      environment: functionEnvironment('renewer', {
+        ...common,
+        EVENT_BUS_NAME: eventBus.eventBusName,
+        KEY_MATERIAL_KMS_KEY_ID: this.keyMaterialKey.keyArn,
+        FIRST_IMPORT_FUNCTION_NAME: firstImport.functionName,
+        ZONE_ROLE_EXTERNAL_ID: props.zoneRoleExternalId ?? this.serviceName,
+        FORCED_RENEWAL_MIN_INTERVAL_MINUTES: settings.forcedInterval.toMinutes(),
+      }),
+    });
+    const queues = createRenewalQueues(this, {
+      maxReceiveCount: props.maxReceiveCount ?? 5,
+      requesterArns: props.renewalRequesterArns ?? [],
+    });
+    const scheduler = createAcmeFunction(this, 'Scheduler', {
+      handler: 'scheduler',
+      timeout: SCHEDULER_TIMEOUT,
+      memorySize: 512,
+      logRetention,
+      description: 'Checks ACME Renewal Information and expiry; enqueues due certificates',
+      environment: functionEnvironment('scheduler', {
+        ...common,
+        RENEWAL_QUEUE_URL: queues.queue.queueUrl,
+        ARI_CONCURRENCY: props.ariConcurrency ?? 10,
+        PER_CERTIFICATE_METRICS: props.perCertificateMetrics ?? 'near-expiry',
+        PER_CERTIFICATE_METRIC_DAYS: props.perCertificateMetricDays ?? 30,
+      }),
+    });
+    return { firstImport, renewer, scheduler, queues };
+  }
+
+  /** Each function's grants on the bucket, the queue, Route 53, ACM, EventBridge and secrets, and the event source. */
+  private grantFunctions(
+    store: StateStore,
+    queues: RenewalQueues,
+    props: AcmeCertificatesProps,
+    context: Settings & { resolved: CheckedInventory; eventBus: events.IEventBus; region: string },
+  ): void {
+    queues.allowSender(this.schedulerFunction.role!);
+    store.grant(this.schedulerFunction.role!, 'scheduler');
+    store.grant(this.renewerFunction.role!, 'renewer');
+    store.grant(this.firstImportFunction.role!, 'first-import');
+    this.queue.grantSendMessages(this.schedulerFunction);
+    this.renewerFunction.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: 1,
+        reportBatchItemFailures: true,
+        // The poller's own concurrency limit (at least 2): throttled messages never count towards maxReceiveCount.
+        maxConcurrency: context.concurrency,
+      }),
+    );
+    const regions = [
+      ...new Set(
+        this.inventory.certificates.flatMap((c) =>
+          c.acmRegions.length > 0 ? c.acmRegions : [context.region],
+        ),
+      ),
+    ];
+    grantRenewer(this, this.renewerFunction, {
+      serviceName: this.serviceName,
+      inventory: this.inventory,
+      hostedZoneIds: context.resolved.hostedZoneIds,
+      delegatedChallengeNames: props.delegatedChallengeNames ?? [],
+      zoneRoleArns: context.resolved.zoneRoleArns,
+      zoneRoleExternalId: props.zoneRoleExternalId ?? this.serviceName,
+      regions,
+      eventBus: context.eventBus,
+      eabSecrets: [props.ca, ...(props.additionalCas ?? [])].flatMap((ca) =>
+        ca?.options.eab ? [ca.options.eab.hmacSecret] : [],
+      ),
+      eabSecretArns: context.resolved.eabSecretArns,
+      firstImportFunction: this.firstImportFunction,
+    });
+    grantFirstImport(this, this.firstImportFunction, {
+      serviceName: this.serviceName,
+      inventory: this.inventory,
+      regions,
+    });
+  }
+
+  /** The validated inventory and the deployment document, written to the bucket by the deployment only. */
+  private uploadInventory(
+    store: StateStore,
+    props: AcmeCertificatesProps,
+    settings: Settings,
+    region: string,
+  ): void {
+    store.upload(this.inventory, {
+      serviceName: this.serviceName,
+      region,
+      scheduleIntervalMinutes: settings.interval.toMinutes(),
+      forcedRenewalIntervalMinutes: settings.forcedInterval.toMinutes(),
+      keyMaterialKmsKeyId: this.keyMaterialKey.keyArn,
+      ...(props.renewalRequesterArns && props.renewalRequesterArns.length > 0
+        ? { renewalQueueUrl: this.queue.queueUrl }
+        : {}),
+    });
+  }
+
+  /** The alarms on failures, dead letters, expiry and a silent scheduler, notifying {@link alarmTopic}. */
+  private createAlarms(props: AcmeCertificatesProps, interval: Duration): cloudwatch.Alarm[] {
+    return createAlarms(this, {
+      serviceName: this.serviceName,
+      interval,
+      topic: this.alarmTopic,
+      deadLetterQueue: this.deadLetterQueue,
+      certificateIds: this.inventory.certificates.map((c) => c.id),
+      ...(props.alarmThresholds ? { thresholds: props.alarmThresholds } : {}),
+      ...(props.knownCertificateArns ? { knownCertificateArns: props.knownCertificateArns } : {}),
+      metric: (name, options) => this.metric(name, options),
     });
   }
 
@@ -434,6 +453,52 @@ export class AcmeCertificates extends Construct {
       'LambdaInvoke grants the function and its versions/aliases; the schedule invokes only this one function.',
     );
   }
+}
+
+/** The props with their defaults that more than one part of the construct reads. */
+interface Settings {
+  readonly interval: Duration;
+  readonly concurrency: number;
+  readonly forcedInterval: Duration;
+}
+
+/** The inventory as resolved for synthesis, with the hosted zones the renewer is granted. */
+type CheckedInventory = ResolvedInventory & { readonly hostedZoneIds: readonly string[] };
+
+/** The props' defaults applied and every prop problem checked at once. */
+function settingsOf(props: AcmeCertificatesProps): Settings {
+  const interval = props.scheduleInterval ?? Duration.hours(1);
+  const concurrency = props.renewerConcurrency ?? 2;
+  const forcedInterval = props.forcedRenewalInterval ?? Duration.hours(1);
+  validateProps(interval, concurrency, forcedInterval, props);
+  return { interval, concurrency, forcedInterval };
+}
+
+/** The inventory validated with the functions' schema; fails when the renewer would be granted no hosted zone. */
+function resolveCheckedInventory(
+  scope: Construct,
+  props: AcmeCertificatesProps,
+  region: string,
+): CheckedInventory {
+  const resolved = resolveInventory(props.inventory, {
+    source: props.inventorySource ?? 'inventory',
+    defaultCa: props.ca ?? AcmeCa.letsEncrypt(),
+    cas: props.additionalCas ?? [],
+    ...(props.acmRegions ? { acmRegions: props.acmRegions } : {}),
+  });
+  // The ACM quota projection of `acme-ari doctor`, as a synth warning (infra/lib/acm-quota-warning.ts).
+  warnOnAcmQuotas(scope, resolved.inventory, region);
+  const hostedZoneIds = props.hostedZoneIds ?? resolved.hostedZoneIds;
+  if (hostedZoneIds.length === 0 && resolved.zoneRoleArns.length === 0) {
+    throw new ConfigError(props.inventorySource ?? 'inventory', [
+      {
+        path: 'certificates',
+        message:
+          'no hosted zone to grant: set "hostedZones" on the certificates or the hostedZoneIds prop, so the renewer may write only there',
+      },
+    ]);
+  }
+  return { ...resolved, hostedZoneIds };
 }
 
 /** Every prop problem at once: CloudWatch evaluates at most one day of data, two intervals are needed. */
