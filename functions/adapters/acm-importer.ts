@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-acm';
 import type { KeyType } from '../core/config/inventory';
 import { AcmeAwsError } from '../core/errors';
+import { canonicalSerialHex } from '../core/pki/certificate';
 import { x509 } from '../core/pki/x509';
 import type { CertificateImporter, FirstImporter, ImportRequest, ImportResult } from '../core/renewal/ports';
 import { awsErrorName, describeAwsError, type RetryOptions, withRetry } from './aws-retry';
@@ -62,21 +63,13 @@ const ALL_KEY_ALGORITHMS: KeyAlgorithm[] = [
   'EC_secp521r1',
 ];
 
-/** Lower-case hex without separators or leading zeros. */
-function canonicalHex(hex: string): string {
-  return hex
-    .toLowerCase()
-    .replace(/[^0-9a-f]/g, '')
-    .replace(/^0+(?=.)/, '');
-}
-
 /**
  * True when ACM's serial names the same certificate as ours. ACM prints colon-separated hex (`0a:1b:…`); moto
  * prints the decimal integer, so a separator-free all-digit serial is also compared as decimal.
  */
 export function sameSerial(acmSerial: string, serialHex: string): boolean {
-  const ours = canonicalHex(serialHex);
-  if (canonicalHex(acmSerial) === ours) return true;
+  const ours = canonicalSerialHex(serialHex);
+  if (canonicalSerialHex(acmSerial) === ours) return true;
   return /^\d+$/.test(acmSerial) && BigInt(acmSerial).toString(16) === ours;
 }
 

@@ -115,6 +115,17 @@ function readSerialContent(der: Uint8Array): Uint8Array {
   return contentOf(der, serial).slice();
 }
 
+/**
+ * A serial number as one spelling: lower-case hex without separators or leading zeros, so `0A:1B`, `0a1b` and
+ * `a1b` compare equal (ACM prints colon-separated hex, the state documents plain hex).
+ */
+export function canonicalSerialHex(hex: string): string {
+  return hex
+    .toLowerCase()
+    .replace(/[^0-9a-f]/g, '')
+    .replace(/^0+(?=.)/, '');
+}
+
 /** Lowercase hex of bytes. */
 export function toHex(bytes: Uint8Array): string {
   let hex = '';

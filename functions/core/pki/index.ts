@@ -1,4 +1,10 @@
-export { type ParsedCertificate, parseCertificate, parseCertificateDer, toHex } from './certificate';
+export {
+  canonicalSerialHex,
+  type ParsedCertificate,
+  parseCertificate,
+  parseCertificateDer,
+  toHex,
+} from './certificate';
 export { joinPem, splitPemChain } from './chain';
 export { createCsr } from './csr';
 export { keyAlgorithm, keyTypeFromSpki, keyTypeOfKey, signingAlgorithm } from './key-type';

@@ -1,7 +1,7 @@
 import { parseInventoryLenient } from '../config/inventory';
 import type { FirstImportRequest } from '../contracts/first-import';
 import { AcmeAwsError } from '../errors';
-import { parseCertificate } from '../pki';
+import { canonicalSerialHex, parseCertificate } from '../pki';
 import type { CertificateStore, ImportRequest, ImportResult } from './ports';
 
 /** What the first-import use case needs: the stored certificates and an importer that only creates. */
@@ -13,13 +13,6 @@ export interface FirstImportDeps {
 }
 
 const fail = (message: string) => new AcmeAwsError('import-failed', message);
-
-/** Lower-case hex without separators or leading zeros, so `0A:1B` and `a1b` compare equal. */
-const canonical = (hex: string) =>
-  hex
-    .toLowerCase()
-    .replace(/[^0-9a-f]/g, '')
-    .replace(/^0+(?=.)/, '');
 
 /**
  * Creates the ACM certificate for one inventory entry in one region from what the renewer stored: the request
@@ -42,7 +35,7 @@ export async function firstImport(deps: FirstImportDeps, request: FirstImportReq
   const files = await deps.store.getCertificate(entry.id);
   if (files === undefined) throw fail(`"${entry.id}" has no stored certificate yet; nothing was imported`);
   const stored = parseCertificate(files.certPem);
-  if (canonical(stored.serialHex) !== canonical(request.serial)) {
+  if (canonicalSerialHex(stored.serialHex) !== canonicalSerialHex(request.serial)) {
     throw fail(
       `the stored certificate of "${entry.id}" is serial ${stored.serialHex}, not ${request.serial}; nothing was imported (retry after the renewal finishes)`,
     );
