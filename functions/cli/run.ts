@@ -82,6 +82,42 @@ function isCommand(name: string | undefined): name is CommandName {
   return name !== undefined && Object.hasOwn(commandOptions, name);
 }
 
+/** The command line parsed against every option of every command; an unknown option is a usage error. */
+function parseCommandLine(argv: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      options: allOptions,
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
+  } catch (error) {
+    throw new UsageError(`${error instanceof Error ? error.message : String(error)}; try acme-ari --help`);
+  }
+}
+
+type ParsedCommandLine = ReturnType<typeof parseCommandLine>;
+type Values = ParsedCommandLine['values'];
+
+/** Rejects an option that belongs to another command, and more arguments than the command takes. */
+function checkCommandLine(
+  name: CommandName,
+  tokens: ParsedCommandLine['tokens'],
+  positionals: string[],
+): void {
+  const allowed: Record<string, unknown> = { ...globalOptions, ...commandOptions[name] };
+  for (const token of tokens) {
+    if (token.kind === 'option' && !Object.hasOwn(allowed, token.name))
+      throw new UsageError(`${token.rawName} is not an option of ${name}; try acme-ari --help`);
+  }
+  const maxPositionals = name === 'status' ? 0 : 1;
+  if (positionals.length > maxPositionals)
+    throw new UsageError(
+      `${name} takes ${maxPositionals ? 'one argument' : 'no arguments'}, not "${positionals.join(' ')}"`,
+    );
+}
+
 /**
  * Runs one CLI invocation and returns its exit code; never throws. Errors become one line (plus the CA's
  * problem document), with the stack only under `--debug`.
@@ -91,22 +127,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
   const env = options.env ?? process.env;
   const debug = argv.includes('--debug');
   try {
-    const parse = () => {
-      try {
-        return parseArgs({
-          args: [...argv],
-          options: allOptions,
-          allowPositionals: true,
-          strict: true,
-          tokens: true,
-        });
-      } catch (error) {
-        throw new UsageError(
-          `${error instanceof Error ? error.message : String(error)}; try acme-ari --help`,
-        );
-      }
-    };
-    const parsed = parse();
+    const parsed = parseCommandLine(argv);
     const { values, tokens } = parsed;
     const [name, ...positionals] = parsed.positionals;
     if (!isCommand(name)) {
@@ -120,51 +141,11 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
       io.out(USAGE);
       return EXIT.ok;
     }
-    const allowed: Record<string, unknown> = { ...globalOptions, ...commandOptions[name] };
-    for (const token of tokens) {
-      if (token.kind === 'option' && !Object.hasOwn(allowed, token.name))
-        throw new UsageError(`${token.rawName} is not an option of ${name}; try acme-ari --help`);
-    }
-    const maxPositionals = name === 'status' ? 0 : 1;
-    if (positionals.length > maxPositionals)
-      throw new UsageError(
-        `${name} takes ${maxPositionals ? 'one argument' : 'no arguments'}, not "${positionals.join(' ')}"`,
-      );
+    checkCommandLine(name, tokens, positionals);
     const json = values.json === true;
     if (name === 'validate') return await validateCommand({ file: positionals[0], json }, io);
 
-    const run = (target: Target): Promise<number> => {
-      switch (name) {
-        case 'status':
-          return statusCommand(target, { json, failUnder: values['fail-under'] }, io);
-        case 'check':
-          return checkCommand(target, { id: positionals[0], json }, io);
-        case 'renew':
-          return renewCommand(
-            target,
-            {
-              id: positionals[0],
-              force: values.force, // The bed has no renewer Lambda: a renewal there always runs in this process.
-              now: values.now || values.bed,
-              json,
-            },
-            io,
-          );
-        case 'doctor':
-          return doctorCommand(
-            target,
-            {
-              id: positionals[0],
-              json,
-              dnsServers: values['dns-server'],
-              caaIdentities: values['caa-identity'],
-              acmImportQuota: values['acm-import-quota'],
-              acmCertificateQuota: values['acm-certificate-quota'],
-            },
-            io,
-          );
-      }
-    };
+    const run = (target: Target) => runCommand(name, target, { values, positionals, json }, io);
     if (values.bed) return await onBed(run, io);
     // Fail on the arguments before reading the deployment: a usage error needs no AWS call.
     if (name === 'renew' && !positionals[0])
@@ -179,6 +160,46 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
   } catch (error) {
     for (const line of describeFailure(error, debug)) io.err(line);
     return exitCodeFor(error);
+  }
+}
+
+/** One command that needs a deployment (or the bed) against its target, with its own options. */
+function runCommand(
+  name: Exclude<CommandName, 'validate'>,
+  target: Target,
+  args: { readonly values: Values; readonly positionals: string[]; readonly json: boolean },
+  io: CliIo,
+): Promise<number> {
+  const { values, positionals, json } = args;
+  switch (name) {
+    case 'status':
+      return statusCommand(target, { json, failUnder: values['fail-under'] }, io);
+    case 'check':
+      return checkCommand(target, { id: positionals[0], json }, io);
+    case 'renew':
+      return renewCommand(
+        target,
+        {
+          id: positionals[0],
+          force: values.force, // The bed has no renewer Lambda: a renewal there always runs in this process.
+          now: values.now || values.bed,
+          json,
+        },
+        io,
+      );
+    case 'doctor':
+      return doctorCommand(
+        target,
+        {
+          id: positionals[0],
+          json,
+          dnsServers: values['dns-server'],
+          caaIdentities: values['caa-identity'],
+          acmImportQuota: values['acm-import-quota'],
+          acmCertificateQuota: values['acm-certificate-quota'],
+        },
+        io,
+      );
   }
 }
 
