@@ -19,13 +19,21 @@ export interface AcmeDashboardOptions {
   readonly alarms: readonly cloudwatch.IAlarm[];
 }
 
+/** A metric of this service with a label, over the scheduler's interval. */
+type ServiceMetric = (
+  metricName: string,
+  statistic: string,
+  label: string,
+  extra?: Record<string, string>,
+) => cloudwatch.IMetric;
+
 /**
  * A dashboard with days to expiry per certificate (one line per inventory id), renewals and failures, ARI
  * checks and errors, queue depth and the alarms' states.
  */
 export function addDashboard(scope: Construct, options: AcmeDashboardOptions): cloudwatch.Dashboard {
   const { namespace, serviceName, interval } = options;
-  const metric = (metricName: string, statistic: string, label: string, extra: Record<string, string> = {}) =>
+  const metric: ServiceMetric = (metricName, statistic, label, extra = {}) =>
     new cloudwatch.Metric({
       namespace,
       metricName,
@@ -34,7 +42,18 @@ export function addDashboard(scope: Construct, options: AcmeDashboardOptions): c
       label,
       dimensionsMap: { service: serviceName, ...extra },
     });
+  const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', {
+    defaultInterval: Duration.days(14),
+  });
+  dashboard.addWidgets(expiryWidget(options, metric));
+  dashboard.addWidgets(...renewalWidgets(metric));
+  dashboard.addWidgets(...operationWidgets(options));
+  return dashboard;
+}
 
+/** Days to expiry, one line per certificate, or one search expression for more than a graph can hold. */
+function expiryWidget(options: AcmeDashboardOptions, metric: ServiceMetric): cloudwatch.IWidget {
+  const { namespace, serviceName, interval } = options;
   const daysToExpiry: cloudwatch.IMetric[] =
     options.certificateIds.length <= MAX_EXPLICIT_CERTIFICATE_LINES
       ? options.certificateIds.map((id) => metric('DaysToExpiry', 'Minimum', id, { CertificateId: id }))
@@ -46,21 +65,19 @@ export function addDashboard(scope: Construct, options: AcmeDashboardOptions): c
             usingMetrics: {},
           }),
         ];
-
-  const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', {
-    defaultInterval: Duration.days(14),
+  return new cloudwatch.GraphWidget({
+    title: 'Days to expiry per certificate',
+    left: daysToExpiry,
+    leftYAxis: { min: 0, label: 'days' },
+    width: 24,
+    height: 8,
+    legendPosition: cloudwatch.LegendPosition.RIGHT,
   });
-  dashboard.addWidgets(
-    new cloudwatch.GraphWidget({
-      title: 'Days to expiry per certificate',
-      left: daysToExpiry,
-      leftYAxis: { min: 0, label: 'days' },
-      width: 24,
-      height: 8,
-      legendPosition: cloudwatch.LegendPosition.RIGHT,
-    }),
-  );
-  dashboard.addWidgets(
+}
+
+/** The soonest expiry, renewals and ARI checks: what the functions report about certificates. */
+function renewalWidgets(metric: ServiceMetric): cloudwatch.IWidget[] {
+  return [
     new cloudwatch.SingleValueWidget({
       title: 'Soonest expiry (days)',
       metrics: [metric('MinDaysToExpiry', 'Minimum', 'min days to expiry')],
@@ -83,8 +100,12 @@ export function addDashboard(scope: Construct, options: AcmeDashboardOptions): c
       width: 9,
       height: 6,
     }),
-  );
-  dashboard.addWidgets(
+  ];
+}
+
+/** The queue, the functions' errors and throttles, and the alarms: how the machinery itself is doing. */
+function operationWidgets(options: AcmeDashboardOptions): cloudwatch.IWidget[] {
+  return [
     new cloudwatch.GraphWidget({
       title: 'Renewal queue',
       left: [
@@ -110,6 +131,5 @@ export function addDashboard(scope: Construct, options: AcmeDashboardOptions): c
       height: 6,
     }),
     new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...options.alarms], width: 8, height: 6 }),
-  );
-  return dashboard;
+  ];
 }
