@@ -170,11 +170,17 @@ export function evaluateCaa(relevant: RelevantCaa, request: CaaRequest): CaaVerd
       message: `CAA at ${where} has no ${wildcard ? 'issue or issuewild' : 'issue'} property: it does not restrict issuers`,
     };
   }
-  const method = request.method ?? 'dns-01';
   const parsed = applicable.map((r) => ({ record: r, value: parseIssueValue(r.value) }));
   const issuers = [...new Set(parsed.map((p) => p.value?.issuer).filter((i): i is string => !!i))];
-  const addRecord = (identity: string) =>
-    `${where}. CAA 0 ${tag} "${identity}; validationmethods=${method}${request.accountUri ? `; accounturi=${request.accountUri}` : ''}"`;
+  const context = {
+    where,
+    tag,
+    method: request.method ?? 'dns-01',
+    request,
+    applicable,
+    parsed,
+    issuers,
+  } as const;
   if (request.identities === undefined) {
     return {
       status: 'warn',
@@ -184,29 +190,67 @@ export function evaluateCaa(relevant: RelevantCaa, request: CaaRequest): CaaVerd
     };
   }
   const mine = new Set(request.identities.map((i) => i.toLowerCase()));
-  const ours = parsed.filter((p) => p.value !== undefined && mine.has(p.value.issuer));
-  if (ours.length === 0) {
-    const malformed = parsed.filter((p) => p.value === undefined).map((p) => p.record);
-    const forbidden = parsed.every((p) => p.value?.issuer === '');
-    return {
-      status: 'fail',
-      reason: forbidden
-        ? 'issuance-forbidden'
-        : malformed.length > 0 && issuers.length === 0
-          ? 'malformed'
-          : 'issuer-not-listed',
-      message: forbidden
-        ? `CAA at ${where} forbids every CA (${show(applicable)})`
-        : `CAA at ${where} allows ${issuers.join(', ') || 'no CA'} (${tag}), not ${request.identities.join(' or ')}${malformed.length > 0 ? `; malformed: ${show(malformed)}` : ''}`,
-      fix: `add ${addRecord(request.identities[0] ?? '?')}`,
-    };
-  }
-  const verdicts = ours.map((p) => judgeProperty(p.value!, request.accountUri, method));
+  const ours = parsed.filter(
+    (p): p is ParsedProperty & { value: IssueValue } => p.value !== undefined && mine.has(p.value.issuer),
+  );
+  return ours.length === 0 ? issuerNotListed(context, request.identities) : judgeOurProperties(context, ours);
+}
+
+/** An applicable `issue`/`issuewild` record with its value parsed (undefined when malformed). */
+interface ParsedProperty {
+  readonly record: CaaRecord;
+  readonly value: IssueValue | undefined;
+}
+
+/** What the verdicts on the applicable properties need to say where, which tag, and what record to add. */
+interface PropertyContext {
+  readonly where: string;
+  readonly tag: 'issue' | 'issuewild';
+  readonly method: string;
+  readonly request: CaaRequest;
+  readonly applicable: readonly CaaRecord[];
+  readonly parsed: readonly ParsedProperty[];
+  readonly issuers: readonly string[];
+}
+
+/** The record that would let this CA issue for the name with this method (and account, when known). */
+function recordToAdd(context: PropertyContext, identity: string): string {
+  const { where, tag, method, request } = context;
+  return `${where}. CAA 0 ${tag} "${identity}; validationmethods=${method}${request.accountUri ? `; accounturi=${request.accountUri}` : ''}"`;
+}
+
+/** No applicable property names this CA: issuance is forbidden, malformed, or for other CAs only. */
+function issuerNotListed(context: PropertyContext, identities: readonly string[]): CaaVerdict {
+  const { where, tag, applicable, parsed, issuers } = context;
+  const malformed = parsed.filter((p) => p.value === undefined).map((p) => p.record);
+  const forbidden = parsed.every((p) => p.value?.issuer === '');
+  return {
+    status: 'fail',
+    reason: forbidden
+      ? 'issuance-forbidden'
+      : malformed.length > 0 && issuers.length === 0
+        ? 'malformed'
+        : 'issuer-not-listed',
+    message: forbidden
+      ? `CAA at ${where} forbids every CA (${show(applicable)})`
+      : `CAA at ${where} allows ${issuers.join(', ') || 'no CA'} (${tag}), not ${identities.join(' or ')}${malformed.length > 0 ? `; malformed: ${show(malformed)}` : ''}`,
+    fix: `add ${recordToAdd(context, identities[0] ?? '?')}`,
+  };
+}
+
+/** The properties naming this CA, judged against the order's account and method (RFC 8657 §3, §4). */
+function judgeOurProperties(
+  context: PropertyContext,
+  ours: readonly (ParsedProperty & { value: IssueValue })[],
+): CaaVerdict {
+  const { where, tag, method, request } = context;
+  const verdicts = ours.map((p) => judgeProperty(p.value, request.accountUri, method));
+  const shown = show(ours.map((p) => p.record));
   if (verdicts.includes('ok')) {
     return {
       status: 'ok',
       reason: 'allowed',
-      message: `CAA at ${where} allows ${[...new Set(ours.map((p) => p.value!.issuer))].join(', ')} (${tag}) with ${method}${request.accountUri ? ' and this account' : ''}`,
+      message: `CAA at ${where} allows ${[...new Set(ours.map((p) => p.value.issuer))].join(', ')} (${tag}) with ${method}${request.accountUri ? ' and this account' : ''}`,
     };
   }
   if (verdicts.includes('account-unknown')) {
@@ -221,8 +265,8 @@ export function evaluateCaa(relevant: RelevantCaa, request: CaaRequest): CaaVerd
     return {
       status: 'fail',
       reason: 'malformed',
-      message: `CAA at ${where} names this CA only with accounturi or validationmethods given twice, which is unsatisfiable (${show(ours.map((p) => p.record))})`,
-      fix: `give each parameter once per record: ${addRecord(ours[0]!.value!.issuer)}`,
+      message: `CAA at ${where} names this CA only with accounturi or validationmethods given twice, which is unsatisfiable (${shown})`,
+      fix: `give each parameter once per record: ${recordToAdd(context, ours[0]!.value.issuer)}`,
     };
   }
   const byMethod = verdicts.includes('method');
@@ -230,8 +274,8 @@ export function evaluateCaa(relevant: RelevantCaa, request: CaaRequest): CaaVerd
     status: 'fail',
     reason: byMethod ? 'method-not-allowed' : 'account-not-allowed',
     message: byMethod
-      ? `CAA at ${where} allows this CA only with validationmethods other than ${method} (${show(ours.map((p) => p.record))})`
-      : `CAA at ${where} allows this CA only for other accounts (${show(ours.map((p) => p.record))}), not ${request.accountUri}`,
-    fix: `add ${addRecord(ours[0]!.value!.issuer)}, or add ${byMethod ? method : 'this account'} to the existing record`,
+      ? `CAA at ${where} allows this CA only with validationmethods other than ${method} (${shown})`
+      : `CAA at ${where} allows this CA only for other accounts (${shown}), not ${request.accountUri}`,
+    fix: `add ${recordToAdd(context, ours[0]!.value.issuer)}, or add ${byMethod ? method : 'this account'} to the existing record`,
   };
 }
