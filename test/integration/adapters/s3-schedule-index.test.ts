@@ -1,30 +1,15 @@
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
 import { S3ScheduleIndexStore } from '../../../functions/adapters/s3-schedule-index';
 import { storeKeys } from '../../../functions/adapters/s3-store';
 import { emptyScheduleIndex, parseScheduleIndex } from '../../../functions/core/renewal/schedule-index';
-import { awsTestConfig, type MotoServer, startMoto } from '../../../testbed/moto';
+import { useMotoBucket } from '../../support/moto-bucket';
 
 const bucket = 'acme-index';
 const NOW = new Date('2026-12-01T10:00:00.000Z');
-let moto: MotoServer;
-let s3: S3Client;
+const aws = useMotoBucket(bucket);
 
-beforeAll(async () => {
-  moto = await startMoto();
-  s3 = new S3Client(awsTestConfig(moto.endpoint));
-});
-
-afterAll(async () => {
-  await moto?.stop();
-});
-
-beforeEach(async () => {
-  await moto.reset();
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-});
-
-const store = () => new S3ScheduleIndexStore({ bucket, client: s3 });
+const store = () => new S3ScheduleIndexStore({ bucket, client: aws.s3 });
 const entry = { configHash: 'h', lookAt: NOW.toISOString() };
 
 describe('S3ScheduleIndexStore against moto', () => {
@@ -41,7 +26,7 @@ describe('S3ScheduleIndexStore against moto', () => {
   });
 
   it('a damaged index loads as nothing to parse, so the pass rebuilds it', async () => {
-    await s3.send(
+    await aws.s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: storeKeys.scheduleIndex, Body: '{"version":1,' }),
     );
     const loaded = (await store().loadIndex())!;

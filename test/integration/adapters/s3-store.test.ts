@@ -1,41 +1,20 @@
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
 import { S3Lease } from '../../../functions/adapters/s3-lease';
 import { S3CertificateStore, storeKeys } from '../../../functions/adapters/s3-store';
 import { AcmeAwsError, hasCode } from '../../../functions/core/errors';
 import type { StoredAccount } from '../../../functions/core/renewal/ports';
 import { type CertificateState, emptyState } from '../../../functions/core/renewal/state';
-import { awsTestConfig, type MotoServer, startMoto } from '../../../testbed/moto';
+import { useMotoBucket } from '../../support/moto-bucket';
 
 const bucket = 'acme-state';
-let moto: MotoServer;
-let s3: S3Client;
+const aws = useMotoBucket(bucket);
 
-beforeAll(async () => {
-  moto = await startMoto();
-  s3 = new S3Client(awsTestConfig(moto.endpoint));
-});
-
-afterAll(async () => {
-  await moto?.stop();
-});
-
-beforeEach(async () => {
-  await moto.reset();
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-});
-
-const store = () => new S3CertificateStore({ bucket, client: s3 });
-const lease = () => new S3Lease({ bucket, client: s3 });
+const store = () => new S3CertificateStore({ bucket, client: aws.s3 });
+const lease = () => new S3Lease({ bucket, client: aws.s3 });
 
 async function body(key: string): Promise<string> {
-  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const out = await aws.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return (await out.Body?.transformToString()) ?? '';
 }
 
@@ -80,7 +59,7 @@ describe('S3CertificateStore against moto', () => {
     await s.putCertificate('www', files);
     await s.putStateIf('www', state, undefined);
     await s.putPendingKey('www', 'pending-key');
-    await s3.send(
+    await aws.s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: 'inventory.json', Body: '{"certificates":[]}' }),
     );
 
@@ -98,10 +77,10 @@ describe('S3CertificateStore against moto', () => {
   });
 
   it('encrypts private keys with the configured KMS key', async () => {
-    const s = new S3CertificateStore({ bucket, client: s3, keyMaterialKmsKeyId: 'alias/acme-state' });
+    const s = new S3CertificateStore({ bucket, client: aws.s3, keyMaterialKmsKeyId: 'alias/acme-state' });
     await s.putCertificate('www', files);
     await s.putPendingKey('www', 'pending');
-    const head = (key: string) => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    const head = (key: string) => aws.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     expect(await head('certificates/www/privkey.pem')).toMatchObject({ ServerSideEncryption: 'aws:kms' });
     expect(await head('certificates/www/pending-key.pem')).toMatchObject({ ServerSideEncryption: 'aws:kms' });
     expect((await head('certificates/www/cert.pem')).ServerSideEncryption).not.toBe('aws:kms');
@@ -111,7 +90,7 @@ describe('S3CertificateStore against moto', () => {
     ['truncated JSON', '{"version":1,"id":"www"'],
     ['a schema violation', JSON.stringify({ version: 2, id: 'www' })],
   ])('rejects a corrupt state document (%s) with store-failed naming the key', async (_, corrupt) => {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: storeKeys.state('www'), Body: corrupt }));
+    await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: storeKeys.state('www'), Body: corrupt }));
     const error = await store()
       .getState('www')
       .catch((e: unknown) => e);
@@ -121,7 +100,9 @@ describe('S3CertificateStore against moto', () => {
   });
 
   it('rejects an inventory that is not JSON as config-invalid', async () => {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'inventory.json', Body: 'certificates: []' }));
+    await aws.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'inventory.json', Body: 'certificates: []' }),
+    );
     await expect(store().loadInventory()).rejects.toSatisfy((e) => hasCode(e, 'config-invalid'));
   });
 
@@ -147,7 +128,7 @@ describe('S3CertificateStore against moto', () => {
 
 describe('conditional state writes against moto (the bed enforces If-Match, as S3 does)', () => {
   const rawPut = (extra: { IfMatch?: string; IfNoneMatch?: string }, body = '{}') =>
-    s3.send(new PutObjectCommand({ Bucket: bucket, Key: storeKeys.state('www'), Body: body, ...extra }));
+    aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: storeKeys.state('www'), Body: body, ...extra }));
   const statusOf = (error: unknown) =>
     (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 
@@ -159,7 +140,7 @@ describe('conditional state writes against moto (the bed enforces If-Match, as S
     expect(statusOf(stale)).toBe(412);
     expect((stale as Error).name).toBe('PreconditionFailed');
     expect(JSON.parse(await body(storeKeys.state('www')))).toEqual({ v: 2 });
-    const gone = await s3
+    const gone = await aws.s3
       .send(
         new PutObjectCommand({
           Bucket: bucket,
