@@ -21,6 +21,8 @@ export interface Target {
   readonly owner: string;
   /** Resolvers `doctor` asks (`host:port`); absent: the system's. The test bed sets its DNS responder. */
   readonly dnsServers?: readonly string[];
+  /** The bucket's deployment.json, when the deployment wrote one (`doctor` judges its renewer role). */
+  readonly deployment?: Deployment;
 }
 
 /** The global options that select a deployment. */
@@ -64,7 +66,8 @@ export async function awsTarget(options: AwsOptions, env: NodeJS.ProcessEnv, fet
     ...(endpoint ? { endpoint } : {}),
     ...(fetch ? { fetch } : {}),
   };
-  return targetFor(config, `s3://${bucket} (${region})`);
+  const target = targetFor(config, `s3://${bucket} (${region})`);
+  return deployment ? { ...target, deployment } : target;
 }
 
 /** The deployment document, or `undefined` for a bucket deployed before it existed (then imports stay untagged). */

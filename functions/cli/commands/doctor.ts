@@ -3,6 +3,7 @@ import { Route53ZoneDirectory } from '../../adapters/route53-zones';
 import { ACM_DEFAULT_QUOTAS } from '../../core/doctor/acm-quota';
 import type { CheckStatus, DoctorCheck } from '../../core/doctor/check';
 import { type DoctorReport, runDoctor } from '../../core/doctor/run-doctor';
+import { permissionsFor } from '../doctor-permissions';
 import { type CliIo, EXIT, UsageError } from '../failure';
 import { renderTable } from '../table';
 import type { Target } from '../target';
@@ -89,7 +90,8 @@ export function renderDoctor(report: DoctorReport): string {
 
 /**
  * `acme-ari doctor [id]`: pre-flight checks before the first order (CAA, `_acme-challenge` delegation, the
- * zones' NS delegation, CloudFront rules, the profile's name limit) and the projected ACM quota use. Exit 1 when
+ * zones' NS delegation, CloudFront rules, the profile's name limit, each renewal's AWS calls against the renewer
+ * role's live identity policies) and the projected ACM quota use. Exit 1 when
  * a check failed, 0 otherwise (warnings included).
  */
 export async function doctorCommand(target: Target, args: DoctorArgs, io: CliIo): Promise<number> {
@@ -115,6 +117,7 @@ export async function doctorCommand(target: Target, args: DoctorArgs, io: CliIo)
       ...(config.credentials ? { credentials: config.credentials } : {}),
     },
   });
+  const permissions = await permissionsFor(target);
   try {
     const report = await runDoctor(
       {
@@ -127,6 +130,7 @@ export async function doctorCommand(target: Target, args: DoctorArgs, io: CliIo)
             ? (Date.parse(current.notAfter) - Date.parse(current.notBefore)) / DAY_MS
             : undefined;
         },
+        permissions: permissions.deps,
       },
       await store.loadInventory(),
       { defaultRegion: config.region, caaIdentities, quotas, ...(args.id ? { only: args.id } : {}) },
@@ -146,5 +150,6 @@ export async function doctorCommand(target: Target, args: DoctorArgs, io: CliIo)
     return report.status === 'fail' ? EXIT.failed : EXIT.ok;
   } finally {
     zones.destroy();
+    permissions.destroy();
   }
 }

@@ -6,6 +6,7 @@ import {
   parseInventoryLenient,
 } from '../config/inventory';
 import { describeError } from '../errors';
+import type { ChallengeTarget } from '../iam/renewal-calls';
 import { ACM_DEFAULT_QUOTAS, type AcmQuotas, checkAcmQuotas, projectAcmUse } from './acm-quota';
 import { type CaaRecord, evaluateCaa, findRelevantCaa } from './caa';
 import { type CheckStatus, type DoctorCheck, worstStatus } from './check';
@@ -18,6 +19,7 @@ import {
   normalizeName,
 } from './delegation';
 import { caaIdentitiesFor, checkCloudFront, checkNameLimit } from './limits';
+import { type PermissionsDeps, type PermissionsJudge, preparePermissions } from './permissions';
 
 /** The DNS as the CA sees it: CAA, CNAME and NS answers, empty when the name has none. */
 export interface DoctorDns {
@@ -42,6 +44,8 @@ export interface DoctorDeps {
   accountUrl(directoryUrl: string): Promise<string | undefined>;
   /** The lifetime in days of the certificate issued last for this id, when there is one. */
   issuedLifetimeDays(id: string): Promise<number | undefined>;
+  /** The renewer role's live policies and the evaluator; absent: the permissions check is a warning. */
+  readonly permissions?: PermissionsDeps;
 }
 
 /** What to check and against which limits. */
@@ -72,36 +76,6 @@ export interface DoctorReport {
   /** Checks of the deployment as a whole: ACM quotas per region, the renewer's permissions. */
   readonly deployment: readonly DoctorCheck[];
   readonly problems: readonly ConfigProblem[];
-}
-
-/** The renewer's calls, for the IAM simulation the operator can run. */
-const RENEWER_ACTIONS = [
-  's3:GetObject',
-  's3:PutObject',
-  'kms:Decrypt',
-  'kms:GenerateDataKey',
-  'route53:ListHostedZones',
-  'route53:ListResourceRecordSets',
-  'route53:ChangeResourceRecordSets',
-  'route53:GetChange',
-  'acm:ImportCertificate',
-  'events:PutEvents',
-  'lambda:InvokeFunction',
-];
-
-/**
- * The permissions check: acme-ari ships neither an IAM client nor a policy evaluator (the test bed's evaluator is
- * far too large for the CLI), so it says how to run AWS's own simulator against the live policy instead.
- */
-export function permissionsNotChecked(): DoctorCheck {
-  return {
-    check: 'permissions',
-    status: 'warn',
-    subject: 'renewer role',
-    message:
-      'not checked (needs iam:SimulatePrincipalPolicy on the renewer role; the CLI carries no IAM evaluator)',
-    fix: `aws iam simulate-principal-policy --policy-source-arn <renewer role ARN, stack output> --action-names ${RENEWER_ACTIONS.join(' ')}`,
-  };
 }
 
 async function walkChallenge(dns: DoctorDns, start: string): Promise<ChallengeChain> {
@@ -140,6 +114,7 @@ async function diagnose(
   inventory: Inventory,
   cert: CertificateConfig,
   options: DoctorOptions,
+  judgePermissions?: PermissionsJudge,
 ): Promise<CertificateDiagnosis> {
   const ca = caFor(inventory, cert.ca);
   const identities = caaIdentitiesFor(cert.ca, inventory.cas[cert.ca], options.caaIdentities);
@@ -168,12 +143,15 @@ async function diagnose(
   }
   const challengeNames = [...new Set(cert.domains.map((d) => `_acme-challenge.${d.replace(/^\*\./, '')}`))];
   const zonesUsed = new Map<string, ManagedZone>();
+  const targets: ChallengeTarget[] = [];
   for (const name of challengeNames) {
     try {
-      const { check, zone } = checkDelegation(await walkChallenge(deps.dns, name), zones);
+      const chain = await walkChallenge(deps.dns, name);
+      const { check, zone } = checkDelegation(chain, zones);
       const base = name.replace(/^_acme-challenge\./, '');
       const roleArn = cert.zoneRoleArns[base] ?? cert.zoneRoleArns[`*.${base}`];
       if (zone === undefined && roleArn !== undefined) {
+        targets.push({ name, roleArn });
         checks.push({
           ...check,
           status: 'warn',
@@ -182,6 +160,8 @@ async function diagnose(
         continue;
       }
       checks.push(check);
+      // The renewer writes the TXT record where the CNAME chain ends.
+      if (zone) targets.push({ name: chain.names.at(-1)!, zoneId: zone.id });
       if (zone && !zone.private) zonesUsed.set(zone.id, zone);
     } catch (error) {
       checks.push(lookupFailed('delegation', name, 'warn', error));
@@ -199,6 +179,11 @@ async function diagnose(
     }
   }
   checks.push(...checkCloudFront(cert, options.defaultRegion), checkNameLimit(cert, inventory.cas[cert.ca]));
+  if (judgePermissions) {
+    const subject = { id: cert.id, acmRegions: cert.acmRegions, directoryUrl: ca.directoryUrl };
+    const eabSecretArn = ca.eab?.hmacSecretArn;
+    checks.push(await judgePermissions(eabSecretArn ? { ...subject, eabSecretArn } : subject, targets));
+  }
   return {
     id: cert.id,
     ca: cert.ca,
@@ -211,7 +196,8 @@ async function diagnose(
 /**
  * Pre-flight checks of an inventory before its first order: per certificate CAA, `_acme-challenge` delegation,
  * the zones' NS delegation, CloudFront's key and region rules and the profile's name limit; for the deployment
- * the projected ACM imports per region and year against the quotas.
+ * the projected ACM imports per region and year against the quotas; each renewal's AWS calls against the renewer
+ * role's live identity policies.
  */
 export async function runDoctor(
   deps: DoctorDeps,
@@ -219,9 +205,11 @@ export async function runDoctor(
   options: DoctorOptions,
 ): Promise<DoctorReport> {
   const { inventory, problems } = parseInventoryLenient(rawInventory);
+  const permissions = await preparePermissions(deps.permissions);
   const selected = inventory.certificates.filter((c) => options.only === undefined || c.id === options.only);
   const certificates: CertificateDiagnosis[] = [];
-  for (const cert of selected) certificates.push(await diagnose(deps, inventory, cert, options));
+  for (const cert of selected)
+    certificates.push(await diagnose(deps, inventory, cert, options, permissions.judge));
   const entries = await Promise.all(
     inventory.certificates.map(async (c) => {
       const issued = await deps.issuedLifetimeDays(c.id);
@@ -235,7 +223,7 @@ export async function runDoctor(
   );
   const deployment = [
     ...checkAcmQuotas(projectAcmUse(entries, options.defaultRegion), options.quotas ?? ACM_DEFAULT_QUOTAS),
-    permissionsNotChecked(),
+    permissions.check,
   ];
   const status = worstStatus([
     ...certificates.map((c) => c.status),
