@@ -81,6 +81,9 @@ function portOf(address: string): number {
   return Number(address.includes('://') ? new URL(address).port : address.split(':').pop());
 }
 
+/** The bed's stack (state bucket, queue and the configuration pointing at them). */
+type DemoStack = Awaited<ReturnType<Bed['createStack']>>;
+
 /**
  * Starts the local test bed (Pebble with ARI, moto, a DNS responder serving moto's Route 53), creates the state
  * bucket, queue and one hosted zone per demo domain, and uploads the demo inventory pointed at this Pebble.
@@ -100,43 +103,21 @@ export async function startDemoBed(
     progress(
       `test bed up in ${((Date.now() - started) / 1000).toFixed(1)} s: Pebble ${bed.pebble.directoryUrl}, moto ${bed.moto.endpoint}, DNS ${bed.dns.address}`,
     );
-    const raw = JSON.parse(readFileSync(options.inventoryPath ?? DEMO_INVENTORY_PATH, 'utf8')) as {
-      cas?: Record<string, { directoryUrl: string; trustAnchors?: string[] }>;
-    };
-    // Pebble's roots are new on every start: the file's trustAnchors is a placeholder for them.
-    const pebbleRoots = await pebbleRootsPem(bed.pebble);
-    for (const ca of Object.values(raw.cas ?? {})) {
-      ca.directoryUrl = bed.directoryUrl;
-      ca.trustAnchors = pebbleRoots;
-    }
-    const inventory = parseInventory(raw, 'examples/demo-inventory.json');
-    const stack = await bed.createStack('demo');
-    const zones = [...new Set(inventory.certificates.flatMap((c) => c.domains.map(demoZoneOf)))];
-    for (const zone of zones) await bed.createZone(zone);
-    await bed.putInventory(stack.bucket, raw);
-    progress(
-      `state bucket s3://${stack.bucket}, queue ${stack.queueUrl.split('/').pop()}, hosted zones ${zones.join(', ')}; inventory: ${inventory.certificates.length} certificates`,
+    const { inventory, stack } = await provisionDemo(
+      bed,
+      options.inventoryPath ?? DEMO_INVENTORY_PATH,
+      progress,
     );
-
     const directory = (await (await bed.fetch(bed.directoryUrl)).json()) as {
       newOrder: string;
       renewalInfo?: string;
     };
     const orders: ObservedOrder[] = [];
-    // Watches the wire, as an operator would with a proxy: the only way to show what `replaces` the order carried.
-    const observing: Fetch = async (url, init) => {
-      const response = await bed.fetch(url, init);
-      if (init?.method === 'POST' && url === directory.newOrder) {
-        const order = decodeOrder(init.body);
-        if (order) orders.push({ ...order, status: response.status });
-      }
-      return response;
+    const config: RuntimeConfig = {
+      ...stack.config,
+      fetch: observeOrders(bed.fetch, directory.newOrder, orders),
     };
-    const config: RuntimeConfig = { ...stack.config, fetch: observing };
     const runtime = bed.runtime(config);
-    const scheduler = createSchedulerHandler(() => runtime);
-    const renewer = createRenewerHandler(() => runtime);
-    let requestId = 0;
     return {
       bed,
       config,
@@ -147,37 +128,88 @@ export async function startDemoBed(
       ports: [bed.moto.endpoint, bed.dns.address, bed.pebble.directoryUrl, bed.pebble.managementUrl].map(
         portOf,
       ),
-      async schedule() {
-        const result = await scheduler();
-        const event = await bed.drainQueue(stack.queueUrl);
-        const requests = event.Records.map((r) => JSON.parse(r.body) as RenewalRequest);
-        return { checked: result.checked, requests, event };
-      },
-      async renew(event) {
-        const done: DemoRenewal[] = [];
-        for (const record of event.Records) {
-          const request = JSON.parse(record.body) as RenewalRequest;
-          const t0 = Date.now();
-          const response = await renewer({ Records: [record] }, { awsRequestId: `demo-${++requestId}` });
-          const state = await runtime.store.getState(request.id);
-          const failed = state?.lastResult === 'failed' || state?.lastResult === 'deferred';
-          if (response.batchItemFailures.length > 0 || !state?.current || failed)
-            throw new RenewalFailedError(request.id, state);
-          done.push({
-            id: request.id,
-            reason: state.lastReason ?? request.reason,
-            state,
-            ms: Date.now() - t0,
-          });
-        }
-        return done;
-      },
+      ...demoHandlers(bed, stack, runtime),
       stop,
     };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/**
+ * Points the inventory file's CAs at this Pebble (its roots are new on every start), creates the stack and one
+ * hosted zone per demo domain, and uploads the inventory.
+ */
+async function provisionDemo(
+  bed: Bed,
+  inventoryPath: string,
+  progress: (line: string) => void,
+): Promise<{ inventory: Inventory; stack: DemoStack }> {
+  const raw = JSON.parse(readFileSync(inventoryPath, 'utf8')) as {
+    cas?: Record<string, { directoryUrl: string; trustAnchors?: string[] }>;
+  };
+  // Pebble's roots are new on every start: the file's trustAnchors is a placeholder for them.
+  const pebbleRoots = await pebbleRootsPem(bed.pebble);
+  for (const ca of Object.values(raw.cas ?? {})) {
+    ca.directoryUrl = bed.directoryUrl;
+    ca.trustAnchors = pebbleRoots;
+  }
+  const inventory = parseInventory(raw, 'examples/demo-inventory.json');
+  const stack = await bed.createStack('demo');
+  const zones = [...new Set(inventory.certificates.flatMap((c) => c.domains.map(demoZoneOf)))];
+  for (const zone of zones) await bed.createZone(zone);
+  await bed.putInventory(stack.bucket, raw);
+  progress(
+    `state bucket s3://${stack.bucket}, queue ${stack.queueUrl.split('/').pop()}, hosted zones ${zones.join(', ')}; inventory: ${inventory.certificates.length} certificates`,
+  );
+  return { inventory, stack };
+}
+
+/** Watches the wire, as an operator would with a proxy: the only way to show what `replaces` the order carried. */
+function observeOrders(fetch: Fetch, newOrderUrl: string, orders: ObservedOrder[]): Fetch {
+  return async (url, init) => {
+    const response = await fetch(url, init);
+    if (init?.method === 'POST' && url === newOrderUrl) {
+      const order = decodeOrder(init.body);
+      if (order) orders.push({ ...order, status: response.status });
+    }
+    return response;
+  };
+}
+
+/** The real scheduler and renewer handlers over the bed's queue, as Lambda and the SQS event source run them. */
+function demoHandlers(bed: Bed, stack: DemoStack, runtime: Runtime): Pick<DemoBed, 'schedule' | 'renew'> {
+  const scheduler = createSchedulerHandler(() => runtime);
+  const renewer = createRenewerHandler(() => runtime);
+  let requestId = 0;
+  return {
+    async schedule() {
+      const result = await scheduler();
+      const event = await bed.drainQueue(stack.queueUrl);
+      const requests = event.Records.map((r) => JSON.parse(r.body) as RenewalRequest);
+      return { checked: result.checked, requests, event };
+    },
+    async renew(event) {
+      const done: DemoRenewal[] = [];
+      for (const record of event.Records) {
+        const request = JSON.parse(record.body) as RenewalRequest;
+        const t0 = Date.now();
+        const response = await renewer({ Records: [record] }, { awsRequestId: `demo-${++requestId}` });
+        const state = await runtime.store.getState(request.id);
+        const failed = state?.lastResult === 'failed' || state?.lastResult === 'deferred';
+        if (response.batchItemFailures.length > 0 || !state?.current || failed)
+          throw new RenewalFailedError(request.id, state);
+        done.push({
+          id: request.id,
+          reason: state.lastReason ?? request.reason,
+          state,
+          ms: Date.now() - t0,
+        });
+      }
+      return done;
+    },
+  };
 }
 
 /** Issues every certificate of the demo inventory through the scheduler and renewer handlers. */
