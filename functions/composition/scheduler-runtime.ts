@@ -3,6 +3,7 @@ import { S3ScheduleIndexStore } from '../adapters/s3-schedule-index';
 import { S3CertificateStore } from '../adapters/s3-store';
 import { SqsRenewalQueue } from '../adapters/sqs-queue';
 import { AcmeTransport } from '../core/acme';
+import { ARI_CHECK_JITTER, ARI_REQUESTS_PER_SECOND, perKeyTokenBuckets } from '../core/ari';
 import type { Clock } from '../core/clock';
 import { ConfigError } from '../core/config/inventory';
 import type { Fetch } from '../core/http';
@@ -41,6 +42,12 @@ export function createSchedulerRuntime(config: RuntimeConfig): SchedulerRuntime 
   });
   const store = config.decorate?.store?.(s3Store) ?? s3Store;
   const index = new S3ScheduleIndexStore({ bucket: config.bucket, clientConfig: s3ClientConfig(config) });
+  // One bucket per CA for the container's life: passes that follow each other closely share the bound.
+  const ariRate = perKeyTokenBuckets({
+    perSecond: ARI_REQUESTS_PER_SECOND,
+    nowMs: () => performance.now(),
+    sleep: realSleep,
+  });
   const transports = new Map<string, AcmeTransport>();
   const transport = (directoryUrl: string): AcmeTransport => {
     let t = transports.get(directoryUrl);
@@ -80,6 +87,8 @@ export function createSchedulerRuntime(config: RuntimeConfig): SchedulerRuntime 
           // A pass stops starting checks in time to enqueue what it found and publish the heartbeat.
           remainingMs: passBudget(clock, SCHEDULER_PASS_BUDGET_MS),
           index,
+          ariJitter: ARI_CHECK_JITTER,
+          ariRate,
         },
         options,
       ),

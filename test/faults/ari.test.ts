@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RuntimeConfig } from '../../functions/composition/runtime';
+import { ARI_CHECK_JITTER } from '../../functions/core/ari';
 import { ARI_REQUEST_TIMEOUT_MS } from '../../functions/core/time-budget';
 import { overwriteState } from '../support/fakes';
 import type { FaultResponse } from '../support/fault-proxy';
@@ -16,7 +17,7 @@ interface AriCase {
   readonly id: string;
   readonly scenario: string;
   readonly answer: (window: { start: string; end: string }) => FaultResponse;
-  /** Expected delay until the next ARI request, ± a minute. */
+  /** The CA's delay until the next ARI request, before the scheduler's jitter (± a minute). */
   readonly nextCheckInMs: number;
   /** Whether the last good window is kept (temporary failure, or a valid answer). */
   readonly windowKept: boolean;
@@ -178,7 +179,9 @@ describe('ARI faults: fallback schedule, no crash, bounded polling', () => {
     expect(ariRequests(certId, since)).toHaveLength(1);
     const after = (await store.getState(c.id))!;
     const nextAt = Date.parse(c.windowKept ? after.ari!.nextCheckAt : after.ariRetryAt!);
-    expect(Math.abs(nextAt - (now + c.nextCheckInMs))).toBeLessThan(MINUTE);
+    // The scheduler spreads the next check past the CA's time by up to ARI_CHECK_JITTER of it, never past a day.
+    expect(nextAt - now).toBeGreaterThan(Math.min(c.nextCheckInMs, DAY * (1 - ARI_CHECK_JITTER)) - MINUTE);
+    expect(nextAt - now).toBeLessThan(Math.min(c.nextCheckInMs * (1 + ARI_CHECK_JITTER), DAY) + MINUTE);
     if (c.expectError) expect(after.ariError).toBeDefined();
     else expect(after.ariError).toBeUndefined();
     // What the endpoint (or whoever it redirects to) sent is never recorded, and no redirect leaves the CA.

@@ -17,10 +17,19 @@ export {
   RenewalInfoError,
 } from './fetch-renewal-info';
 export {
+  ARI_CHECK_JITTER,
   ARI_DEFAULT_CHECK_INTERVAL_MS,
   ARI_MAX_CHECK_INTERVAL_MS,
   ARI_MIN_CHECK_INTERVAL_MS,
   ariNextCheck,
+  jitterNextCheck,
 } from './next-check';
 export { parseRenewalInfo, type RenewalInfo, type RenewalWindow } from './renewal-info';
+export {
+  ARI_REQUEST_BURST,
+  ARI_REQUESTS_PER_SECOND,
+  perKeyTokenBuckets,
+  type RequestRate,
+  type TokenBucketOptions,
+} from './request-rate';
 export { type PreviousSelection, type SelectRenewalTimeInput, selectRenewalTime } from './select-time';

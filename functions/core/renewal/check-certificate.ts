@@ -2,9 +2,11 @@ import {
   ARI_MAX_CHECK_INTERVAL_MS,
   decideRenewal,
   fetchRenewalInfo,
+  jitterNextCheck,
   type RenewalDecision,
   type RenewalInfo,
   RenewalInfoError,
+  type RequestRate,
   selectRenewalTime,
 } from '../ari';
 import type { Random } from '../clock';
@@ -33,6 +35,10 @@ export interface CheckCertificateInput {
    * the client SHOULD attempt renewal immediately"
    */
   readonly lookaheadMs?: number;
+  /** Spreads the next check past the CA's Retry-After (see `jitterNextCheck`). @default 0 (none) */
+  readonly ariJitter?: number;
+  /** Bounds the renewalInfo requests per CA (keyed by the renewalInfo URL). @default unbounded */
+  readonly requestRate?: RequestRate;
 }
 
 /** The decision for one certificate, and the state with fresh ARI data to save. */
@@ -75,6 +81,8 @@ export async function checkCertificate(input: CheckCertificateInput): Promise<Ch
       random: input.random,
       ...(input.ariTimeoutMs === undefined ? {} : { ariTimeoutMs: input.ariTimeoutMs }),
       ...(input.timer ? { timer: input.timer } : {}),
+      ...(input.ariJitter === undefined ? {} : { jitter: input.ariJitter }),
+      ...(input.requestRate ? { requestRate: input.requestRate } : {}),
     }));
   }
 
@@ -94,6 +102,13 @@ export interface RefreshAriInput {
   readonly ariTimeoutMs?: number;
   /** Makes the request's deadline signal. @default abortAfter (`AbortSignal.timeout`) */
   readonly timer?: RequestTimer;
+  /**
+   * Draws the next check up to this fraction of the interval past the CA's Retry-After, so certificates refreshed
+   * together fall due in different passes. @default 0 (exactly the Retry-After)
+   */
+  readonly jitter?: number;
+  /** Waited on before the request, keyed by the renewalInfo URL (one bucket per CA). @default unbounded */
+  readonly requestRate?: RequestRate;
 }
 
 /**
@@ -110,8 +125,11 @@ export async function refreshAri(
   const certId = state.current?.certId;
   if (certId === undefined) return { state };
   const known = state.ari?.certId === certId ? state.ari : undefined;
+  const jitter = input.jitter ?? 0;
+  const spread = (at: Date): Date => (jitter > 0 ? jitterNextCheck(at, now, input.random, jitter) : at);
   try {
-    const { info, nextCheckAt } = await fetchRenewalInfo({
+    await input.requestRate?.acquire(input.renewalInfoUrl);
+    const fetched = await fetchRenewalInfo({
       fetch: input.fetch,
       renewalInfoUrl: input.renewalInfoUrl,
       certId,
@@ -119,6 +137,8 @@ export async function refreshAri(
       ...(input.ariTimeoutMs === undefined ? {} : { timeoutMs: input.ariTimeoutMs }),
       ...(input.timer ? { timer: input.timer } : {}),
     });
+    const info = fetched.info;
+    const nextCheckAt = spread(fetched.nextCheckAt);
     const previous = known
       ? {
           windowStart: new Date(known.windowStart),
@@ -131,8 +151,10 @@ export async function refreshAri(
     return { state: { ...state, ariError: undefined, ariRetryAt: undefined, ari } };
   } catch (error) {
     const ariError = describeError(error);
-    const retryAt =
-      error instanceof RenewalInfoError ? error.nextCheckAt : new Date(now.getTime() + 60 * 60_000);
+    // Retries are spread too: a CA outage would otherwise bring every certificate back in the same pass.
+    const retryAt = spread(
+      error instanceof RenewalInfoError ? error.nextCheckAt : new Date(now.getTime() + 60 * 60_000),
+    );
     const keep = known !== undefined && error instanceof RenewalInfoError && error.temporary;
     const ari = keep ? { ...known, nextCheckAt: retryAt.toISOString() } : undefined;
     return { state: { ...state, ariError, ari, ariRetryAt: retryAt.toISOString() }, ariError };

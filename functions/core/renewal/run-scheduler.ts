@@ -1,3 +1,4 @@
+import type { RequestRate } from '../ari';
 import type { Random } from '../clock';
 import { mapLimit } from '../concurrency';
 import {
@@ -43,6 +44,17 @@ export interface SchedulerDeps {
    * or unknown (see `schedule-index.ts`). Absent, or in a dry run or a one-certificate run: every state is read.
    */
   readonly index?: ScheduleIndexStore;
+  /**
+   * Spreads each refreshed certificate's next check past the CA's Retry-After by up to this fraction of it
+   * (`ARI_CHECK_JITTER` in the deployed scheduler), so a burst of certificates stops falling due in one pass.
+   * @default 0 (exactly the Retry-After)
+   */
+  readonly ariJitter?: number;
+  /**
+   * Bounds the renewalInfo requests per CA, e.g. `perKeyTokenBuckets` at `ARI_REQUESTS_PER_SECOND`; checks wait
+   * for a token, so the bound holds whatever the concurrency. @default unbounded
+   */
+  readonly ariRate?: RequestRate;
 }
 
 /** The outcome for one certificate, for logs, metrics and `check`. */
@@ -148,6 +160,8 @@ async function checkState(
     lookaheadMs: deps.lookaheadMs,
     ...(deps.ariTimeoutMs === undefined ? {} : { ariTimeoutMs: deps.ariTimeoutMs }),
     ...(deps.timer ? { timer: deps.timer } : {}),
+    ...(deps.ariJitter === undefined ? {} : { ariJitter: deps.ariJitter }),
+    ...(deps.ariRate ? { requestRate: deps.ariRate } : {}),
   });
   return { result, ...(directoryError === undefined ? {} : { directoryError }) };
 }

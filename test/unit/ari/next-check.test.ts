@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ariNextCheck } from '../../../functions/core/ari';
+import { ariNextCheck, jitterNextCheck } from '../../../functions/core/ari';
 
 const NOW = new Date('2025-01-01T12:00:00.000Z'); // a Wednesday
 const MINUTE = 60_000;
@@ -40,5 +40,58 @@ describe('ariNextCheck', () => {
     { header: '2025-01-01T14:00:00Z', after: 6 * HOUR, why: 'an ISO timestamp is not an HTTP-date' },
   ])('$header → now + $after ms: $why', ({ header, after }) => {
     expect(ariNextCheck(header, NOW).getTime() - NOW.getTime()).toBe(after);
+  });
+});
+
+describe('jitterNextCheck', () => {
+  const inMs = (ms: number) => new Date(NOW.getTime() + ms);
+  it.each([
+    { interval: 6 * HOUR, random: 0, expected: 6 * HOUR, why: 'a draw of 0 keeps the Retry-After' },
+    { interval: 6 * HOUR, random: 0.5, expected: 7.5 * HOUR, why: 'half-way through 6–9 hours' },
+    { interval: 6 * HOUR, random: 1, expected: 9 * HOUR, why: 'the top of the span: 1.5 × the interval' },
+    {
+      interval: HOUR,
+      random: 0.5,
+      expected: 1.25 * HOUR,
+      why: 'a one-hour Retry-After spreads over an hour and a half',
+    },
+    { interval: 20 * HOUR, random: 1, expected: DAY, why: 'never past the one-day cap' },
+    {
+      interval: 20 * HOUR,
+      random: 0,
+      expected: 14 * HOUR,
+      why: 'near the cap the 10-hour span moves below it',
+    },
+    { interval: DAY, random: 0.5, expected: 18 * HOUR, why: 'a capped day spreads over 12–24 hours' },
+    { interval: MINUTE, random: 0, expected: MINUTE, why: 'never under the one-minute floor' },
+    { interval: 6 * HOUR, random: Number.NaN, expected: 6 * HOUR, why: 'a broken random source counts as 0' },
+    { interval: 6 * HOUR, random: 7, expected: 9 * HOUR, why: 'a random above 1 counts as 1' },
+  ])('$why', ({ interval, random, expected }) => {
+    expect(jitterNextCheck(inMs(interval), NOW, () => random).getTime() - NOW.getTime()).toBe(expected);
+  });
+
+  it('asks no random number without jitter, and returns the CA time unchanged', () => {
+    let draws = 0;
+    const next = inMs(6 * HOUR);
+    expect(jitterNextCheck(next, NOW, () => ++draws, 0)).toBe(next);
+    expect(draws).toBe(0);
+  });
+
+  it('spreads 10,000 certificates refreshed together over the span instead of one instant', () => {
+    let seed = 42;
+    // A small linear congruential source: the same spread on every run.
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const hours = new Map<number, number>();
+    for (let i = 0; i < 10_000; i++) {
+      const hour = Math.floor(
+        (jitterNextCheck(inMs(6 * HOUR), NOW, random).getTime() - NOW.getTime()) / HOUR,
+      );
+      hours.set(hour, (hours.get(hour) ?? 0) + 1);
+    }
+    expect([...hours.keys()].sort()).toEqual([6, 7, 8]);
+    for (const count of hours.values()) expect(count).toBeGreaterThan(3_000);
   });
 });

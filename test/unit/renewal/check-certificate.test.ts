@@ -432,3 +432,66 @@ describe('checkCertificate: stored deferrals are bounded, and the emergency floo
     expect(result.state.ari?.nextCheckAt).toBe(at(6 * HOUR));
   });
 });
+
+describe('checkCertificate: refreshes spread and bounded per CA', () => {
+  const order: string[] = [];
+  const rate = {
+    acquire: async (key: string) => {
+      order.push(`token:${key}`);
+    },
+  };
+
+  it.each([
+    { random: 0, nextCheckAt: at(6 * HOUR) },
+    { random: 0.5, nextCheckAt: at(7.5 * HOUR) },
+    { random: 0.99, nextCheckAt: at(6 * HOUR + 0.99 * 3 * HOUR) },
+  ])('a 6-hour Retry-After with jitter 0.5 and draw $random: next check at $nextCheckAt', async (row) => {
+    const ca = server();
+    const result = await checkCertificate({
+      state: state(),
+      configHash: HASH,
+      renewalInfoUrl: ca.baseUrl,
+      fetch: ca.fetch,
+      now: NOW,
+      random: constantRandom(row.random),
+      ariJitter: 0.5,
+    });
+    expect(result.state.ari?.nextCheckAt).toBe(row.nextCheckAt);
+  });
+
+  it('spreads the retry after a failure too, so an outage does not bring every certificate back at once', async () => {
+    const ca = server({ status: 500 });
+    const result = await checkCertificate({
+      state: state({ ari: ari({ nextCheckAt: at(-MINUTE) }) }),
+      configHash: HASH,
+      renewalInfoUrl: ca.baseUrl,
+      fetch: ca.fetch,
+      now: NOW,
+      random: constantRandom(0.5),
+      ariJitter: 0.5,
+    });
+    expect(result.state.ariRetryAt).toBe(at(1.25 * HOUR));
+  });
+
+  it("takes a token from the CA's bucket before each request, and none when nothing is asked", async () => {
+    const ca = server();
+    const fetch: typeof ca.fetch = async (url, init) => {
+      order.push('request');
+      return ca.fetch(url, init);
+    };
+    const input = {
+      configHash: HASH,
+      renewalInfoUrl: ca.baseUrl,
+      fetch,
+      now: NOW,
+      random: constantRandom(0.5),
+    };
+    await checkCertificate({ ...input, state: state(), requestRate: rate });
+    await checkCertificate({
+      ...input,
+      state: state({ ari: ari({ nextCheckAt: at(HOUR) }) }),
+      requestRate: rate,
+    });
+    expect(order).toEqual([`token:${ca.baseUrl}`, 'request']);
+  });
+});

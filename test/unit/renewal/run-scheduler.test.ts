@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { perKeyTokenBuckets } from '../../../functions/core/ari';
 import { caFor, parseInventoryLenient } from '../../../functions/core/config/inventory';
 import { hasCode } from '../../../functions/core/errors';
 import type { Fetch } from '../../../functions/core/http';
@@ -313,6 +314,39 @@ describe('runScheduler: scale and isolation', () => {
       expect(queue.batches).toEqual([]);
     },
   );
+
+  it('50 refreshes against a 100 req/s, burst-5 bound leave over 0.45 s of virtual time, and their next checks spread', async () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `cert-${i}`);
+    const inventory = inventoryOf(ids);
+    const { store, ari, deps } = bed(inventory, { concurrency: 50 });
+    for (const [i, id] of ids.entries()) {
+      store.seedState(await issued(inventory, id, i));
+      ari.answers.set(certIdOf(i), { window: WINDOW });
+    }
+    const slots: number[] = [];
+    const ariRate = perKeyTokenBuckets({
+      perSecond: 100,
+      burst: 5,
+      nowMs: () => 0,
+      sleep: async (ms) => void slots.push(ms),
+    });
+    let draws = 0;
+    // Every draw differs, so the spread is visible: 0, 0.02, 0.04, ...
+    const random = () => (draws++ * 0.01) % 1;
+
+    await runScheduler({ ...deps, random, ariRate, ariJitter: 0.5 });
+
+    expect(ari.requests).toHaveLength(50);
+    expect(slots).toHaveLength(45);
+    expect(Math.max(...slots)).toBeCloseTo(450, 6);
+    const nextChecks = new Set(ids.map((id) => JSON.parse(store.states.get(id)!).ari?.nextCheckAt as string));
+    expect(nextChecks.size).toBeGreaterThan(20);
+    for (const next of nextChecks) {
+      const after = Date.parse(next!) - NOW.getTime();
+      expect(after).toBeGreaterThanOrEqual(6 * HOUR);
+      expect(after).toBeLessThanOrEqual(9 * HOUR);
+    }
+  });
 
   it('one certificate whose state cannot be read is reported as an error; the others are checked and enqueued', async () => {
     const inventory = inventoryOf(['first', 'broken', 'last']);
