@@ -34,6 +34,12 @@ function runtimePackages(): string[] {
 const BUNDLED_DEPENDENCIES: readonly string[] = ['@peculiar/x509'];
 
 /**
+ * Never bundled although not dependencies: `doctor`'s IAM policy evaluator (AGPL-3.0, about 19 MB with its IAM
+ * data) is loaded only when the operator installed it (functions/cli/doctor-permissions.ts).
+ */
+const OPTIONAL_PACKAGES: readonly string[] = ['@cloud-copilot/iam-simulate'];
+
+/**
  * Dependencies and peers stay imports, resolved from the consumer's node_modules; anything else shipped code
  * reaches (a development dependency, {@link BUNDLED_DEPENDENCIES}) is bundled in.
  */
@@ -69,7 +75,7 @@ async function buildLibraryAndCli(): Promise<void> {
     // As the handlers: the ES module builds of bundled packages, and `require` for their CommonJS parts.
     mainFields: ['module', 'main'],
     banner: { js: ESM_REQUIRE_BANNER },
-    external: externalsFor(runtimePackages()),
+    external: externalsFor([...runtimePackages(), ...OPTIONAL_PACKAGES]),
     logLevel: 'warning',
   } satisfies BuildOptions;
   await build({

@@ -1,5 +1,5 @@
 import { describeError } from '../errors';
-import type { NamedPolicy, PolicyEvaluator, Verdict } from '../iam/evaluate-policies';
+import type { NamedPolicy, PolicyDocument, PolicyEvaluator, Verdict } from '../iam/evaluate-policies';
 import {
   type ChallengeTarget,
   type RenewalSubject,
@@ -21,7 +21,21 @@ export const POLICY_READ_PERMISSIONS = [
 
 /** Said with every verdict: what this check judges and what it cannot see. */
 export const PERMISSIONS_SCOPE =
-  'identity policies only: bucket, key and queue policies, SCPs and permission boundaries are not evaluated here';
+  'identity policies only: bucket, key and queue policies, SCPs and permission boundaries are not evaluated here (a key policy is taken to delegate to IAM, as the construct writes it)';
+
+/**
+ * KMS never allows by identity policy alone: the key policy must let IAM decide. The doctor reads no key policy, so
+ * it judges with the construct's (the account trusted for `kms:*`), leaving only the identity policies to decide.
+ * @see https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+ */
+function delegatingKeyPolicy(account: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' },
+    ],
+  };
+}
 
 /** Reads a role's live identity policies (inline and attached), URL-decoded. */
 export interface RolePolicyReader {
@@ -71,7 +85,7 @@ export async function preparePermissions(
       ),
     };
   }
-  const { roleArn, deployment } = deps.renewer;
+  const { roleArn } = deps.renewer;
   if (deps.evaluate === undefined) {
     return {
       check: notChecked(
@@ -99,9 +113,18 @@ export async function preparePermissions(
     subject: roleName(roleArn),
     message: `read ${policies.length} identity ${policies.length === 1 ? 'policy' : 'policies'} of ${roleArn}; each certificate's renewal is judged against them (${PERMISSIONS_SCOPE})`,
   };
-  const evaluate = deps.evaluate;
+  return { check, judge: renewalJudge(deps, deps.renewer, deps.evaluate, policies) };
+}
+
+/** Judges each certificate's planned calls in order; one verdict per distinct authorization for the run. */
+function renewalJudge(
+  deps: PermissionsDeps,
+  { roleArn, deployment }: NonNullable<PermissionsDeps['renewer']>,
+  evaluate: PolicyEvaluator,
+  policies: readonly NamedPolicy[],
+): PermissionsJudge {
   const verdicts = new Map<string, Promise<Verdict>>();
-  const judge: PermissionsJudge = async (subject, challenges) => {
+  return async (subject, challenges) => {
     const renewal = { ...subject, challenges, acmArns: await deps.acmArns(subject.id) };
     const requests = renewalRequests(renewalCalls(renewal, deployment, deps.names), deployment);
     for (const { call, request } of requests) {
@@ -113,6 +136,9 @@ export async function preparePermissions(
           account: deployment.account,
           region: deployment.region,
           identityPolicies: policies,
+          ...(request.target?.kind === 'kms-key'
+            ? { resourcePolicy: delegatingKeyPolicy(deployment.account) }
+            : {}),
           request,
         });
         verdicts.set(key, verdict);
@@ -134,5 +160,4 @@ export async function preparePermissions(
       message: `the renewer role allows every call a renewal makes (${requests.length} authorizations); ${PERMISSIONS_SCOPE}`,
     };
   };
-  return { check, judge };
 }
