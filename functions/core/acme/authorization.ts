@@ -1,4 +1,3 @@
-import { AcmeAwsError } from '../errors';
 import type { AcmeClient } from './client';
 import { type PollOptions, pollUntil } from './poll';
 import { AcmeProblemError } from './problem';
@@ -14,18 +13,6 @@ import {
 export async function getAuthorization(client: AcmeClient, url: string): Promise<Authorization> {
   const response = await client.postAsGet(url);
   return parseResource(authorizationSchema, response.body, `the authorization ${url}`);
-}
-
-/** The dns-01 challenge of an authorization; the only type this client answers. @see RFC 8555 §8.4 */
-export function dns01Challenge(authz: Authorization): Challenge & { token: string } {
-  const challenge = authz.challenges.find((c) => c.type === 'dns-01');
-  if (!challenge?.token || !/^[A-Za-z0-9_-]+$/.test(challenge.token)) {
-    throw new AcmeAwsError(
-      'acme-protocol',
-      `the authorization for ${authz.identifier.value} offers no usable dns-01 challenge`,
-    );
-  }
-  return challenge as Challenge & { token: string };
 }
 
 /**

@@ -4,6 +4,7 @@ export * from './certificate';
 export * from './client';
 export * from './directory';
 export * from './dns01';
+export * from './dns-persist';
 export * from './issue';
 export * from './jws';
 export * from './order';

@@ -1,7 +1,8 @@
 import { AcmeAwsError } from '../errors';
-import { dns01Challenge, getAuthorization, respondToChallenge, waitForAuthorization } from './authorization';
+import { getAuthorization, respondToChallenge, waitForAuthorization } from './authorization';
 import { type DownloadedCertificate, downloadCertificate } from './certificate';
 import type { AcmeClient } from './client';
+import { baseDomain, type ChallengeType, chooseChallenge } from './dns-persist';
 import { type DnsTxtRecord, dns01Record } from './dns01';
 import { thumbprint } from './jws';
 import { finalizeOrder, getOrder, type Order, type PlacedOrder, placeOrder, waitForOrder } from './order';
@@ -14,6 +15,19 @@ export interface Dns01Solver<H> {
   cleanup(handle: H): Promise<void>;
 }
 
+/** What a dns-persist-01 authorization needs in DNS: one persistent record per base domain. */
+export interface DnsPersistWanted {
+  readonly domain: string;
+  readonly issuerDomainName: string;
+  /** A wildcard of the domain is ordered too: the record must carry `policy=wildcard`. */
+  readonly wildcard: boolean;
+}
+
+/** Makes sure persistent records are in place (written only when missing or stale) before the CA looks. */
+export interface DnsPersistSolver {
+  ensure(wanted: readonly DnsPersistWanted[]): Promise<void>;
+}
+
 /** Input of one issuance: an order placed (or resumed), proven with dns-01, finalized and downloaded. */
 export interface IssueInput<H> {
   readonly client: AcmeClient;
@@ -21,6 +35,15 @@ export interface IssueInput<H> {
   /** DER CSR for the names; called only when the order reaches `ready`. */
   readonly csr: () => Promise<Uint8Array>;
   readonly dns: Dns01Solver<H>;
+  /**
+   * The challenge to answer where the CA offers it; dns-01 is the fallback (draft-ietf-acme-dns-persist).
+   * @default 'dns-01'
+   */
+  readonly challenge?: ChallengeType;
+  /** Required for `challenge: 'dns-persist-01'`; without it every authorization falls back to dns-01. */
+  readonly persist?: DnsPersistSolver;
+  /** With dns-persist-01: whether dns-01 may stand in where the CA does not offer it. @default true */
+  readonly dns01Fallback?: boolean;
   readonly poll: PollOptions;
   /** CertID of the certificate this one replaces (RFC 9773 §5); sent only when the CA advertises ARI. */
   readonly replaces?: string;
@@ -42,7 +65,15 @@ export interface IssueResult {
   readonly replaced?: string;
   /** Why `replaces` was dropped, when the CA rejected the replacement order. */
   readonly replacesDropped?: string;
+  /** The challenge types answered (none when every authorization was already valid), and why dns-01 was used. */
+  readonly validation: Validation;
   readonly notes: readonly string[];
+}
+
+/** How an order's authorizations were proven. */
+export interface Validation {
+  readonly methods: readonly ChallengeType[];
+  readonly fallbacks: readonly string[];
 }
 
 async function resume(client: AcmeClient, url: string, notes: string[]): Promise<PlacedOrder | undefined> {
@@ -64,10 +95,20 @@ async function resume(client: AcmeClient, url: string, notes: string[]): Promise
   }
 }
 
-/** Proves control of every pending authorization with one DNS publication, and always removes it again. */
-async function authorize<H>(input: IssueInput<H>, order: Order): Promise<void> {
+interface Pending {
+  readonly url: string;
+  readonly challengeUrl: string;
+}
+
+/** Chooses a challenge per pending authorization: dns-01 TXT records to publish, persistent records to ensure. */
+async function collect<H>(input: IssueInput<H>, order: Order) {
   const key = await thumbprint(input.client.key);
-  const pending: Array<{ url: string; challengeUrl: string; record: DnsTxtRecord }> = [];
+  const wanted = input.persist ? (input.challenge ?? 'dns-01') : 'dns-01';
+  const dns01: Array<Pending & { record: DnsTxtRecord }> = [];
+  const persist: Array<Pending & { wanted: DnsPersistWanted }> = [];
+  const fallbacks: string[] = [];
+  if (!input.persist && input.challenge === 'dns-persist-01')
+    fallbacks.push('no dns-persist-01 writer is configured');
   for (const url of order.authorizations) {
     const authz = await getAuthorization(
       input.client,
@@ -80,28 +121,57 @@ async function authorize<H>(input: IssueInput<H>, order: Order): Promise<void> {
         `the authorization for ${authz.identifier.value} is ${authz.status}; the order cannot complete`,
       );
     }
-    const challenge = dns01Challenge(authz);
+    const choice = chooseChallenge(authz, wanted, input.dns01Fallback ?? true);
+    const challengeUrl = input.client.transport.checkUrl(choice.challenge.url, 'challenge URL');
+    if (choice.type === 'dns-persist-01') {
+      const domain = baseDomain(authz.identifier.value);
+      const wildcard = input.names.some((n) => n.startsWith('*.') && baseDomain(n) === domain);
+      persist.push({
+        url,
+        challengeUrl,
+        wanted: { domain, issuerDomainName: choice.issuerDomainName, wildcard },
+      });
+      continue;
+    }
+    if (choice.fallback) fallbacks.push(choice.fallback);
     const record = await dns01Record({
       domain: authz.identifier.value,
       wildcard: authz.wildcard === true,
-      token: challenge.token,
+      token: choice.challenge.token,
       thumbprint: key,
     });
-    pending.push({
-      url,
-      challengeUrl: input.client.transport.checkUrl(challenge.url, 'challenge URL'),
-      record,
-    });
+    dns01.push({ url, challengeUrl, record });
   }
-  if (pending.length === 0) return;
-  const handle = await input.dns.present(pending.map((p) => p.record));
+  return { dns01, persist, fallbacks };
+}
+
+/**
+ * Proves control of every pending authorization: persistent records ensured (no DNS change when they are in
+ * place), dns-01 values published in one publication and always removed again.
+ */
+async function authorize<H>(input: IssueInput<H>, order: Order): Promise<Validation> {
+  const { dns01, persist, fallbacks } = await collect(input, order);
+  const methods: ChallengeType[] = [];
+  if (persist.length > 0) {
+    methods.push('dns-persist-01');
+    const byDomain = new Map(
+      persist.map((p) => [`${p.wanted.domain} ${p.wanted.issuerDomainName}`, p.wanted]),
+    );
+    await input.persist?.ensure([...byDomain.values()]);
+    for (const p of persist) await respondToChallenge(input.client, p.challengeUrl);
+    for (const p of persist) await waitForAuthorization(input.client, p.url, input.poll);
+  }
+  if (dns01.length === 0) return { methods, fallbacks };
+  methods.push('dns-01');
+  const handle = await input.dns.present(dns01.map((p) => p.record));
   try {
     await input.onDnsPresented?.(handle);
-    for (const p of pending) await respondToChallenge(input.client, p.challengeUrl);
-    for (const p of pending) await waitForAuthorization(input.client, p.url, input.poll);
+    for (const p of dns01) await respondToChallenge(input.client, p.challengeUrl);
+    for (const p of dns01) await waitForAuthorization(input.client, p.url, input.poll);
   } finally {
     await input.dns.cleanup(handle);
   }
+  return { methods, fallbacks };
 }
 
 /**
@@ -128,8 +198,9 @@ export async function issueCertificate<H>(input: IssueInput<H>): Promise<IssueRe
     await input.onOrder?.({ url: placed.url, replaced });
   }
   let order = placed.order;
+  let validation: Validation = { methods: [], fallbacks: [] };
   if (order.status === 'pending') {
-    await authorize(input, order);
+    validation = await authorize(input, order);
     // RFC 8555 §7.1.6 makes the order "ready" once every authorization is valid, but a CA may update it a moment
     // later; finalizing a still-pending order only earns 403 orderNotReady. The first poll is immediate.
     order = await waitForOrder(input.client, placed.url, ['ready', 'processing', 'valid'], input.poll);
@@ -149,5 +220,5 @@ export async function issueCertificate<H>(input: IssueInput<H>): Promise<IssueRe
     input.client,
     input.client.transport.checkUrl(order.certificate, 'certificate URL'),
   );
-  return { orderUrl: placed.url, certificate, resumed, replaced, replacesDropped, notes };
+  return { orderUrl: placed.url, certificate, resumed, replaced, replacesDropped, validation, notes };
 }

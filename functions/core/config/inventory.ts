@@ -1,5 +1,6 @@
 import { domainToASCII } from 'node:url';
 import * as z from 'zod';
+import { CHALLENGE_TYPES, type ChallengeType } from '../acme/dns-persist';
 import { AcmeAwsError, describeError } from '../errors';
 import { splitPemChain } from '../pki/chain';
 import { PRESET_TRUST_ANCHORS } from '../pki/trust-anchors';
@@ -95,6 +96,8 @@ function presetOfUrl(directoryUrl: string): keyof typeof CA_PRESETS | undefined 
   );
 }
 
+const challengeSchema = z.enum(CHALLENGE_TYPES, { error: `must be one of ${CHALLENGE_TYPES.join(', ')}` });
+
 const caSchema = z
   .strictObject({
     directoryUrl: z.url({ protocol: /^https$/, error: 'must be an https:// ACME directory URL' }),
@@ -111,6 +114,21 @@ const caSchema = z
     trustAnchors: z
       .array(pemCertificateSchema)
       .min(1, "needs at least one root; add the PEM of the CA's root, or leave the field out for a preset")
+      .optional(),
+    /** The challenge this CA's certificates answer unless they name one (docs/design.md, dns-persist-01). */
+    challenge: challengeSchema.optional(),
+    /** Default of the certificates' `dns01Fallback`. @default true */
+    dns01Fallback: z.boolean({ error: 'must be true or false' }).optional(),
+    /**
+     * How long a `_validation-persist` record written for this CA's account stays usable (`persistUntil`), in
+     * days; the record is rewritten once less than a third of that is left.
+     * @default 365
+     */
+    persistDays: z
+      .number({ error: 'must be a whole number of days' })
+      .int('must be a whole number of days')
+      .min(7, 'must be at least 7 days')
+      .max(3650, 'must be at most 3650 days (10 years)')
       .optional(),
   })
   .superRefine((ca, ctx) => {
@@ -146,6 +164,14 @@ const certificateSchema = z
       .string()
       .regex(/^[a-z0-9._-]{1,64}$/, 'must be a profile name the CA advertises')
       .optional(),
+    /** dns-01 or dns-persist-01 (dns-01 where the CA does not offer it). @default the CA's `challenge`, else dns-01 */
+    challenge: challengeSchema.optional(),
+    /**
+     * With dns-persist-01: answer dns-01 where the CA does not offer it. `false` fails such a renewal instead, and
+     * is what leaves the renewer's role without any `_acme-challenge` write permission for this certificate.
+     * @default the CA's `dns01Fallback`, else true
+     */
+    dns01Fallback: z.boolean({ error: 'must be true or false' }).optional(),
     /** Explicit hosted zone per domain (apex or wildcard form); otherwise the longest matching zone is used. */
     hostedZones: z
       .record(z.string(), z.string().regex(ZONE_ID, 'must be a Route 53 hosted zone id, e.g. "Z0123ABC"'))
@@ -323,4 +349,21 @@ export function caFor(inventory: Inventory, caName: string): ResolvedCa {
     };
   }
   throw new ConfigError('inventory', [{ path: 'ca', message: `unknown CA "${caName}"` }]);
+}
+
+/** Default lifetime of a `_validation-persist` record (`persistUntil`), in days. */
+export const DEFAULT_PERSIST_DAYS = 365;
+
+/**
+ * Whether the renewer may answer dns-01 for a certificate (and so needs `_acme-challenge` writes): always for
+ * dns-01, and for dns-persist-01 unless the certificate (or its CA) turns the fallback off.
+ */
+export function usesDns01(inventory: Inventory, cert: CertificateConfig): boolean {
+  if (challengeOf(inventory, cert) === 'dns-01') return true;
+  return cert.dns01Fallback ?? inventory.cas[cert.ca]?.dns01Fallback ?? true;
+}
+
+/** The challenge a certificate answers: its own choice, else its CA's, else dns-01. */
+export function challengeOf(inventory: Inventory, cert: CertificateConfig): ChallengeType {
+  return cert.challenge ?? inventory.cas[cert.ca]?.challenge ?? 'dns-01';
 }

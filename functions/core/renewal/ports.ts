@@ -1,6 +1,7 @@
 import type { DnsTxtRecord } from '../acme/dns01';
 import type { KeyType } from '../config/inventory';
 import type { FirstImportRequest } from '../contracts/first-import';
+import type { PersistRecordRequest, PersistRecordResponse } from '../contracts/persist-record';
 import type { RenewalReason } from '../contracts/renewal-message';
 import type { CertificateState } from './state';
 
@@ -33,6 +34,26 @@ export interface DnsChallengeProvider {
   present(records: readonly DnsTxtRecord[], hints?: ZoneHints): Promise<DnsChangeHandle>;
   /** Removes exactly the values in `handle`, leaving other values of the same record set in place. */
   cleanup(handle: DnsChangeHandle): Promise<void>;
+}
+
+/** One persistent TXT record to put in place: `name` carries `_validation-persist`, `issuerDomainName` starts `value`. */
+export interface PersistentTxtRecord {
+  /** The identifier the record proves, for zone hints: `example.com`. */
+  readonly identifier: string;
+  readonly name: string;
+  readonly value: string;
+  /** Values of this record set from other issuers are kept; ours is replaced. */
+  readonly issuerDomainName: string;
+}
+
+/** Writes persistent TXT records (UPSERT only, one change per zone) and resolves once they are in sync. */
+export interface PersistentTxtWriter {
+  upsertPersistent(records: readonly PersistentTxtRecord[], hints?: ZoneHints): Promise<void>;
+}
+
+/** The renewer's way to the persist-record step, which runs as a principal allowed to write those records. */
+export interface DnsPersistWriter {
+  write(request: PersistRecordRequest): Promise<PersistRecordResponse>;
 }
 
 /** The PEM files of one certificate. */

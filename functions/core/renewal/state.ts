@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { CHALLENGE_TYPES } from '../acme/dns-persist';
 import { KEY_TYPES } from '../config/inventory';
 import { RENEWAL_REASONS } from '../contracts/renewal-message';
 
@@ -41,6 +42,28 @@ export const dnsChangeHandleSchema = z.object({
     }),
   ),
 });
+
+/** How an order's authorizations were proven (`IssueResult.validation`), for `status`. */
+export const validationStateSchema = z.object({
+  methods: z.array(z.enum(CHALLENGE_TYPES)),
+  fallbacks: z.array(z.string()).default([]),
+  at: isoDate,
+});
+
+/**
+ * One persistent record as written: rewritten when the account URL or issuer changes, a wildcard is added, or
+ * `persistUntil` comes near (core/acme/dns-persist.ts `persistRecordReason`).
+ */
+export const dnsPersistStateSchema = z.object({
+  domain: z.string(),
+  name: z.string(),
+  issuerDomainName: z.string(),
+  accountUrl: z.string(),
+  wildcard: z.boolean(),
+  persistUntil: isoDate,
+  writtenAt: isoDate,
+});
+export type DnsPersistState = z.infer<typeof dnsPersistStateSchema>;
 
 /** Reasons an order can be placed for (the renewal message's reasons). */
 const reasonSchema = z.enum(RENEWAL_REASONS);
@@ -131,6 +154,10 @@ export const certificateStateSchema = z.object({
   retryAfter: isoDate.optional(),
   /** When the last renewal dropped `replaces` and why (the lego v4.16.0 lesson). */
   replacesDropped: z.object({ at: isoDate, reason: z.string() }).optional(),
+  /** How the last order's authorizations were proven, and why dns-01 stood in for dns-persist-01. */
+  validation: validationStateSchema.optional(),
+  /** The `_validation-persist` records written for this certificate (draft-ietf-acme-dns-persist), per domain. */
+  dnsPersist: z.array(dnsPersistStateSchema).optional(),
 });
 export type CertificateState = z.infer<typeof certificateStateSchema>;
 

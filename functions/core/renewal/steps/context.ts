@@ -7,6 +7,7 @@ import type {
   CertificateImporter,
   CertificateStore,
   DnsChallengeProvider,
+  DnsPersistWriter,
   EventPublisher,
   ImportResult,
   Lease,
@@ -20,6 +21,8 @@ export interface RenewerDeps {
   readonly store: CertificateStore;
   readonly lease: Lease;
   readonly dns: DnsChallengeProvider;
+  /** The persist-record step (another principal): without it, dns-persist-01 certificates fall back to dns-01. */
+  readonly persistRecords?: DnsPersistWriter;
   readonly importer: CertificateImporter;
   readonly events: EventPublisher;
   readonly secrets: SecretReader;

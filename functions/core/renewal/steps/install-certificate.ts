@@ -104,6 +104,11 @@ function renewedState(
       replaced: issued.replaced,
       issuedAt,
     },
+    validation: {
+      methods: [...issued.validation.methods],
+      fallbacks: [...issued.validation.fallbacks],
+      at: issuedAt,
+    },
     ari: undefined,
     ariError: undefined,
     ariRetryAt: undefined,

@@ -4,6 +4,7 @@ import type { DnsChangeHandle } from '../ports';
 import { dnsChangeHandleSchema } from '../state';
 import type { CaSession } from './ca-session';
 import type { RenewalContext } from './context';
+import { ensurePersistRecords } from './persist-record';
 import type { OrderPlan, PreparedOrder } from './prepare-order';
 
 /**
@@ -21,7 +22,9 @@ export function replacesFor(ctx: RenewalContext, session: CaSession): string | u
 }
 
 /**
- * Places (or resumes) the order and runs it to a downloaded certificate: dns-01 through the DNS port, finalize
+ * Places (or resumes) the order and runs it to a downloaded certificate: dns-persist-01 where the entry asks for it
+ * and the CA offers it (persistent records through the persist-record step), dns-01 through the DNS port otherwise,
+ * finalize
  * with the prepared key. Two checkpoints make an interrupted attempt resumable: the order as soon as the CA
  * created it (with the reason it was placed for, so a resumed attempt applies the same rules), and the DNS change
  * right after it was published (so the next attempt removes exactly those records).
@@ -49,6 +52,15 @@ export async function obtainCertificate(
       present: (records) => deps.dns.present(records, config),
       cleanup: (handle) => deps.dns.cleanup(handle),
     },
+    challenge: config.challenge ?? ctx.ca.challenge ?? 'dns-01',
+    dns01Fallback: config.dns01Fallback ?? ctx.ca.dns01Fallback ?? true,
+    ...(deps.persistRecords === undefined
+      ? {}
+      : {
+          persist: {
+            ensure: (wanted) => ensurePersistRecords(ctx, session.client.accountUrl, wanted),
+          },
+        }),
     poll: { clock: deps.clock, sleep: deps.sleep, timeoutMs: deps.pollTimeoutMs },
     replaces,
     profile,
