@@ -1,9 +1,8 @@
 import { type AwsCall, type IamRequest, iamRequestsFor, type MappingEnv } from './requests';
 
 // The AWS calls one renewal of one certificate makes, as the renewer function sends them, so the doctor can ask
-// the live policy about each before the renewal does. The recorded calls of the integration tests are the
-// evidence for this list: test/integration/cli/doctor-permissions.test.ts fails when a renewal sends a call the
-// plan does not name.
+// the live policy about each before the renewal does. test/infra/iam-static.test.ts fails when the renewer's
+// bundle ships a command this plan does not name (or acknowledge).
 
 /** The deployed renewer, as deployment.json describes it. */
 export interface RenewerDeployment {
@@ -196,6 +195,15 @@ function acmCalls(s: RenewalSubject, d: RenewerDeployment, names: RenewerNames):
       purpose,
     });
     calls.push(acm('ListCertificates', {}, `find the certificate already in ACM (${region})`));
+    if (known === undefined) {
+      calls.push(
+        acm(
+          'ListTagsForCertificate',
+          { CertificateArn: arn },
+          `tell a lookalike in ${region} is this deployment's`,
+        ),
+      );
+    }
     if (known === undefined && d.firstImportFunctionName !== undefined) {
       calls.push({
         service: 'lambda',
