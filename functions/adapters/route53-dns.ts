@@ -10,9 +10,17 @@ import {
   type Route53ClientConfig,
 } from '@aws-sdk/client-route-53';
 import { AssumeRoleCommand, STSClient, type STSClientConfig } from '@aws-sdk/client-sts';
+import { issuerOfValue } from '../core/acme/dns-persist';
 import type { Random, Sleep } from '../core/clock';
 import { AcmeAwsError } from '../core/errors';
-import type { DnsChallengeProvider, DnsChangeHandle, DnsTxtRecord, ZoneHints } from '../core/renewal/ports';
+import type {
+  DnsChallengeProvider,
+  DnsChangeHandle,
+  DnsTxtRecord,
+  PersistentTxtRecord,
+  PersistentTxtWriter,
+  ZoneHints,
+} from '../core/renewal/ports';
 import { awsErrorName, describeAwsError, type RetryOptions, realSleep, withRetry } from './aws-retry';
 
 /** How {@link Route53DnsProvider} reaches Route 53 and how patient it is. */
@@ -95,6 +103,12 @@ function quoteTxt(value: string): string {
   return `"${value.replace(/(["\\])/g, '\\$1')}"`;
 }
 
+/** The text of a Route 53 TXT value: its quoted character-strings, unescaped and joined. */
+function unquoteTxt(value: string): string {
+  const parts = [...value.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1'));
+  return parts.length > 0 ? parts.join('') : value;
+}
+
 /** The hint for an identifier, looked up by its own form, its apex form, then its wildcard form. */
 function hintFor(map: Readonly<Record<string, string>> | undefined, identifier: string): string | undefined {
   if (map === undefined) return undefined;
@@ -107,7 +121,7 @@ function hintFor(map: Readonly<Record<string, string>> | undefined, identifier: 
  * removes exactly the values it added while leaving foreign values of the same record set in place.
  * @see RFC 8555 §8.4: "the client provisions a TXT record … under the "_acme-challenge" label"
  */
-export class Route53DnsProvider implements DnsChallengeProvider {
+export class Route53DnsProvider implements DnsChallengeProvider, PersistentTxtWriter {
   readonly #options: Route53DnsProviderOptions;
   readonly #default: Access;
   readonly #roleAccess = new Map<string, Access>();
@@ -265,6 +279,41 @@ export class Route53DnsProvider implements DnsChallengeProvider {
           error instanceof AcmeAwsError && awsErrorName(error.cause) === 'InvalidChangeBatch' && attempt < 3;
         if (!conflict) throw error;
       }
+    }
+  }
+
+  /**
+   * Puts persistent `_validation-persist` values in place with UPSERT only (the only action the persist-record
+   * step's IAM statement allows): per record set, values of other issuers stay, ours replaces the old one of the same
+   * issuer. One batch per zone, then INSYNC; a set that already holds exactly these values is not changed.
+   * @see draft-ietf-acme-dns-persist §3.2 (several issuers may each keep a record at one name)
+   */
+  async upsertPersistent(records: readonly PersistentTxtRecord[], hints?: ZoneHints): Promise<void> {
+    const groups = new Map<string, { access: Access; zone: Zone; changes: Change[] }>();
+    for (const record of records) {
+      const target = await this.#resolve(record, hints);
+      const key = `${target.access.roleArn ?? ''} ${target.zone.id}`;
+      const group = groups.get(key) ?? { access: target.access, zone: target.zone, changes: [] };
+      groups.set(key, group);
+      const existing = await this.#findRecordSet(target.access, target.zone, target.name, 'TXT');
+      const current = (existing?.ResourceRecords ?? []).map((r) => r.Value ?? '');
+      const others = current.filter((v) => issuerOfValue(unquoteTxt(v)) !== record.issuerDomainName);
+      const values = [...others, quoteTxt(record.value)];
+      if (values.length === current.length && values.every((v) => current.includes(v))) continue;
+      group.changes.push({
+        Action: 'UPSERT',
+        ResourceRecordSet: {
+          Name: target.name,
+          Type: 'TXT',
+          TTL: existing?.TTL ?? this.#options.ttl ?? 60,
+          ResourceRecords: values.map((Value) => ({ Value })),
+        },
+      });
+    }
+    for (const { access, zone, changes } of groups.values()) {
+      if (changes.length === 0) continue;
+      const info = await this.#submit(access, zone, changes, 'acme-ari-aws: dns-persist-01 record');
+      if (info.status !== 'INSYNC') await this.#waitInSync(access, zone, info.id);
     }
   }
 

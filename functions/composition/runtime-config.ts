@@ -5,6 +5,7 @@ import type {
   CertificateImporter,
   CertificateStore,
   DnsChallengeProvider,
+  DnsPersistWriter,
   FirstImporter,
 } from '../core/renewal/ports';
 
@@ -47,6 +48,8 @@ export interface RuntimeConfig {
     readonly store?: (real: CertificateStore) => CertificateStore;
     /** The in-process first importer of local runs (the IAM simulation runs it as the first-import role). */
     readonly firstImport?: (real: FirstImporter) => FirstImporter;
+    /** The in-process persist-record step of local runs (the IAM simulation runs it as the first-import role). */
+    readonly persistRecord?: (real: DnsPersistWriter) => DnsPersistWriter;
   };
 }
 

@@ -2,11 +2,13 @@ import { AcmImporter } from '../adapters/acm-importer';
 import { realSleep } from '../adapters/aws-retry';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
 import { LambdaFirstImporter } from '../adapters/lambda-first-import';
+import { LambdaPersistRecordWriter } from '../adapters/lambda-persist-record';
 import { Route53DnsProvider } from '../adapters/route53-dns';
 import { S3Lease } from '../adapters/s3-lease';
 import { SecretsManagerReader } from '../adapters/secrets-reader';
 import { firstImport } from '../core/renewal/first-import';
-import type { FirstImporter, RenewalReason } from '../core/renewal/ports';
+import { writePersistRecords } from '../core/renewal/persist-record';
+import type { DnsPersistWriter, FirstImporter, RenewalReason } from '../core/renewal/ports';
 import { type RenewerDeps, renewCertificate } from '../core/renewal/renew-certificate';
 import { RENEWER_POLL_BUDGET_MS } from '../core/time-budget';
 import { awsBase, type RuntimeConfig, s3ClientConfig } from './runtime-config';
@@ -47,6 +49,27 @@ function firstImporterFor(config: RuntimeConfig, store: SchedulerRuntime['store'
   return config.decorate?.firstImport?.(local) ?? local;
 }
 
+/**
+ * The persist-record step (dns-persist-01): on AWS the first-import function writes the records (the renewer's
+ * role may not); in local runs the same use case in-process.
+ */
+function persistWriterFor(
+  config: RuntimeConfig,
+  store: SchedulerRuntime['store'],
+  route53: Route53DnsProvider,
+): DnsPersistWriter {
+  if (config.firstImportFunctionName !== undefined) {
+    return new LambdaPersistRecordWriter({
+      functionName: config.firstImportFunctionName,
+      clientConfig: awsBase(config),
+    });
+  }
+  const local: DnsPersistWriter = {
+    write: (request) => writePersistRecords({ store, dns: route53 }, request),
+  };
+  return config.decorate?.persistRecord?.(local) ?? local;
+}
+
 /** Builds the AWS adapters and the ACME transports for one container (or one local run). */
 export function createRuntime(config: RuntimeConfig): Runtime {
   const scheduling = createSchedulerRuntime(config);
@@ -65,12 +88,14 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     firstImporter: firstImporterFor(config, scheduling.store),
   });
   const importer = config.decorate?.importer?.(acm) ?? acm;
+  const persistRecords = persistWriterFor(config, scheduling.store, route53);
   const events = new EventBridgePublisher({ eventBusName: config.eventBusName, clientConfig: base });
   const secrets = new SecretsManagerReader({ clientConfig: base });
   const renewerDeps = (owner: string, progress?: RenewerDeps['progress']): RenewerDeps => ({
     store: scheduling.store,
     lease,
     dns,
+    persistRecords,
     importer,
     events,
     secrets,

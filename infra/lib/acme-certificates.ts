@@ -394,6 +394,7 @@ export class AcmeCertificates extends Construct {
       serviceName: this.serviceName,
       inventory: this.inventory,
       regions,
+      hostedZoneIds: context.resolved.hostedZoneIds,
     });
   }
 

@@ -3,6 +3,7 @@ import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 
 import { CERTIFICATE_ID_TAG, MANAGED_BY_TAG } from '../../functions/adapters/acm-importer';
+import { dnsPersistRecordName } from '../../functions/core/acme/dns-persist';
 
 // One source of truth: the importer writes these tags, the policy here conditions on them.
 export { CERTIFICATE_ID_TAG, MANAGED_BY_TAG };
@@ -30,56 +31,85 @@ export function route53Statements(
   hostedZoneIds: readonly string[],
   recordNames: readonly string[],
 ): PolicyStatement[] {
-  const stack = Stack.of(scope);
-  const zoneArns = hostedZoneIds.map((id) =>
-    stack.formatArn({
-      service: 'route53',
-      region: '',
-      account: '',
-      resource: 'hostedzone',
-      resourceName: id,
-    }),
-  );
+  const zoneArns = hostedZoneArns(scope, hostedZoneIds);
   const exact = recordNames.filter((n) => !n.includes('*'));
   const patterns = recordNames.filter((n) => n.includes('*'));
-  // Both operators may be ForAllValues:StringEquals: build the condition block per operator, then merge keys.
-  const change = (sid: string, operator: 'StringEquals' | 'StringLike', names: readonly string[]) => {
-    const typesAndActions = {
-      'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'],
-      'route53:ChangeResourceRecordSetsActions': ['CREATE', 'UPSERT', 'DELETE'],
-    };
-    const byName = { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': [...names] };
-    const conditions =
-      operator === 'StringEquals'
-        ? { 'ForAllValues:StringEquals': { ...byName, ...typesAndActions } }
-        : { 'ForAllValues:StringLike': byName, 'ForAllValues:StringEquals': typesAndActions };
-    return new PolicyStatement({
-      sid,
-      actions: ['route53:ChangeResourceRecordSets'],
-      resources: zoneArns,
-      conditions,
-    });
-  };
+  const actions = ['CREATE', 'UPSERT', 'DELETE'];
   return [
-    ...(exact.length > 0 ? [change('AcmeChallengeRecordsOnly', 'StringEquals', exact)] : []),
-    ...(patterns.length > 0 ? [change('DelegatedChallengeRecords', 'StringLike', patterns)] : []),
+    ...(exact.length > 0
+      ? [txtChangeStatement('AcmeChallengeRecordsOnly', zoneArns, 'StringEquals', exact, actions)]
+      : []),
+    ...(patterns.length > 0
+      ? [txtChangeStatement('DelegatedChallengeRecords', zoneArns, 'StringLike', patterns, actions)]
+      : []),
+    ...route53ReadStatements(scope, zoneArns),
+  ];
+}
+
+/**
+ * The exact `_validation-persist` names of some domains, as Route 53 normalizes them; a wildcard and its base
+ * domain share one name.
+ * @see draft-ietf-acme-dns-persist §3.1 (the `_validation-persist` label)
+ */
+export function persistRecordNames(domains: readonly string[]): string[] {
+  return [...new Set(domains.map(dnsPersistRecordName))].sort();
+}
+
+/**
+ * Route 53 permissions of the persist-record step (dns-persist-01): UPSERT of TXT records at exactly the given
+ * `_validation-persist` names in the given zones, nothing else; zone lookups for those zones. The renewer never
+ * holds this: it asks the first-import function to write.
+ */
+export function persistRecordStatements(
+  scope: IConstruct,
+  hostedZoneIds: readonly string[],
+  recordNames: readonly string[],
+): PolicyStatement[] {
+  const zoneArns = hostedZoneArns(scope, hostedZoneIds);
+  return [
+    txtChangeStatement('PersistRecordsUpsertOnly', zoneArns, 'StringEquals', recordNames, ['UPSERT']),
+    ...route53ReadStatements(scope, zoneArns),
+  ];
+}
+
+/** ChangeResourceRecordSets on the zones, only TXT, only the given actions, only at the given names. */
+function txtChangeStatement(
+  sid: string,
+  zoneArns: readonly string[],
+  operator: 'StringEquals' | 'StringLike',
+  names: readonly string[],
+  actions: readonly string[],
+): PolicyStatement {
+  const typesAndActions = {
+    'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'],
+    'route53:ChangeResourceRecordSetsActions': [...actions],
+  };
+  const byName = { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': [...names] };
+  // Both operators may be ForAllValues:StringEquals: build the condition block per operator, then merge keys.
+  const conditions =
+    operator === 'StringEquals'
+      ? { 'ForAllValues:StringEquals': { ...byName, ...typesAndActions } }
+      : { 'ForAllValues:StringLike': byName, 'ForAllValues:StringEquals': typesAndActions };
+  return new PolicyStatement({
+    sid,
+    actions: ['route53:ChangeResourceRecordSets'],
+    resources: [...zoneArns],
+    conditions,
+  });
+}
+
+/** Reading the zones' record sets, waiting for a change to be INSYNC, and finding the zone of a name. */
+function route53ReadStatements(scope: IConstruct, zoneArns: readonly string[]): PolicyStatement[] {
+  return [
     new PolicyStatement({
       sid: 'ReadManagedZones',
       actions: ['route53:ListResourceRecordSets', 'route53:GetHostedZone'],
-      resources: zoneArns,
+      resources: [...zoneArns],
     }),
     new PolicyStatement({
       sid: 'WaitForChangeInSync',
       actions: ['route53:GetChange'],
-      resources: [
-        stack.formatArn({
-          service: 'route53',
-          region: '',
-          account: '',
-          resource: 'change',
-          resourceName: '*',
-        }),
-      ],
+      resources: [route53ChangeArn(scope)],
     }),
     new PolicyStatement({
       sid: 'FindZoneForDomain',
@@ -89,7 +119,38 @@ export function route53Statements(
   ];
 }
 
-function certificateArns(scope: IConstruct, regions: readonly string[]): string[] {
+function hostedZoneArns(scope: IConstruct, hostedZoneIds: readonly string[]): string[] {
+  const stack = Stack.of(scope);
+  return hostedZoneIds.map((id) =>
+    stack.formatArn({
+      service: 'route53',
+      region: '',
+      account: '',
+      resource: 'hostedzone',
+      resourceName: id,
+    }),
+  );
+}
+
+/**
+ * Every Route 53 change (`arn:aws:route53:::change/*`): change ids are generated per batch, so GetChange cannot be
+ * scoped further. One definition for the statement and its cdk-nag acknowledgement.
+ */
+export function route53ChangeArn(scope: IConstruct): string {
+  return Stack.of(scope).formatArn({
+    service: 'route53',
+    region: '',
+    account: '',
+    resource: 'change',
+    resourceName: '*',
+  });
+}
+
+/**
+ * Every ACM certificate of this account in the given regions (`…:certificate/*`): ARNs are unknown before import.
+ * One definition for the statements and their cdk-nag acknowledgements.
+ */
+export function acmCertificateArns(scope: IConstruct, regions: readonly string[]): string[] {
   const stack = Stack.of(scope);
   return regions.map((region) =>
     stack.formatArn({
@@ -116,7 +177,7 @@ export function acmRenewerStatements(
     new PolicyStatement({
       sid: 'ReimportAndReadOwnCertificates',
       actions: ['acm:ImportCertificate', 'acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
-      resources: certificateArns(scope, regions),
+      resources: acmCertificateArns(scope, regions),
       conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_BY_TAG}`]: serviceName } },
     }),
     new PolicyStatement({
@@ -139,7 +200,7 @@ export function acmFirstImportStatements(
   serviceName: string,
   tagKeys: readonly string[],
 ): PolicyStatement[] {
-  const arns = certificateArns(scope, regions);
+  const arns = acmCertificateArns(scope, regions);
   return [
     new PolicyStatement({
       sid: 'FirstImportMustBeTagged',

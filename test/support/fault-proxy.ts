@@ -57,6 +57,13 @@ export interface FaultProxy {
   addRule(rule: FaultRule): void;
   /** Removes every rule, so requests go to the CA untouched. */
   clearRules(): void;
+  /**
+   * Rewrites the CA's textual answers from now on (e.g. a CA that does not offer a challenge type: Pebble 2.10
+   * cannot be told to leave one out); `undefined` keeps a body as it is. `clearRules` removes it too.
+   */
+  rewriteAnswers(
+    rewrite: (request: { method: string; path: string }, body: string) => string | undefined,
+  ): void;
   /** Closes the proxy and every open connection. */
   stop(): Promise<void>;
 }
@@ -137,6 +144,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const origin = `https://127.0.0.1:${port}`;
   const fetch = trustingFetch(options.caPem);
   const rules: FaultRule[] = [];
+  let answerRewrite:
+    | ((request: { method: string; path: string }, body: string) => string | undefined)
+    | undefined;
   const requests: ProxiedRequest[] = [];
   const counts = new Map<string, number>();
 
@@ -278,7 +288,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       outgoing.set(lower, [...(outgoing.get(lower) ?? []), value]);
     }
     const textual = /json|text|pem/i.test(contentType);
-    const responseBody = textual ? Buffer.from(rewrite(answer.body.toString('utf8'))) : answer.body;
+    const text = textual ? rewrite(answer.body.toString('utf8')) : undefined;
+    const rewritten = text === undefined ? undefined : (answerRewrite?.({ method, path }, text) ?? text);
+    const responseBody = rewritten === undefined ? answer.body : Buffer.from(rewritten);
     record.answeredBy = 'upstream';
     record.status = answer.status;
     for (const [name, values] of outgoing) res.setHeader(name, values);
@@ -317,6 +329,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     },
     clearRules: () => {
       rules.length = 0;
+      answerRewrite = undefined;
+    },
+    rewriteAnswers: (rewrite) => {
+      answerRewrite = rewrite;
     },
     stop,
   };

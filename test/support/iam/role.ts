@@ -49,6 +49,11 @@ interface FirstImporterLike {
   importNew(...args: never[]): unknown;
 }
 
+/** A persist-record writer (`RuntimeConfig.decorate.persistRecord` wraps one): writes dns-persist-01 records. */
+interface PersistWriterLike {
+  write(...args: never[]): unknown;
+}
+
 /** The parts of a runtime config the roles need. */
 interface RoleConfig {
   readonly bucket: string;
@@ -85,7 +90,15 @@ export function withImporterRole<C extends RoleConfig>(config: C): C {
       importNew: (...args: unknown[]) => runAs('importer', context, () => importNew(...args)),
     };
   };
-  return { ...config, decorate: { ...decorate, firstImport } };
+  // The persist-record step (dns-persist-01) runs in the first-import function on AWS: the same role.
+  const innerPersist = (decorate as { persistRecord?: (real: PersistWriterLike) => PersistWriterLike })
+    .persistRecord;
+  const persistRecord = (real: PersistWriterLike): PersistWriterLike => {
+    const wrapped = innerPersist === undefined ? real : innerPersist(real);
+    const write = wrapped.write.bind(wrapped) as (...args: unknown[]) => unknown;
+    return { ...wrapped, write: (...args: unknown[]) => runAs('importer', context, () => write(...args)) };
+  };
+  return { ...config, decorate: { ...decorate, firstImport, persistRecord } };
 }
 
 /** The runtime shape the bed builds: a scheduler pass and a renewal, both of which the functions run. */
