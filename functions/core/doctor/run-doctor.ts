@@ -2,8 +2,10 @@ import {
   type CertificateConfig,
   type ConfigProblem,
   caFor,
+  challengeOf,
   type Inventory,
   parseInventoryLenient,
+  type ResolvedCa,
 } from '../config/inventory';
 import { describeError } from '../errors';
 import type { ChallengeTarget } from '../iam/renewal-calls';
@@ -108,6 +110,20 @@ function lookupFailed(
   };
 }
 
+/** The permissions verdict of one renewal; a dns-persist-01 renewal writes no DNS record, so none is judged. */
+function judgeRenewal(
+  judge: PermissionsJudge,
+  inventory: Inventory,
+  cert: CertificateConfig,
+  ca: ResolvedCa,
+  targets: readonly ChallengeTarget[],
+): Promise<DoctorCheck> {
+  const subject = { id: cert.id, acmRegions: cert.acmRegions, directoryUrl: ca.directoryUrl };
+  const eabSecretArn = ca.eab?.hmacSecretArn;
+  const challenges = challengeOf(inventory, cert) === 'dns-persist-01' ? [] : targets;
+  return judge(eabSecretArn ? { ...subject, eabSecretArn } : subject, challenges);
+}
+
 /** One certificate's checks: CAA per name, the delegation of each challenge name, its zones' NS, limits. */
 async function diagnose(
   deps: DoctorDeps,
@@ -179,11 +195,7 @@ async function diagnose(
     }
   }
   checks.push(...checkCloudFront(cert, options.defaultRegion), checkNameLimit(cert, inventory.cas[cert.ca]));
-  if (judgePermissions) {
-    const subject = { id: cert.id, acmRegions: cert.acmRegions, directoryUrl: ca.directoryUrl };
-    const eabSecretArn = ca.eab?.hmacSecretArn;
-    checks.push(await judgePermissions(eabSecretArn ? { ...subject, eabSecretArn } : subject, targets));
-  }
+  if (judgePermissions) checks.push(await judgeRenewal(judgePermissions, inventory, cert, ca, targets));
   return {
     id: cert.id,
     ca: cert.ca,
