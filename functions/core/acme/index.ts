@@ -13,3 +13,4 @@ export * from './problem';
 export * from './resources';
 export * from './revoke';
 export * from './transport';
+export * from './unreachable';

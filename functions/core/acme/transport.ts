@@ -17,6 +17,7 @@ import { ACME_REQUEST_TIMEOUT_MS } from '../time-budget';
 import { type Directory, directorySchema } from './directory';
 import { type AccountKey, signRequest } from './jws';
 import { AcmeProblemError, acmeErrorName, parseProblem, RateLimitedError } from './problem';
+import { CaUnreachableError } from './unreachable';
 
 /** Options shared by every ACME call. */
 export interface AcmeTransportOptions {
@@ -128,8 +129,7 @@ export class AcmeTransport {
       );
     } catch (cause) {
       if (cause instanceof RequestTimeoutError || cause instanceof RedirectRefusedError) throw cause;
-      throw new AcmeAwsError(
-        'acme-protocol',
+      throw new CaUnreachableError(
         `${init.method ?? 'GET'} ${url} failed before any answer: ${String((cause as Error)?.message ?? cause)}`,
         {
           cause,
@@ -150,8 +150,8 @@ export class AcmeTransport {
     const { newNonce } = await this.directory();
     const response = await this.send(newNonce, { method: 'HEAD' });
     await response.body?.cancel().catch(() => {});
-    if (!response.ok)
-      throw new AcmeAwsError('acme-protocol', `HEAD ${newNonce} answered HTTP ${response.status}`);
+    // A problem like any other answer: a 5xx is the CA being unavailable (failover), a 503 with Retry-After a deferral.
+    if (!response.ok) await this.throwProblem(response, `HEAD ${newNonce}`);
     const nonce = response.headers.get('replay-nonce');
     if (!nonce) throw new AcmeAwsError('acme-protocol', `HEAD ${newNonce} returned no Replay-Nonce header`);
     return nonce;
