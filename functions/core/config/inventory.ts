@@ -158,7 +158,18 @@ const certificateSchema = z
       .array(domainSchema)
       .min(1, 'needs at least one domain')
       .max(MAX_NAMES, `has more than ${MAX_NAMES} names; split it into several certificates`),
-    ca: z.string().min(1).default('letsencrypt'),
+    /**
+     * The CA to order from, or an ordered list of CAs: every renewal starts with the first and fails over to the
+     * next only when the first cannot renew in time (docs/failover.md). Parsed into `ca` (the first) and
+     * `failoverCas` (the rest), so a parsed inventory reads back as itself.
+     */
+    ca: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1, 'needs at least one CA name')], {
+        error: 'must be a CA name or a non-empty list of CA names, e.g. ["letsencrypt", "zerossl"]',
+      })
+      .default('letsencrypt'),
+    /** CAs to fail over to, in order, after `ca` (the parsed form of a list in `ca`). */
+    failoverCas: z.array(z.string().min(1)).default([]),
     keyType: z.enum(KEY_TYPES, { error: `must be one of ${KEY_TYPES.join(', ')}` }).default('ec-p256'),
     profile: z
       .string()
@@ -203,8 +214,51 @@ const certificateSchema = z
         message: 'CloudFront needs the certificate in us-east-1; add it',
       });
     }
+    checkCaList(cert.ca, cert.failoverCas, ctx);
+  })
+  .transform(({ ca, failoverCas, ...cert }) => {
+    const list = typeof ca === 'string' ? [ca, ...failoverCas] : ca;
+    return { ...cert, ca: list[0]!, failoverCas: list.slice(1) };
   });
 export type CertificateConfig = z.infer<typeof certificateSchema>;
+
+/** One list of CAs per certificate, each named once: either `ca: [...]` or `ca` plus `failoverCas`. */
+function checkCaList(ca: string | string[], failoverCas: readonly string[], ctx: z.RefinementCtx): void {
+  if (typeof ca !== 'string' && failoverCas.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['failoverCas'],
+      message:
+        'list every CA in "ca" (["first", "next"]) or name one in "ca" and the rest in "failoverCas", not both',
+    });
+    return;
+  }
+  const seen = new Set<string>();
+  caPaths(ca, failoverCas).forEach(({ name, path }) => {
+    if (seen.has(name)) ctx.addIssue({ code: 'custom', path, message: `CA "${name}" is listed twice` });
+    seen.add(name);
+  });
+}
+
+/** Every CA a certificate names, in failover order, with the field path each was written at. */
+function caPaths(
+  ca: unknown,
+  failoverCas: readonly unknown[],
+): { name: string; path: (string | number)[] }[] {
+  if (Array.isArray(ca)) return ca.map((name, index) => ({ name: String(name), path: ['ca', index] }));
+  return [
+    { name: String(ca ?? 'letsencrypt'), path: ['ca'] },
+    ...failoverCas.map((name, index) => ({ name: String(name), path: ['failoverCas', index] })),
+  ];
+}
+
+/**
+ * The CAs a certificate may be ordered from, in failover order: `ca` first (where every renewal starts), then
+ * `failoverCas`.
+ */
+export function casOf(config: Pick<CertificateConfig, 'ca' | 'failoverCas'>): string[] {
+  return [config.ca, ...config.failoverCas];
+}
 
 /** A validated inventory: the CAs and the certificates to keep alive. */
 export interface Inventory {
@@ -311,18 +365,23 @@ export function parseInventoryLenient(input: unknown): { inventory: Inventory; p
       usable = false;
     }
     ids.add(cert.id);
-    if (brokenCas.has(cert.ca)) {
-      problems.push({
-        path: `${where}.ca`,
-        message: `CA "${cert.ca}" is defined under "cas" but cannot be used; fix the problems listed under cas.${cert.ca}`,
-      });
-      usable = false;
-    } else if (!(cert.ca in cas) && !(cert.ca in CA_PRESETS)) {
-      problems.push({
-        path: `${where}.ca`,
-        message: `unknown CA "${cert.ca}"; define it under "cas" or use one of ${Object.keys(CA_PRESETS).join(', ')}`,
-      });
-      usable = false;
+    const raw = entry as { ca?: unknown; failoverCas?: unknown[] };
+    const named = caPaths(raw.ca, Array.isArray(raw.ca) ? [] : (raw.failoverCas ?? []));
+    for (const { name, path } of named) {
+      const at = `${where}.${formatPath(path)}`;
+      if (brokenCas.has(name)) {
+        problems.push({
+          path: at,
+          message: `CA "${name}" is defined under "cas" but cannot be used; fix the problems listed under cas.${name}`,
+        });
+        usable = false;
+      } else if (!(name in cas) && !(name in CA_PRESETS)) {
+        problems.push({
+          path: at,
+          message: `unknown CA "${name}"; define it under "cas" or use one of ${Object.keys(CA_PRESETS).join(', ')}`,
+        });
+        usable = false;
+      }
     }
     if (usable) certificates.push(cert);
   });
