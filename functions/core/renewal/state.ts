@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { CHALLENGE_TYPES } from '../acme/dns-persist';
 import { KEY_TYPES } from '../config/inventory';
 import { RENEWAL_REASONS } from '../contracts/renewal-message';
+import { FAILOVER_REASONS } from './failover';
 
 const isoDate = z.iso.datetime({ offset: true });
 
@@ -65,6 +66,16 @@ export const dnsPersistStateSchema = z.object({
 });
 export type DnsPersistState = z.infer<typeof dnsPersistStateSchema>;
 
+/** A renewal that moved on from the certificate's first CA: from which CA, why, and when (docs/failover.md). */
+export const failoverRecordSchema = z.object({
+  from: z.string(),
+  reason: z.enum(FAILOVER_REASONS),
+  at: isoDate,
+  /** What the CA that was left answered, in one line. */
+  why: z.string(),
+});
+export type FailoverRecord = z.infer<typeof failoverRecordSchema>;
+
 /** Reasons an order can be placed for (the renewal message's reasons). */
 const reasonSchema = z.enum(RENEWAL_REASONS);
 
@@ -88,6 +99,10 @@ export const pendingOrderSchema = z.object({
   /** Attempts on this order that failed (rate limits excepted); at {@link MAX_FAILED_ATTEMPTS_PER_ORDER} it is abandoned. */
   failedAttempts: z.number().int().nonnegative().default(0),
   dnsHandle: dnsChangeHandleSchema.optional(),
+  /** The inventory name of the CA the order was placed with: a resumed attempt continues there. */
+  ca: z.string().optional(),
+  /** Set when the order was placed with a later CA of the certificate's list. */
+  failover: failoverRecordSchema.optional(),
 });
 export type PendingOrder = z.infer<typeof pendingOrderSchema>;
 
@@ -114,6 +129,19 @@ export const certificateStateSchema = z.object({
       /** The certID this certificate's order named in `replaces` (RFC 9773 §5), when the CA accepted it. */
       replaced: z.string().optional(),
       issuedAt: isoDate,
+      /**
+       * Which of the certificate's CAs issued it (inventory name), the issuer key identifier its certID names, and,
+       * when a later CA of the list issued it, the failover; why the order went without `replaces` although there
+       * was a predecessor. Absent in documents written before failover existed.
+       */
+      issuedBy: z
+        .object({
+          ca: z.string(),
+          authorityKeyId: z.string().optional(),
+          failover: failoverRecordSchema.optional(),
+          replacesWithheld: z.string().optional(),
+        })
+        .optional(),
     })
     .optional(),
   ari: ariStateSchema.optional(),
@@ -143,6 +171,8 @@ export const certificateStateSchema = z.object({
    */
   profileNote: z.string().optional(),
   failures: z.number().int().nonnegative().default(0),
+  /** When the current run of failed attempts began (cleared by a renewal): a CA outage's budget counts from it. */
+  failingSince: isoDate.optional(),
   lastAttemptAt: isoDate.optional(),
   /** When the last forced order was placed: at most one per `forcedRenewalMinIntervalMs`. */
   lastForcedAt: isoDate.optional(),

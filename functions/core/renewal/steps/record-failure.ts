@@ -26,6 +26,8 @@ export function failedState(
   return {
     ...state,
     failures: state.failures + 1,
+    // The first failure of a run starts it; a CA outage's failover budget counts from here (renewal/failover.ts).
+    failingSince: state.failures === 0 ? now.toISOString() : (state.failingSince ?? state.lastAttemptAt),
     lastAttemptAt: now.toISOString(),
     lastResult: rateLimited ? 'deferred' : 'failed',
     lastReason: reason,
