@@ -3,12 +3,12 @@ import {
   type EventBridgeClientConfig,
   PutEventsCommand,
 } from '@aws-sdk/client-eventbridge';
+import { EVENT_SOURCE, type EventDetail, type EventDetailType, parseEvent } from '../core/contracts/events';
 import { AcmeAwsError } from '../core/errors';
 import type { EventPublisher } from '../core/renewal/ports';
 import { describeAwsError, type RetryOptions, withRetry } from './aws-retry';
 
-/** The `source` of every event this system publishes, for EventBridge rules to match on. */
-export const EVENT_SOURCE = 'acme-ari-aws';
+export { EVENT_SOURCE };
 
 /** Where {@link EventBridgePublisher} puts events. */
 export interface EventBridgePublisherOptions {
@@ -20,7 +20,11 @@ export interface EventBridgePublisherOptions {
   readonly retry?: RetryOptions;
 }
 
-/** Publishes renewal outcomes to EventBridge with source `acme-ari-aws`, so operators can route them anywhere. */
+/**
+ * Publishes the events of functions/core/contracts/events.ts to EventBridge with source `acme-ari-aws`, so
+ * operators can route them anywhere. Each detail is checked against its schema first: a malformed one is a bug
+ * (`event-invalid`) and never reaches the bus.
+ */
 export class EventBridgePublisher implements EventPublisher {
   readonly #client: EventBridgeClient;
   readonly #options: EventBridgePublisherOptions;
@@ -30,10 +34,8 @@ export class EventBridgePublisher implements EventPublisher {
     this.#client = options.client ?? new EventBridgeClient(options.clientConfig ?? {});
   }
 
-  async publish(
-    detailType: 'Certificate Renewed' | 'Certificate Renewal Failed',
-    detail: Record<string, unknown>,
-  ): Promise<void> {
+  async publish<T extends EventDetailType>(detailType: T, detail: EventDetail<T>): Promise<void> {
+    const event = parseEvent(detailType, detail);
     const bus = this.#options.eventBusName ?? 'default';
     let failure: string | undefined;
     let cause: unknown;
@@ -45,8 +47,8 @@ export class EventBridgePublisher implements EventPublisher {
               Entries: [
                 {
                   Source: EVENT_SOURCE,
-                  DetailType: detailType,
-                  Detail: JSON.stringify(detail),
+                  DetailType: event.detailType,
+                  Detail: JSON.stringify(event.detail),
                   EventBusName: bus,
                 },
               ],

@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'queue-failed'
   /** An outcome event could not be published (EventBridge). */
   | 'event-failed'
+  /** An event detail does not match its schema in functions/core/contracts/events.ts (a bug, not retried). */
+  | 'event-invalid'
   /** A secret (the EAB HMAC key) could not be read (Secrets Manager). */
   | 'secret-failed'
   /** IAM policies could not be read or judged (the doctor's permissions check). */

@@ -4,6 +4,7 @@ import type { IConstruct } from 'constructs';
 
 import { CERTIFICATE_ID_TAG, MANAGED_BY_TAG } from '../../functions/adapters/acm-importer';
 import { dnsPersistRecordName } from '../../functions/core/acme/dns-persist';
+import { EVENTS_PUBLISHED_BY, type EventDetailType } from '../../functions/core/contracts/events';
 
 // One source of truth: the importer writes these tags, the policy here conditions on them.
 export { CERTIFICATE_ID_TAG, MANAGED_BY_TAG };
@@ -224,10 +225,16 @@ export function acmFirstImportStatements(
 }
 
 /**
- * PutEvents on one bus, and only events whose source is this system's.
- * @see Service Authorization Reference, Amazon EventBridge: `events:source` is an ArrayOfString key
+ * PutEvents on one bus, and only events whose source is this system's and whose detail type is one the
+ * function publishes (functions/core/contracts/events.ts).
+ * @see Service Authorization Reference, Amazon EventBridge: `events:source` and `events:detail-type` are
+ *   ArrayOfString keys
  */
-export function putEventsStatement(eventBusArn: string, source: string): PolicyStatement {
+export function putEventsStatement(
+  eventBusArn: string,
+  source: string,
+  detailTypes: readonly EventDetailType[] = EVENTS_PUBLISHED_BY.renewer,
+): PolicyStatement {
   return new PolicyStatement({
     sid: 'PublishRenewalEvents',
     actions: ['events:PutEvents'],
@@ -235,7 +242,7 @@ export function putEventsStatement(eventBusArn: string, source: string): PolicyS
     // events:source is multivalued (one value per entry of the batch): every entry must carry our source, and
     // ForAnyValue keeps the empty set (which ForAllValues alone would allow) out.
     conditions: {
-      'ForAllValues:StringEquals': { 'events:source': [source] },
+      'ForAllValues:StringEquals': { 'events:source': [source], 'events:detail-type': [...detailTypes] },
       'ForAnyValue:StringEquals': { 'events:source': [source] },
     },
   });

@@ -5,6 +5,7 @@
  * enqueued or published) rather than how the code got there.
  */
 import type { Clock, Random, Sleep } from '../../functions/core/clock';
+import { type EventDetail, type EventDetailType, parseEvent } from '../../functions/core/contracts/events';
 import { AcmeAwsError } from '../../functions/core/errors';
 import type { Fetch } from '../../functions/core/http';
 import type {
@@ -240,11 +241,10 @@ export class MemoryQueue implements RenewalQueue {
 export class MemoryEvents implements EventPublisher {
   readonly published: Array<{ detailType: string; detail: Record<string, unknown> }> = [];
 
-  async publish(
-    detailType: 'Certificate Renewed' | 'Certificate Renewal Failed',
-    detail: Record<string, unknown>,
-  ): Promise<void> {
-    this.published.push({ detailType, detail: structuredClone(detail) });
+  async publish<T extends EventDetailType>(detailType: T, detail: EventDetail<T>): Promise<void> {
+    // The same check the EventBridge publisher makes: a fake must not accept what the real one refuses.
+    parseEvent(detailType, detail);
+    this.published.push({ detailType, detail: structuredClone(detail) as Record<string, unknown> });
   }
 }
 

@@ -1,5 +1,6 @@
 import type { DnsTxtRecord } from '../acme/dns01';
 import type { KeyType } from '../config/inventory';
+import type { EventDetail, EventDetailType } from '../contracts/events';
 import type { FirstImportRequest } from '../contracts/first-import';
 import type { PersistRecordRequest, PersistRecordResponse } from '../contracts/persist-record';
 import type { RenewalReason } from '../contracts/renewal-message';
@@ -172,12 +173,9 @@ export interface RenewalQueue {
   enqueue(requests: readonly RenewalRequest[]): Promise<void>;
 }
 
-/** Outcome events (EventBridge), so operators can route success and failure anywhere. */
+/** Outcome events (EventBridge), so operators can route success and failure anywhere (contracts/events.ts). */
 export interface EventPublisher {
-  publish(
-    detailType: 'Certificate Renewed' | 'Certificate Renewal Failed',
-    detail: Record<string, unknown>,
-  ): Promise<void>;
+  publish<T extends EventDetailType>(detailType: T, detail: EventDetail<T>): Promise<void>;
 }
 
 /** Reads secrets (the EAB HMAC key) by ARN. */

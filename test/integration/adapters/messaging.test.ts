@@ -44,6 +44,9 @@ describe('SQS, EventBridge and Secrets Manager adapters against moto', () => {
     await expect(
       new EventBridgePublisher({ client: events, eventBusName: 'ops' }).publish('Certificate Renewed', {
         id: 'www',
+        domains: ['www.example.com'],
+        reason: 'manual',
+        acm: {},
       }),
     ).resolves.toBeUndefined();
   });

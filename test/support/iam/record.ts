@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Client } from '@smithy/core/client';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { parseEvent } from '../../../functions/core/contracts/events';
 import { type CallOutcome, type RecordedCall, recordableInput, SERVICE_PREFIX_BY_SDK_ID } from './actions';
 import { activeRole } from './role';
 
@@ -61,8 +62,24 @@ function outcomeOf(error: unknown): CallOutcome {
   };
 }
 
+/** Events put on a bus whose wire detail does not parse with functions/core/contracts/events.ts. */
+const malformedEvents: string[] = [];
+
+/** Every entry a function puts on a bus, as EventBridge receives it (JSON), must parse with the event schema. */
+function checkEvents(input: Record<string, unknown>): void {
+  for (const entry of (input.Entries as { DetailType?: string; Detail?: string }[] | undefined) ?? []) {
+    try {
+      parseEvent(String(entry.DetailType), JSON.parse(entry.Detail ?? 'null'));
+    } catch (error) {
+      malformedEvents.push(error instanceof Error ? error.message : String(error));
+    }
+  }
+}
+
 /** What every call teaches the recorder about the world, whoever made it (test setup included). */
 function observe(service: string, command: string, input: Record<string, unknown>, output: unknown): void {
+  if (service === 'events' && command === 'PutEventsCommand' && activeRole() !== undefined)
+    checkEvents(input);
   if (service === 's3' && command === 'PutObjectCommand') {
     const bucket = String(input.Bucket);
     objectKeys.set(`${bucket}/${String(input.Key)}`, input.SSEKMSKeyId as string | undefined);
@@ -232,6 +249,8 @@ beforeAll(({}, suite) => {
 // biome-ignore lint/correctness/noEmptyPattern: vitest reads the hook's context from a destructuring pattern.
 afterAll(async ({}, suite) => {
   const file = suite.file?.filepath ?? '';
+  if (malformedEvents.length > 0)
+    throw new Error(`events that break their schema: ${malformedEvents.join('\n')}`);
   if (!recording || calls.length === 0) return;
   const { reportFile } = await import('./report');
   const report = await reportFile(calls, { inventories, zones });
