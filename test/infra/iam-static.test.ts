@@ -31,6 +31,8 @@ const NEVER_SENT: Readonly<Record<string, string>> = {
   'importer s3:PutObjectCommand':
     'S3Objects.put ships with the store; a first import only reads the stored certificate and key, the renewer records the ARN',
   'importer s3:DeleteObjectCommand': 'S3Objects.delete ships with the store; a first import deletes nothing',
+  'importer sts:AssumeRoleCommand':
+    'Route53DnsProvider ships with the persist-record step, which passes no zone roles (dns-persist-01 records in another account are refused)',
   'renewer sqs:SendMessageBatchCommand':
     'the renewer builds on the scheduler runtime, whose queue is created only with RENEWAL_QUEUE_URL, which the renewer is never given',
 };
@@ -112,6 +114,13 @@ const stack = await synthesize({
         domains: ['api.example.org'],
         hostedZones: { 'api.example.org': 'Z2' },
         zoneRoleArns: { 'api.example.org': 'arn:aws:iam::210987654321:role/acme-dns' },
+      },
+      // dns-persist-01: the first-import function writes the _validation-persist records (Route 53).
+      {
+        id: 'c',
+        challenge: 'dns-persist-01',
+        domains: ['persist.example.net'],
+        hostedZones: { 'persist.example.net': 'Z3' },
       },
     ],
   },

@@ -25,6 +25,11 @@ function accountUriOf(value: string): string | undefined {
   return uris.length === 1 ? uris[0]!.slice('accounturi='.length) : undefined;
 }
 
+/** The zone role that applies to a base domain (its own, apex or wildcard form), as the DNS adapter reads hints. */
+function zoneRoleFor(roles: Readonly<Record<string, string>>, base: string): string | undefined {
+  return roles[base] ?? roles[`*.${base}`];
+}
+
 /**
  * Writes the `_validation-persist` records the renewer asks for, after checking each against the inventory: the
  * certificate uses dns-persist-01, the domain is one of its own, and the value binds an account at its CA (same
@@ -50,6 +55,11 @@ export async function writePersistRecords(
     const base = baseDomain(domain);
     const accountUri = accountUriOf(value);
     if (!own.has(base)) throw fail(`${domain} is not a domain of "${entry.id}"; no record was written`);
+    if (zoneRoleFor(entry.zoneRoleArns, base) !== undefined) {
+      throw fail(
+        `${base} is in a zone of another account (zoneRoleArns): dns-persist-01 records are written in this account's zones only so far; use dns-01 for "${entry.id}"`,
+      );
+    }
     if (accountUri === undefined || !URL.canParse(accountUri) || new URL(accountUri).origin !== caOrigin) {
       throw fail(
         `the record for ${base} does not bind an account at ${caOrigin}, the CA of "${entry.id}"; no record was written`,
@@ -62,9 +72,6 @@ export async function writePersistRecords(
       issuerDomainName: issuerOfValue(value),
     };
   });
-  await deps.dns.upsertPersistent(records, {
-    hostedZones: entry.hostedZones,
-    zoneRoleArns: entry.zoneRoleArns,
-  });
+  await deps.dns.upsertPersistent(records, { hostedZones: entry.hostedZones });
   return { written: records.map((r) => r.name) };
 }
