@@ -29,6 +29,11 @@ import { type Route53DnsResponder, startRoute53DnsResponder } from './route53-dn
  */
 export interface Bed {
   readonly pebble: PebbleInstance;
+  /**
+   * A second, independent CA (its own roots and accounts) validating through the same DNS responder, when started
+   * with `secondPebble`: a certificate's failover CA. The bed's `fetch` trusts it too (one TLS CA for the bed).
+   */
+  readonly secondPebble?: PebbleInstance;
   readonly moto: MotoServer;
   readonly dns: Route53DnsResponder;
   /** The directory URL the client should use (the front's when there is one). */
@@ -70,6 +75,8 @@ export interface PebbleFront {
 /** Options for {@link startBed}. */
 export interface BedOptions {
   readonly pebble?: Omit<PebbleOptions, 'dnsServer'>;
+  /** Starts a second Pebble with these options (CA failover); none by default. */
+  readonly secondPebble?: Omit<PebbleOptions, 'dnsServer'>;
   readonly region?: string;
   /** Starts what the client should talk to instead of Pebble itself. */
   readonly front?: (pebble: PebbleInstance) => Promise<PebbleFront>;
@@ -87,6 +94,10 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
     started.push(dns);
     const pebble = await startPebble({ ...options.pebble, dnsServer: dns.address });
     started.push(pebble);
+    const secondPebble = options.secondPebble
+      ? await startPebble({ ...options.secondPebble, dnsServer: dns.address })
+      : undefined;
+    if (secondPebble) started.push(secondPebble);
     const front = options.front ? await options.front(pebble) : undefined;
     if (front) started.push(front);
     const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
@@ -100,6 +111,7 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
     let stacks = 0;
     return {
       pebble,
+      ...(secondPebble ? { secondPebble } : {}),
       moto,
       dns,
       directoryUrl,

@@ -49,6 +49,17 @@ export interface StatusRow {
   readonly abandonedOrder?: { readonly url: string; readonly at: string; readonly failedAttempts: number };
   /** The CA asked us to wait until then (rate limit). */
   readonly retryAfter?: string;
+  /** The inventory name of the CA that issued the current certificate (recorded since failover exists). */
+  readonly ca?: string;
+  /** Set when a later CA of the certificate's list issued it: from which CA, why and when (docs/failover.md). */
+  readonly failover?: {
+    readonly from: string;
+    readonly reason: string;
+    readonly at: string;
+    readonly why: string;
+  };
+  /** Why the current certificate's order went without `replaces` although there was a predecessor. */
+  readonly replacesWithheld?: string;
 }
 
 /** The whole `status` answer: one row per inventory certificate, plus the inventory's problems. */
@@ -103,6 +114,9 @@ export function statusRow(
     pendingOrder: state?.pendingOrder?.url,
     retryAfter: state?.retryAfter,
     ...(state?.profileNote ? { profileNote: state.profileNote } : {}),
+    ...(current?.issuedBy ? { ca: current.issuedBy.ca } : {}),
+    ...(current?.issuedBy?.failover ? { failover: { ...current.issuedBy.failover } } : {}),
+    ...(current?.issuedBy?.replacesWithheld ? { replacesWithheld: current.issuedBy.replacesWithheld } : {}),
     ...(state?.abandonedOrder
       ? {
           abandonedOrder: {
@@ -139,6 +153,7 @@ function lastResultCell(row: StatusRow): string[] {
   const lines = [`${row.lastResult}${row.lastReason ? ` (${row.lastReason})` : ''}`];
   if (row.replaced) lines.push(`replaces ${row.replaced.slice(0, 16)}…`);
   if (row.replacesDropped) lines.push('replaces dropped');
+  if (row.failover) lines.push(`failed over to ${row.ca ?? '?'}`);
   if (row.profileNote) lines.push('profile dropped');
   if (row.failures > 0) lines.push(`${row.failures} failure${row.failures === 1 ? '' : 's'}`);
   if (row.retryAfter) lines.push(`wait until ${shortTime(row.retryAfter)}`);
@@ -184,6 +199,12 @@ export function renderStatus(report: StatusReport): string {
       .filter((r) => r.lastError && r.lastResult !== 'renewed')
       .map((r) => `${r.id}: ${r.lastProblem?.detail ?? r.lastError}`),
     ...report.certificates.filter((r) => r.profileNote).map((r) => `${r.id}: ${r.profileNote}`),
+    ...report.certificates
+      .filter((r) => r.failover)
+      .map(
+        (r) =>
+          `${r.id}: issued by ${r.ca} after failing over from ${r.failover!.from} at ${shortTime(r.failover!.at)} (${r.failover!.reason}: ${r.failover!.why}); the next renewal starts with its first CA again`,
+      ),
     ...report.certificates
       .filter((r) => r.abandonedOrder)
       .map(

@@ -1,10 +1,12 @@
-import type { CertificateConfig } from '../config/inventory';
-import { caFor } from '../config/inventory';
+import type { CertificateConfig, Inventory } from '../config/inventory';
+import { caFor, casOf } from '../config/inventory';
 import { AcmeAwsError } from '../errors';
 import { RENEWER_LEASE_TTL_MS } from '../time-budget';
 import { configHash } from './config-hash';
+import { shouldFailOver, startingCa } from './failover';
 import { planRenewal, type RenewalPlan } from './plan-renewal';
-import { openCaSession, profileFor } from './steps/ca-session';
+import type { CertificateState, FailoverRecord } from './state';
+import { type CaSession, openCaSession, profileFor } from './steps/ca-session';
 import {
   arnsByRegion,
   type RenewalContext,
@@ -16,7 +18,7 @@ import { findEntry } from './steps/find-entry';
 import { importEverywhere, importOnly } from './steps/import-acm';
 import { installCertificate } from './steps/install-certificate';
 import { obtainCertificate } from './steps/obtain-certificate';
-import { type OrderPlan, prepareOrder } from './steps/prepare-order';
+import { forAnotherCa, type OrderPlan, type PreparedOrder, prepareOrder } from './steps/prepare-order';
 import { recordFailure } from './steps/record-failure';
 import { StateRecord } from './steps/state-record';
 
@@ -50,24 +52,26 @@ export async function renewCertificate(deps: RenewerDeps, request: RenewRequest)
     return { id: config.id, result: 'busy', reason: request.reason, imports: [], notes };
   }
   try {
+    // The entry's own CA: its hash, and where every renewal starts (steps move on with `forCa`).
     const ca = caFor(inventory, config.ca);
     const ctx: RenewalContext = {
       deps,
       config,
       ca,
+      caName: config.ca,
       configHash: await configHash(config, ca),
       request,
       record: await StateRecord.open(deps.store, config.id),
       regions: regionsOf(config, request.defaultRegion),
     };
-    return await renewLeased(ctx).catch((error: unknown) => recordFailure(ctx, error));
+    return await renewLeased(ctx, inventory).catch((error: unknown) => recordFailure(ctx, error));
   } finally {
     await deps.lease.release(lease).catch(() => {});
   }
 }
 
 /** Plans from the state as read, and runs the plan. */
-async function renewLeased(ctx: RenewalContext): Promise<RenewOutcome> {
+async function renewLeased(ctx: RenewalContext, inventory: Inventory): Promise<RenewOutcome> {
   const { deps, config, request, record } = ctx;
   const plan = planRenewal({
     state: record.state,
@@ -83,7 +87,58 @@ async function renewLeased(ctx: RenewalContext): Promise<RenewOutcome> {
   });
   if (plan.action === 'import-only') return importOnly(ctx, plan.why);
   if (plan.action === 'limited') return limited(ctx, plan);
-  return orderAndInstall(ctx, plan);
+  return orderWithFailover(ctx, plan, inventory);
+}
+
+/** The context of the attempt's part at one of the certificate's CAs. */
+function forCa(
+  ctx: RenewalContext,
+  inventory: Inventory,
+  caName: string,
+  failover: FailoverRecord | undefined,
+): RenewalContext {
+  return { ...ctx, ca: caFor(inventory, caName), caName, failover };
+}
+
+/**
+ * Orders from the certificate's first CA (or, resuming, from the CA the kept order lives at) and, while
+ * `shouldFailOver` says so, from the next CA of its list in the same attempt. Every failover is logged and carried
+ * into the order's checkpoint, the state and the event; the next renewal starts with the first CA again.
+ */
+async function orderWithFailover(
+  ctx: RenewalContext,
+  plan: OrderPlan,
+  inventory: Inventory,
+): Promise<RenewOutcome> {
+  const { deps, config, record } = ctx;
+  if (plan.recordForcedAt)
+    await record.save({ ...record.state, lastForcedAt: deps.clock.now().toISOString() });
+  const before = record.state;
+  const cas = casOf(config);
+  const kept = plan.action === 'resume' ? before.pendingOrder : undefined;
+  const first = startingCa(cas, kept?.ca);
+  let attempt = forCa(ctx, inventory, first, first === kept?.ca ? kept?.failover : undefined);
+  let prepared: PreparedOrder | undefined;
+  for (;;) {
+    try {
+      const session = await openCaSession(deps, attempt.ca);
+      // Prepared once per attempt (crashed attempt's DNS removed, kept order abandoned or resumed, key made).
+      prepared = prepared ? forAnotherCa(prepared) : await prepareOrder(attempt, plan);
+      return await orderAndInstall(attempt, plan, session, prepared);
+    } catch (error) {
+      const now = deps.clock.now();
+      const decision = shouldFailOver({ error, now, state: before, cas, from: attempt.caName });
+      if (cas.length > 1) deps.progress?.('ca_failover_decision', { id: config.id, ...decision });
+      if (!decision.failover) throw error;
+      const failover: FailoverRecord = {
+        from: attempt.caName,
+        reason: decision.reason,
+        at: now.toISOString(),
+        why: decision.why,
+      };
+      attempt = forCa(ctx, inventory, decision.to, failover);
+    }
+  }
 }
 
 /** A forced request before the forced-order limit allows another: nothing is ordered or written. */
@@ -106,13 +161,14 @@ function limited(ctx: RenewalContext, plan: Extract<RenewalPlan, { action: 'limi
   };
 }
 
-/** Orders (or resumes), installs the certificate, imports it into ACM and announces it. */
-async function orderAndInstall(ctx: RenewalContext, plan: OrderPlan): Promise<RenewOutcome> {
+/** Orders (or resumes) at the context's CA, installs the certificate, imports it into ACM and announces it. */
+async function orderAndInstall(
+  ctx: RenewalContext,
+  plan: OrderPlan,
+  session: CaSession,
+  prepared: PreparedOrder,
+): Promise<RenewOutcome> {
   const { deps, config, record } = ctx;
-  if (plan.recordForcedAt)
-    await record.save({ ...record.state, lastForcedAt: deps.clock.now().toISOString() });
-  const session = await openCaSession(deps, ctx.ca);
-  const prepared = await prepareOrder(ctx, plan);
   const profile = profileFor(config.profile, session.directory);
   if (profile.note) deps.progress?.('profile_dropped', { id: config.id, note: profile.note });
   const issued = await obtainCertificate(ctx, plan, session, prepared, profile.profile);
@@ -140,8 +196,10 @@ async function orderAndInstall(ctx: RenewalContext, plan: OrderPlan): Promise<Re
     profileNote: profile.note ?? null,
     abandonedOrder: abandonedOrder ?? null,
     acm: arnsByRegion(imported.state.acm),
+    ...issuerDetail(imported.state),
   });
   const notes = [
+    ...(ctx.failover ? [`failed over from "${ctx.failover.from}": ${ctx.failover.why}`] : []),
     ...(profile.note ? [profile.note] : []),
     ...issued.notes,
     ...(plan.abandon ? [plan.why] : []),
@@ -160,5 +218,20 @@ async function orderAndInstall(ctx: RenewalContext, plan: OrderPlan): Promise<Re
     ...(abandonedOrder ? { abandonedOrder } : {}),
     imports: imported.results,
     notes,
+    issuedBy: ctx.caName,
+    ...(ctx.failover ? { failover: ctx.failover } : {}),
+  };
+}
+
+/**
+ * The renewal event's account of the issuer: the CA's inventory name, the failover that led there (null at the
+ * first CA), and why `replaces` was withheld (null when sent or when there was no predecessor).
+ */
+function issuerDetail(state: CertificateState) {
+  const by = state.current?.issuedBy;
+  return {
+    issuedBy: by?.ca ?? null,
+    failover: by?.failover ?? null,
+    replacesWithheld: by?.replacesWithheld ?? null,
   };
 }

@@ -3,6 +3,7 @@ import type { Clock, Random, Sleep } from '../../clock';
 import type { CertificateConfig, ResolvedCa } from '../../config/inventory';
 import type { Fetch } from '../../http';
 import type { RenewalPlanRequest } from '../plan-renewal';
+import type { FailoverRecord } from '../state';
 import type {
   CertificateImporter,
   CertificateStore,
@@ -65,14 +66,22 @@ export interface RenewOutcome {
   readonly imports: readonly ImportResult[];
   readonly notes: readonly string[];
   readonly retryAfter?: string;
+  /** The inventory name of the CA that issued the certificate (renewed only). */
+  readonly issuedBy?: string;
+  /** Set when a later CA of the certificate's list issued it (docs/failover.md). */
+  readonly failover?: FailoverRecord;
 }
 
 /** Everything the steps of one leased renewal share. */
 export interface RenewalContext {
   readonly deps: RenewerDeps;
   readonly config: CertificateConfig;
-  /** The entry's CA, with its trust anchors resolved. */
+  /** The CA this part of the attempt orders from, with its trust anchors resolved. */
   readonly ca: ResolvedCa;
+  /** Its inventory name: the entry's `ca`, or a later CA of its list after a failover. */
+  readonly caName: string;
+  /** Why this attempt orders from a later CA of the list; absent at the certificate's first CA. */
+  readonly failover?: FailoverRecord;
   /** The inventory entry's hash now (recorded with the new certificate). */
   readonly configHash: string;
   readonly request: RenewRequest;

@@ -5,6 +5,7 @@ import { refreshAri } from '../check-certificate';
 import type { CertificateState } from '../state';
 import type { CaSession } from './ca-session';
 import type { RenewalContext } from './context';
+import { type IssuedBy, issuedByRecord } from './issued-by';
 import type { OrderPlan, PreparedOrder } from './prepare-order';
 
 /** What a stored certificate adds to the outcome. */
@@ -42,7 +43,7 @@ export async function installCertificate(
     fullchainPem: selectChain(issued.certificate, ca.preferredChain, issuerNames),
     alternateChains: [issued.certificate.pem, ...issued.certificate.alternates],
     trustAnchors: ca.trustAnchors,
-    caName: config.ca,
+    caName: ctx.caName,
     privateKeyPem: prepared.keyPem,
     expectedNames: config.domains,
     now: deps.clock.now(),
@@ -64,6 +65,7 @@ export async function installCertificate(
     notAfter: leaf.notAfter.toISOString(),
     issuer: leaf.issuer,
     ...(newCertId === undefined ? {} : { certId: newCertId }),
+    issuedBy: issuedByRecord(ctx, session, leaf.authorityKeyId),
   });
   const renewalInfoUrl = session.directory.renewalInfo;
   if (newCertId && renewalInfoUrl) {
@@ -87,7 +89,14 @@ function renewedState(
   session: CaSession,
   issued: IssueResult,
   profileNote: string | undefined,
-  leaf: { serial: string; notBefore: string; notAfter: string; issuer: string; certId?: string },
+  leaf: {
+    serial: string;
+    notBefore: string;
+    notAfter: string;
+    issuer: string;
+    certId?: string;
+    issuedBy: IssuedBy;
+  },
 ): CertificateState {
   const { deps, config, ca, record } = ctx;
   const issuedAt = deps.clock.now().toISOString();
@@ -114,6 +123,7 @@ function renewedState(
     ariRetryAt: undefined,
     pendingOrder: undefined,
     failures: 0,
+    failingSince: undefined,
     lastAttemptAt: issuedAt,
     lastResult: 'renewed',
     lastReason: plan.reason,

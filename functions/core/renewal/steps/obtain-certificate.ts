@@ -4,21 +4,19 @@ import type { DnsChangeHandle } from '../ports';
 import { dnsChangeHandleSchema } from '../state';
 import type { CaSession } from './ca-session';
 import type { RenewalContext } from './context';
+import { chooseReplaces, orderTarget } from './issued-by';
 import { ensurePersistRecords } from './persist-record';
 import type { OrderPlan, PreparedOrder } from './prepare-order';
 
 /**
- * The certID to name in `replaces`: only the current certificate's, and only when it came from this CA and
- * account (the CA drops `replaces` itself when it does not advertise renewalInfo).
+ * The certID to name in `replaces`: only the current certificate's, and only when it came from this CA (name and
+ * directory), account and issuer key (`chooseReplaces`; the order drops `replaces` itself when the CA does not
+ * advertise renewalInfo).
  * @see RFC 9773 §5 (the `replaces` field of a newOrder request)
  */
 export function replacesFor(ctx: RenewalContext, session: CaSession): string | undefined {
-  const current = ctx.record.state.current;
-  return current?.certId &&
-    current.directoryUrl === ctx.ca.directoryUrl &&
-    current.accountUrl === session.client.accountUrl
-    ? current.certId
-    : undefined;
+  const choice = chooseReplaces(ctx.record.state.current, orderTarget(ctx, session));
+  return 'certId' in choice ? choice.certId : undefined;
 }
 
 /**
@@ -72,6 +70,8 @@ export async function obtainCertificate(
         pendingOrder: {
           url: order.url,
           createdAt: deps.clock.now().toISOString(),
+          ca: ctx.caName,
+          ...(ctx.failover ? { failover: ctx.failover } : {}),
           replaces: order.replaced,
           reason: plan.reason,
           failedAttempts: 0,

@@ -23,7 +23,9 @@ export async function prepareOrder(ctx: RenewalContext, plan: OrderPlan): Promis
   const pending = record.state.pendingOrder;
   if (pending?.dnsHandle) await deps.dns.cleanup(pending.dnsHandle).catch(() => {});
   if (plan.abandon) await abandonKeptOrder(ctx, plan.abandon);
-  let resumeUrl = plan.action === 'resume' ? pending?.url : undefined;
+  // An order lives at the CA that created it (one placed before orders recorded theirs, at the entry's `ca`).
+  const sameCa = (pending?.ca ?? config.ca) === ctx.caName;
+  let resumeUrl = plan.action === 'resume' && sameCa ? pending?.url : undefined;
   let keyPem = resumeUrl ? await deps.store.getPendingKey(config.id) : undefined;
   if (!keyPem) {
     resumeUrl = undefined;
@@ -33,6 +35,14 @@ export async function prepareOrder(ctx: RenewalContext, plan: OrderPlan): Promis
   }
   const { keys } = await importPrivateKeyPem(keyPem);
   return { keyPem, keys, ...(resumeUrl ? { resumeUrl } : {}) };
+}
+
+/**
+ * The prepared key for the next CA after a failover: the same key (no certificate we stored carries it), but no
+ * kept order to resume, since that order lives at the CA the attempt left.
+ */
+export function forAnotherCa(prepared: PreparedOrder): PreparedOrder {
+  return { keyPem: prepared.keyPem, keys: prepared.keys };
 }
 
 /**
