@@ -60,6 +60,14 @@ export interface StatusRow {
   };
   /** Why the current certificate's order went without `replaces` although there was a predecessor. */
   readonly replacesWithheld?: string;
+  /** How the current certificate's authorizations were proven, and why dns-01 stood in for dns-persist-01. */
+  readonly validation?: { readonly methods: readonly string[]; readonly fallbacks: readonly string[] };
+  /** The `_validation-persist` records in place: name, the account they bind and until when (dns-persist-01). */
+  readonly dnsPersist?: ReadonlyArray<{
+    readonly name: string;
+    readonly accountUrl: string;
+    readonly persistUntil: string;
+  }>;
 }
 
 /** The whole `status` answer: one row per inventory certificate, plus the inventory's problems. */
@@ -114,6 +122,18 @@ export function statusRow(
     pendingOrder: state?.pendingOrder?.url,
     retryAfter: state?.retryAfter,
     ...(state?.profileNote ? { profileNote: state.profileNote } : {}),
+    ...(state?.validation
+      ? { validation: { methods: [...state.validation.methods], fallbacks: [...state.validation.fallbacks] } }
+      : {}),
+    ...(state?.dnsPersist?.length
+      ? {
+          dnsPersist: state.dnsPersist.map(({ name, accountUrl, persistUntil }) => ({
+            name,
+            accountUrl,
+            persistUntil,
+          })),
+        }
+      : {}),
     ...(current?.issuedBy ? { ca: current.issuedBy.ca } : {}),
     ...(current?.issuedBy?.failover ? { failover: { ...current.issuedBy.failover } } : {}),
     ...(current?.issuedBy?.replacesWithheld ? { replacesWithheld: current.issuedBy.replacesWithheld } : {}),
@@ -155,6 +175,7 @@ function lastResultCell(row: StatusRow): string[] {
   if (row.replacesDropped) lines.push('replaces dropped');
   if (row.failover) lines.push(`failed over to ${row.ca ?? '?'}`);
   if (row.profileNote) lines.push('profile dropped');
+  if (row.validation) lines.push(`via ${row.validation.methods.join(' + ') || 'valid authorizations'}`);
   if (row.failures > 0) lines.push(`${row.failures} failure${row.failures === 1 ? '' : 's'}`);
   if (row.retryAfter) lines.push(`wait until ${shortTime(row.retryAfter)}`);
   return lines;
@@ -199,6 +220,14 @@ export function renderStatus(report: StatusReport): string {
       .filter((r) => r.lastError && r.lastResult !== 'renewed')
       .map((r) => `${r.id}: ${r.lastProblem?.detail ?? r.lastError}`),
     ...report.certificates.filter((r) => r.profileNote).map((r) => `${r.id}: ${r.profileNote}`),
+    ...report.certificates.flatMap((r) =>
+      (r.validation?.fallbacks ?? []).map((why) => `${r.id}: dns-01 stood in for dns-persist-01: ${why}`),
+    ),
+    ...report.certificates.flatMap((r) =>
+      (r.dnsPersist ?? []).map(
+        (p) => `${r.id}: ${p.name} binds ${p.accountUrl} until ${shortTime(p.persistUntil)} (dns-persist-01)`,
+      ),
+    ),
     ...report.certificates
       .filter((r) => r.failover)
       .map(
