@@ -20,6 +20,8 @@ import { recordedCalls } from '../../support/iam/record';
 
 const output = captureOutput();
 const ID = 'failover';
+/** A certificate not issued yet: any wait past the outage budget makes it late. */
+const NEW_ID = 'first-issue';
 const EAB_KID = 'kid-backup';
 // A test-only HMAC key for the second Pebble; it lives in moto's Secrets Manager and is never printed.
 const EAB_HMAC = Buffer.from('failover-test-hmac-key-of-32-bytes!').toString('base64url');
@@ -95,6 +97,7 @@ beforeAll(async () => {
     },
     certificates: [
       { id: ID, ca: ['primary', 'backup'], domains: ['www.failover.test'], acmRegions: [bed.region] },
+      { id: NEW_ID, ca: ['primary', 'backup'], domains: ['new.failover.test'], acmRegions: [bed.region] },
     ],
   });
 });
@@ -193,5 +196,32 @@ describe('CA failover that respects ARI, on two Pebbles', () => {
     expect(by.replacesWithheld).toBe(
       'the predecessor was issued by CA "backup"; this order goes to "primary"',
     );
+  });
+
+  it('a new certificate the first CA rate-limits for an hour is issued by the second CA at once', async () => {
+    const path = await newOrderPath(bed.directoryUrl);
+    bed.proxy!.addRule(({ method, path: at, payload }) =>
+      method === 'POST' && at === path && JSON.stringify(payload).includes('new.failover.test')
+        ? {
+            status: 429,
+            headers: { 'content-type': 'application/problem+json', 'retry-after': '3600' },
+            body: JSON.stringify({
+              type: 'urn:ietf:params:acme:error:rateLimited',
+              detail: 'too many new orders for this test',
+              status: 429,
+            }),
+          }
+        : undefined,
+    );
+    const outcome = await runtime.renew({ id: NEW_ID, reason: 'new' }, 'failover-test');
+    bed.proxy!.clearRules();
+    expect(outcome).toMatchObject({ result: 'renewed', issuedBy: 'backup' });
+    expect(outcome.failover).toMatchObject({ from: 'primary', reason: 'rate-limited' });
+    expect(outcome.failover!.why).toContain('past the point the renewal is late');
+    const state = (await runtime.store.getState(NEW_ID))!;
+    expect(state.current!.issuedBy).toMatchObject({ ca: 'backup', failover: { reason: 'rate-limited' } });
+    // Nothing to replace: no predecessor, so nothing is withheld either.
+    expect(state.current!.issuedBy!.replacesWithheld).toBeUndefined();
+    expect(state.retryAfter).toBeUndefined();
   });
 });
