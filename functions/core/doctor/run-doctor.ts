@@ -1,3 +1,4 @@
+import { dnsPersistRecordName } from '../acme/dns-persist';
 import {
   type CertificateConfig,
   type ConfigProblem,
@@ -124,6 +125,29 @@ function judgeRenewal(
   return judge(eabSecretArn ? { ...subject, eabSecretArn } : subject, challenges);
 }
 
+/**
+ * For a dns-persist-01 certificate, where each `_validation-persist` name leads: the record is written where its
+ * CNAME chain ends, which must be a hosted zone this deployment manages.
+ * @see draft-ietf-acme-dns-persist §3.1 (the `_validation-persist` label)
+ */
+async function persistDelegationChecks(
+  deps: DoctorDeps,
+  inventory: Inventory,
+  cert: CertificateConfig,
+  zones: readonly ManagedZone[],
+): Promise<DoctorCheck[]> {
+  if (challengeOf(inventory, cert) !== 'dns-persist-01') return [];
+  const checks: DoctorCheck[] = [];
+  for (const name of new Set(cert.domains.map(dnsPersistRecordName))) {
+    try {
+      checks.push(checkDelegation(await walkChallenge(deps.dns, name), zones).check);
+    } catch (error) {
+      checks.push(lookupFailed('delegation', name, 'warn', error));
+    }
+  }
+  return checks;
+}
+
 /** One certificate's checks: CAA per name, the delegation of each challenge name, its zones' NS, limits. */
 async function diagnose(
   deps: DoctorDeps,
@@ -143,7 +167,7 @@ async function diagnose(
         domain,
         identities,
         ...(accountUri ? { accountUri } : {}),
-        method: 'dns-01',
+        method: challengeOf(inventory, cert),
       });
       checks.push({
         check: 'caa',
@@ -183,6 +207,7 @@ async function diagnose(
       checks.push(lookupFailed('delegation', name, 'warn', error));
     }
   }
+  checks.push(...(await persistDelegationChecks(deps, inventory, cert, zones)));
   for (const zone of zonesUsed.values()) {
     try {
       const [published, assigned] = await Promise.all([
