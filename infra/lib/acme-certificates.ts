@@ -411,6 +411,12 @@ export class AcmeCertificates extends Construct {
       scheduleIntervalMinutes: settings.interval.toMinutes(),
       forcedRenewalIntervalMinutes: settings.forcedInterval.toMinutes(),
       keyMaterialKmsKeyId: this.keyMaterialKey.keyArn,
+      // What `acme-ari doctor` judges the renewer role's live policy with (functions/core/iam/renewal-calls.ts).
+      renewerRoleArn: this.renewerFunction.role!.roleArn,
+      stateKmsKeyArn: this.key.keyArn,
+      firstImportFunctionName: this.firstImportFunction.functionName,
+      zoneRoleExternalId: props.zoneRoleExternalId ?? this.serviceName,
+      ...(props.eventBus ? { eventBusName: props.eventBus.eventBusName } : {}),
       ...(props.renewalRequesterArns && props.renewalRequesterArns.length > 0
         ? { renewalQueueUrl: this.queue.queueUrl }
         : {}),
