@@ -9,6 +9,7 @@ import { createRenewerHandler } from '../../../functions/handlers/renewer';
 import { pebbleRootsPem } from '../../../testbed/pebble';
 import { type Bed, startBed } from '../../support/bed';
 import { captureOutput } from '../../support/capture-output';
+import { overwriteState } from '../../support/fakes';
 
 const output = captureOutput();
 let bed: Bed;
@@ -146,6 +147,24 @@ describe('dns-persist-01 on Pebble 2.10 through moto Route 53', () => {
     expect(more).toEqual([]);
     expect(value).toContain(`accounturi=${newAccount.accountUrl};`);
     expect(state.dnsPersist?.map((r) => r.accountUrl)).toEqual([newAccount.accountUrl]);
+  });
+
+  it('rewrites the record once less than a third of persistDays is left, with a later persistUntil', async () => {
+    const store = bed.runtime(config).store;
+    const before = (await store.getState(PERSIST))!;
+    // As if the record had been written 25 of its 30 days ago.
+    const soon = new Date(Date.now() + 5 * 86_400_000).toISOString();
+    await overwriteState(store, PERSIST, {
+      ...before,
+      dnsPersist: before.dnsPersist!.map((r) => ({ ...r, persistUntil: soon })),
+    });
+    const since = counting.calls.length;
+    const state = await renew(PERSIST);
+    expect(changesSince(since).map((c) => c.changeActions)).toEqual([['UPSERT']]);
+    const until = Date.parse(state.dnsPersist![0]!.persistUntil);
+    expect(until).toBeGreaterThan(Date.now() + 29 * 86_400_000);
+    const [value] = await persistValues();
+    expect(value).toContain(`persistUntil=${until / 1000}"`);
   });
 
   it('falls back to dns-01 where the CA offers no dns-persist-01 challenge, and says why', async () => {
