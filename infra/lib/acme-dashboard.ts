@@ -96,7 +96,12 @@ function renewalWidgets(metric: ServiceMetric): cloudwatch.IWidget[] {
     }),
     new cloudwatch.GraphWidget({
       title: 'ARI checks',
-      left: [metric('SchedulerHeartbeat', 'Sum', 'scheduler runs'), metric('AriErrors', 'Sum', 'ARI errors')],
+      left: [
+        metric('SchedulerHeartbeat', 'Sum', 'scheduler runs'),
+        metric('AriErrors', 'Sum', 'ARI errors'),
+        // A CA moved a window (an incident): the log line ari_window_moved and the event say which certificate.
+        metric('AriWindowMoved', 'Sum', 'windows moved by the CA'),
+      ],
       width: 9,
       height: 6,
     }),

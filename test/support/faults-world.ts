@@ -58,6 +58,8 @@ export interface FaultWorld {
   snapshot(id: string): Promise<Snapshot>;
   mark(): Mark;
   signals(id: string, since: Mark): FailureSignals;
+  /** What the functions wrote (log lines, EMF metrics) since the mark. */
+  outputSince(since: Mark): string;
   /** newOrder requests the CA saw since the mark. */
   newOrders(since: Mark): Promise<Array<{ payload?: unknown }>>;
   /** Why `after` is not `before` kept in place (`'kept'`) or properly renewed (`'renewed'`); empty when fine. */
@@ -177,6 +179,7 @@ export async function startFaultWorld(
       caRequests: bed.proxy!.requests.length,
       output: output.text().length,
     }),
+    outputSince: (since) => output.text().slice(since.output),
     signals(id, since) {
       const events: Array<Record<string, unknown>> = [];
       for (const call of aws.calls.slice(since.awsCalls)) {

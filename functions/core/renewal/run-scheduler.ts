@@ -12,9 +12,10 @@ import { describeError, hasCode } from '../errors';
 import type { Fetch, RequestTimer } from '../http';
 import { type CheckCertificateResult, checkCertificate, rateLimitDeferral } from './check-certificate';
 import { configHash } from './config-hash';
-import type { CertificateStore, RenewalQueue, RenewalReason, RenewalRequest } from './ports';
+import type { CertificateStore, EventPublisher, RenewalQueue, RenewalReason, RenewalRequest } from './ports';
 import { IndexedPass, type ScheduleIndexStore } from './schedule-index';
 import { type CertificateState, emptyState, sameState } from './state';
+import { type AriWindowMove, ariWindowMove, windowMovedDetail } from './window-moved';
 
 /** What the scheduler needs from the outside world. */
 export interface SchedulerDeps {
@@ -55,6 +56,11 @@ export interface SchedulerDeps {
    * for a token, so the bound holds whatever the concurrency. @default unbounded
    */
   readonly ariRate?: RequestRate;
+  /**
+   * Where an `ARI Window Moved` event goes when a refresh finds that the CA moved a certificate's window (not in
+   * a dry run). Absent: the move is only reported in the check.
+   */
+  readonly events?: EventPublisher;
 }
 
 /** The outcome for one certificate, for logs, metrics and `check`. */
@@ -69,6 +75,10 @@ export interface CertificateCheck {
   readonly nextCheckAt?: string;
   readonly ariRequested: boolean;
   readonly ariError?: string;
+  /** The CA moved this certificate's ARI window since the last check (an incident, RFC 9773 §4.2). */
+  readonly windowMoved?: AriWindowMove;
+  /** Why the `ARI Window Moved` event could not be published, when it could not. */
+  readonly windowMovedEventError?: string;
 }
 
 /** The result of one scheduler pass. */
@@ -123,10 +133,33 @@ async function checkOne(
     const changed = read === undefined || !sameState(read.state, checked.result.state);
     try {
       if (!dryRun && changed) await deps.store.putStateIf(config.id, checked.result.state, read?.etag);
-      return checkReport(deps.now, config.id, checked.result, checked.directoryError);
+      const report = checkReport(deps.now, config.id, checked.result, checked.directoryError);
+      const moved = ariWindowMove(read?.state, checked.result.state);
+      return moved === undefined
+        ? report
+        : { ...report, ...(await announceMove(deps, config.id, moved, dryRun)) };
     } catch (error) {
       if (!hasCode(error, 'state-conflict') || conflicts >= MAX_STATE_CONFLICTS) throw error;
     }
+  }
+}
+
+/**
+ * The move in the check, and its `ARI Window Moved` event once the new window is stored (never in a dry run).
+ * A bus that refuses the event does not fail the check: the move is still logged and counted.
+ */
+async function announceMove(
+  deps: SchedulerDeps,
+  id: string,
+  move: AriWindowMove,
+  dryRun: boolean,
+): Promise<Pick<CertificateCheck, 'windowMoved' | 'windowMovedEventError'>> {
+  if (dryRun || deps.events === undefined) return { windowMoved: move };
+  try {
+    await deps.events.publish('ARI Window Moved', windowMovedDetail(id, move));
+    return { windowMoved: move };
+  } catch (error) {
+    return { windowMoved: move, windowMovedEventError: describeError(error) };
   }
 }
 
