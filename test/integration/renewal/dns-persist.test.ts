@@ -5,11 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CountingProxy, startCountingProxy } from '../../../bench/lib/counting-proxy';
 import { storeKeys } from '../../../functions/adapters/s3-store';
 import type { RuntimeConfig } from '../../../functions/composition/runtime';
+import { hasCode } from '../../../functions/core/errors';
+import { createFirstImport } from '../../../functions/handlers/first-import';
 import { createRenewerHandler } from '../../../functions/handlers/renewer';
 import { pebbleRootsPem } from '../../../testbed/pebble';
 import { type Bed, startBed } from '../../support/bed';
 import { captureOutput } from '../../support/capture-output';
 import { overwriteState } from '../../support/fakes';
+import { runAs } from '../../support/iam/role';
 
 const output = captureOutput();
 let bed: Bed;
@@ -189,5 +192,23 @@ describe('dns-persist-01 on Pebble 2.10 through moto Route 53', () => {
     } finally {
       bed.proxy!.clearRules();
     }
+  });
+
+  it('the first-import handler runs the persist-record step from its payload, and refuses a foreign domain', async () => {
+    const run = createFirstImport(config);
+    const account = (await bed.runtime(config).store.getAccount(bed.directoryUrl))!;
+    const value = `pebble.letsencrypt.org; accounturi=${account.accountUrl}; policy=wildcard; persistUntil=4102444800`;
+    const context = { bucket, region: config.region, serviceName: config.serviceName! };
+    const since = counting.calls.length;
+    const out = await runAs('importer', context, () =>
+      run({ kind: 'persist-record', certificateId: PERSIST, records: [{ domain: 'persist.test', value }] }),
+    );
+    expect(out).toEqual({ written: ['_validation-persist.persist.test'] });
+    expect(await persistValues()).toEqual([`"${value}"`]);
+    const refused = await runAs('importer', context, () =>
+      run({ kind: 'persist-record', certificateId: PERSIST, records: [{ domain: 'fallback.test', value }] }),
+    ).catch((e: unknown) => e);
+    expect(hasCode(refused, 'dns-failed')).toBe(true);
+    expect(changesSince(since).map((c) => c.changeActions)).toEqual([['UPSERT']]);
   });
 });
