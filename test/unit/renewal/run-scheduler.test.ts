@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { perKeyTokenBuckets } from '../../../functions/core/ari';
 import { caFor, parseInventoryLenient } from '../../../functions/core/config/inventory';
-import { hasCode } from '../../../functions/core/errors';
+import { AcmeAwsError, hasCode } from '../../../functions/core/errors';
 import type { Fetch } from '../../../functions/core/http';
 import { configHash } from '../../../functions/core/renewal/config-hash';
 import {
@@ -12,7 +12,7 @@ import {
   type SchedulerDeps,
 } from '../../../functions/core/renewal/run-scheduler';
 import type { CertificateState } from '../../../functions/core/renewal/state';
-import { constantRandom, FakeAriServer, MemoryQueue, MemoryStore } from '../../support/fakes';
+import { constantRandom, FakeAriServer, MemoryEvents, MemoryQueue, MemoryStore } from '../../support/fakes';
 import { UNUSED_TRUST_ANCHOR_PEM } from '../acme/fake-ca';
 
 const MINUTE = 60_000;
@@ -602,5 +602,72 @@ describe('runScheduler against a renewalInfo server that never answers (real soc
     for (const check of asked) expect(check.ariError).toMatch(/did not answer within 100 ms/);
     expect(report.ariErrors).toBe(asked.length);
     expect(queue.requests).toEqual(fresh.map((id) => ({ id, reason: 'new' })));
+  });
+});
+
+describe('runScheduler: a window the CA moved (issue 14)', () => {
+  const MOVED = { start: '2025-03-31T00:00:00.000Z', end: '2025-04-01T00:00:00.000Z' };
+
+  /** `live` with a stored window whose Retry-After has passed, and the CA now answering `MOVED`. */
+  async function movedBed(events: SchedulerDeps['events']) {
+    const inventory = inventoryOf(['live']);
+    const b = bed(inventory);
+    b.store.seedState(
+      await issued(inventory, 'live', 1, {
+        ari: {
+          certId: certIdOf(1),
+          windowStart: WINDOW.start,
+          windowEnd: WINDOW.end,
+          selectedTime: '2025-04-12T00:00:00.000Z',
+          nextCheckAt: at(-MINUTE),
+          checkedAt: at(-6 * HOUR),
+        },
+      }),
+    );
+    b.ari.answers.set(certIdOf(1), { window: MOVED, explanationURL: 'https://ca.test/incident' });
+    return { ...b, deps: { ...b.deps, ...(events ? { events } : {}) } };
+  }
+
+  it('publishes one ARI Window Moved event with the old and new window once the new one is stored', async () => {
+    const events = new MemoryEvents();
+    const { deps, store } = await movedBed(events);
+    const report = await runScheduler(deps);
+    expect(report.checks[0]).toMatchObject({ id: 'live', due: true, reason: 'ari-window' });
+    expect(report.checks[0]!.windowMoved).toMatchObject({ previous: WINDOW, window: MOVED });
+    expect(store.state('live')?.ari).toMatchObject({ windowStart: MOVED.start });
+    expect(events.published).toEqual([
+      {
+        detailType: 'ARI Window Moved',
+        detail: expect.objectContaining({
+          id: 'live',
+          previousWindow: WINDOW,
+          window: MOVED,
+          explanationUrl: 'https://ca.test/incident',
+        }),
+      },
+    ]);
+  });
+
+  it('publishes nothing in a dry run (acme-ari check), but still reports the move', async () => {
+    const events = new MemoryEvents();
+    const { deps } = await movedBed(events);
+    const report = await runScheduler(deps, { dryRun: true });
+    expect(report.checks[0]!.windowMoved).toBeDefined();
+    expect(events.published).toEqual([]);
+  });
+
+  it('keeps the check and its enqueued renewal when the bus refuses the event, saying why', async () => {
+    const refusing = {
+      publish: async () => {
+        throw new AcmeAwsError('event-failed', 'PutEvents refused (test)');
+      },
+    };
+    const { deps, queue } = await movedBed(refusing);
+    const report = await runScheduler(deps);
+    expect(report.checks[0]).toMatchObject({
+      due: true,
+      windowMovedEventError: expect.stringMatching(/refused/),
+    });
+    expect(queue.requests).toEqual([{ id: 'live', reason: 'ari-window' }]);
   });
 });
