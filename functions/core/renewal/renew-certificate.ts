@@ -128,7 +128,8 @@ async function orderWithFailover(
     } catch (error) {
       const now = deps.clock.now();
       const decision = shouldFailOver({ error, now, state: before, cas, from: attempt.caName });
-      if (cas.length > 1) deps.progress?.('ca_failover_decision', { id: config.id, ...decision });
+      if (cas.length > 1)
+        deps.progress?.('ca_failover_decision', { id: config.id, from: attempt.caName, ...decision });
       if (!decision.failover) throw error;
       const failover: FailoverRecord = {
         from: attempt.caName,
