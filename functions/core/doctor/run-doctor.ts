@@ -7,6 +7,7 @@ import {
   type Inventory,
   parseInventoryLenient,
   type ResolvedCa,
+  usesDns01,
 } from '../config/inventory';
 import { describeError } from '../errors';
 import type { ChallengeTarget } from '../iam/renewal-calls';
@@ -111,7 +112,10 @@ function lookupFailed(
   };
 }
 
-/** The permissions verdict of one renewal; a dns-persist-01 renewal writes no DNS record, so none is judged. */
+/**
+ * The permissions verdict of one renewal. A dns-persist-01 certificate without the dns-01 fallback writes no
+ * challenge record (and the construct grants it none), so none is judged.
+ */
 function judgeRenewal(
   judge: PermissionsJudge,
   inventory: Inventory,
@@ -121,7 +125,7 @@ function judgeRenewal(
 ): Promise<DoctorCheck> {
   const subject = { id: cert.id, acmRegions: cert.acmRegions, directoryUrl: ca.directoryUrl };
   const eabSecretArn = ca.eab?.hmacSecretArn;
-  const challenges = challengeOf(inventory, cert) === 'dns-persist-01' ? [] : targets;
+  const challenges = usesDns01(inventory, cert) ? targets : [];
   return judge(eabSecretArn ? { ...subject, eabSecretArn } : subject, challenges);
 }
 
