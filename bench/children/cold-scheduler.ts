@@ -3,5 +3,6 @@
  * fresh process can time "import the bundle, then build the clients" the way a cold start does.
  */
 
-export { configFromEnv, createRuntime } from '../../functions/composition/runtime';
+export { configFromEnv } from '../../functions/composition/runtime-config';
+export { createSchedulerRuntime } from '../../functions/composition/scheduler-runtime';
 export { handler } from '../../functions/handlers/scheduler';

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { createRuntime, type RuntimeConfig } from '../../functions/composition/runtime';
+import { createRenewerRuntime } from '../../functions/composition/runtime';
+import type { RuntimeConfig } from '../../functions/composition/runtime-config';
 
 /**
  * One issuance by this project's renewer path, in a process of its own so it is measured exactly like lego and
@@ -11,7 +12,7 @@ const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as {
   id: string;
 };
 const started = performance.now();
-const runtime = createRuntime(input.config);
+const runtime = createRenewerRuntime(input.config);
 const outcome = await runtime.renew({ id: input.id, reason: 'forced', force: true }, `bench-${process.pid}`);
 const renewMs = performance.now() - started;
 process.stdout.write(`${JSON.stringify({ renewMs, result: outcome.result, serial: outcome.serial })}\n`);

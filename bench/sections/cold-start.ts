@@ -14,7 +14,7 @@ export interface ColdStartResult {
   readonly topInputs: ReadonlyArray<{ readonly name: string; readonly bytes: number }>;
   /** `import()` of the deployed bundle in a fresh process, with `--enable-source-maps` as the Lambda sets it. */
   readonly importMs: Summary;
-  /** `import()` of the same code plus `createRuntime(configFromEnv(env))`: every SDK client built. */
+  /** `import()` of the same code plus the function's own runtime (`createSchedulerRuntime`, `createRenewerRuntime`, `createFirstImport`): every client it builds at start. */
   readonly importAndClientsMs: Summary;
   /** Whole fresh process (`node` start to exit) for the import + clients run. */
   readonly processMs: Summary;
@@ -32,8 +32,8 @@ const LAMBDA_ENV = {
 
 /** What each handler's first invocation builds, as its probe bundle exports it (each parses its own environment). */
 const BUILD_CLIENTS: Record<keyof typeof HANDLER_ENTRIES, string> = {
-  scheduler: "m.createRuntime(m.configFromEnv(process.env,'scheduler'))",
-  renewer: "m.createRuntime(m.configFromEnv(process.env,'renewer'))",
+  scheduler: "m.createSchedulerRuntime(m.configFromEnv(process.env,'scheduler'))",
+  renewer: "m.createRenewerRuntime(m.configFromEnv(process.env,'renewer'))",
   firstImport: "m.createFirstImport(m.configFromEnv(process.env,'first-import'))",
 };
 
@@ -51,7 +51,7 @@ function timeInFreshProcess(script: string): { inner: number; outer: number } {
 
 /**
  * Section 3: bundle each handler exactly as the CDK construct does and time, in fresh Node.js processes, the
- * import of the bundle and (with the same code bundled alongside `createRuntime`) the building of every client.
+ * import of the bundle and (with the same code bundled alongside the function's runtime) the building of its clients.
  */
 export async function runColdStart(input: { readonly runs: number }): Promise<ColdStartResult[]> {
   const results: ColdStartResult[] = [];

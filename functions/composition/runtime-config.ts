@@ -26,6 +26,8 @@ export interface RuntimeConfig {
   /** The deployment's service name, written as the ACM `acme-ari:managed-by` tag on first import. */
   readonly serviceName?: string;
   readonly ariConcurrency: number;
+  /** renewalInfo requests per second to each CA. @default ARI_REQUESTS_PER_SECOND (core/ari/request-rate.ts) */
+  readonly ariRequestsPerSecond?: number;
   readonly scheduleIntervalMs: number;
   /**
    * Which certificates get a `DaysToExpiry` metric of their own: all, or those with at most `days` left
@@ -76,6 +78,8 @@ export function configFromEnv(
       ...base,
       queueUrl: e.RENEWAL_QUEUE_URL,
       ariConcurrency: e.ARI_CONCURRENCY,
+      ariRequestsPerSecond: e.ARI_REQUESTS_PER_SECOND,
+      eventBusName: e.EVENT_BUS_NAME,
       perCertificateMetrics: { mode: e.PER_CERTIFICATE_METRICS, days: e.PER_CERTIFICATE_METRIC_DAYS },
     };
   }

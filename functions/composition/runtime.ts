@@ -1,28 +1,45 @@
 import { AcmImporter } from '../adapters/acm-importer';
 import { realSleep } from '../adapters/aws-retry';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
-import { LambdaFirstImporter } from '../adapters/lambda-first-import';
-import { LambdaPersistRecordWriter } from '../adapters/lambda-persist-record';
 import { Route53DnsProvider } from '../adapters/route53-dns';
 import { S3Lease } from '../adapters/s3-lease';
-import { SecretsManagerReader } from '../adapters/secrets-reader';
 import { firstImport } from '../core/renewal/first-import';
 import { writePersistRecords } from '../core/renewal/persist-record';
-import type { DnsPersistWriter, FirstImporter, RenewalReason } from '../core/renewal/ports';
+import type { DnsPersistWriter, FirstImporter, RenewalReason, SecretReader } from '../core/renewal/ports';
 import { type RenewerDeps, renewCertificate } from '../core/renewal/renew-certificate';
 import { RENEWER_POLL_BUDGET_MS } from '../core/time-budget';
-import { awsBase, type RuntimeConfig, s3ClientConfig } from './runtime-config';
+import { RenewalScopedStore } from './renewal-scoped-store';
+import { awsBase, type RuntimeConfig } from './runtime-config';
 import { createSchedulerRuntime, type SchedulerRuntime } from './scheduler-runtime';
+import { createStateRuntime, type StateRuntime } from './state-runtime';
 
 export { configFromEnv, type RuntimeConfig } from './runtime-config';
 
-/** Everything a handler calls, built once per container: the scheduler's parts plus the renewer's. */
-export interface Runtime extends SchedulerRuntime {
+/** The renewer's runtime: the shared state parts plus the renewal use case. */
+export interface RenewerRuntime extends StateRuntime {
   renew(
     request: { id: string; reason: RenewalReason; force?: boolean },
     owner: string,
     progress?: RenewerDeps['progress'],
   ): ReturnType<typeof renewCertificate>;
+}
+
+/** The whole system in one process (CLI, demo, tests, benchmarks): the scheduler's parts plus the renewer's. */
+export interface Runtime extends SchedulerRuntime, RenewerRuntime {}
+
+/**
+ * A port whose adapter module is loaded and built on first use: in the renewer's bundle the Lambda client (first
+ * imports, persist records) and Secrets Manager (EAB) are evaluated only by the rare renewal that needs them.
+ */
+function onFirstUse<T>(build: () => Promise<T>): () => Promise<T> {
+  let built: Promise<T> | undefined;
+  return () => {
+    built ??= build().catch((error: unknown) => {
+      built = undefined;
+      throw error;
+    });
+    return built;
+  };
 }
 
 /** ACM clients are built per region by the importer: everything of the base settings but the region. */
@@ -35,12 +52,14 @@ function acmClientConfig(config: RuntimeConfig) {
  * First imports: on AWS the first-import function (the renewer's role may not tag certificates); in local runs
  * (demo, CLI, tests) the same use case in-process, with the operator's credentials.
  */
-function firstImporterFor(config: RuntimeConfig, store: SchedulerRuntime['store']): FirstImporter {
-  if (config.firstImportFunctionName !== undefined) {
-    return new LambdaFirstImporter({
-      functionName: config.firstImportFunctionName,
-      clientConfig: awsBase(config),
+function firstImporterFor(config: RuntimeConfig, store: StateRuntime['store']): FirstImporter {
+  const functionName = config.firstImportFunctionName;
+  if (functionName !== undefined) {
+    const remote = onFirstUse(async () => {
+      const { LambdaFirstImporter } = await import('../adapters/lambda-first-import');
+      return new LambdaFirstImporter({ functionName, clientConfig: awsBase(config) });
     });
+    return { importNew: async (request) => (await remote()).importNew(request) };
   }
   const creator = new AcmImporter({ managedBy: config.serviceName, clientConfig: acmClientConfig(config) });
   const local: FirstImporter = {
@@ -55,14 +74,16 @@ function firstImporterFor(config: RuntimeConfig, store: SchedulerRuntime['store'
  */
 function persistWriterFor(
   config: RuntimeConfig,
-  store: SchedulerRuntime['store'],
+  store: StateRuntime['store'],
   route53: Route53DnsProvider,
 ): DnsPersistWriter {
-  if (config.firstImportFunctionName !== undefined) {
-    return new LambdaPersistRecordWriter({
-      functionName: config.firstImportFunctionName,
-      clientConfig: awsBase(config),
+  const functionName = config.firstImportFunctionName;
+  if (functionName !== undefined) {
+    const remote = onFirstUse(async () => {
+      const { LambdaPersistRecordWriter } = await import('../adapters/lambda-persist-record');
+      return new LambdaPersistRecordWriter({ functionName, clientConfig: awsBase(config) });
     });
+    return { write: async (request) => (await remote()).write(request) };
   }
   const local: DnsPersistWriter = {
     write: (request) => writePersistRecords({ store, dns: route53 }, request),
@@ -70,11 +91,31 @@ function persistWriterFor(
   return config.decorate?.persistRecord?.(local) ?? local;
 }
 
-/** Builds the AWS adapters and the ACME transports for one container (or one local run). */
+/** Secrets Manager, read only for an EAB secret (a CA account's registration), so built on first use. */
+function secretsFor(config: RuntimeConfig): SecretReader {
+  const reader = onFirstUse(async () => {
+    const { SecretsManagerReader } = await import('../adapters/secrets-reader');
+    return new SecretsManagerReader({ clientConfig: awsBase(config) });
+  });
+  return { getSecret: async (arn) => (await reader()).getSecret(arn) };
+}
+
+/** The whole system for one local run: the scheduler and the renewer on one state runtime. */
 export function createRuntime(config: RuntimeConfig): Runtime {
-  const scheduling = createSchedulerRuntime(config);
+  const state = createStateRuntime(config);
+  return { ...createSchedulerRuntime(config, state), ...createRenewerRuntime(config, state) };
+}
+
+/**
+ * Builds the renewer's adapters for one container, on `state` when the caller shares one with a scheduler. The
+ * renewer's bundle holds this module and not the scheduler's: no SQS client, no scheduler pass.
+ */
+export function createRenewerRuntime(
+  config: RuntimeConfig,
+  state: StateRuntime = createStateRuntime(config),
+): RenewerRuntime {
   const base = awsBase(config);
-  const lease = new S3Lease({ bucket: config.bucket, clientConfig: s3ClientConfig(config) });
+  const lease = new S3Lease({ bucket: config.bucket, client: state.s3 });
   const route53 = new Route53DnsProvider({
     clientConfig: base,
     stsConfig: base,
@@ -85,23 +126,24 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   const acm = new AcmImporter({
     managedBy: config.serviceName,
     clientConfig: acmClientConfig(config),
-    firstImporter: firstImporterFor(config, scheduling.store),
+    firstImporter: firstImporterFor(config, state.store),
   });
   const importer = config.decorate?.importer?.(acm) ?? acm;
-  const persistRecords = persistWriterFor(config, scheduling.store, route53);
+  const persistRecords = persistWriterFor(config, state.store, route53);
   const events = new EventBridgePublisher({ eventBusName: config.eventBusName, clientConfig: base });
-  const secrets = new SecretsManagerReader({ clientConfig: base });
+  const secrets = secretsFor(config);
   const renewerDeps = (owner: string, progress?: RenewerDeps['progress']): RenewerDeps => ({
-    store: scheduling.store,
+    // A store per attempt: each object read once, nothing just written read back (renewal-scoped-store.ts).
+    store: new RenewalScopedStore(state.store),
     lease,
     dns,
     persistRecords,
     importer,
     events,
     secrets,
-    transport: scheduling.transport,
-    fetch: scheduling.fetch,
-    clock: scheduling.clock,
+    transport: state.transport,
+    fetch: state.fetch,
+    clock: state.clock,
     sleep: realSleep,
     random: Math.random,
     owner,
@@ -110,7 +152,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     pollTimeoutMs: RENEWER_POLL_BUDGET_MS,
   });
   return {
-    ...scheduling,
+    ...state,
     renew: async (request, owner, progress) => {
       try {
         return await renewCertificate(renewerDeps(owner, progress), {
@@ -124,7 +166,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
         });
       } finally {
         // Whatever the attempt wrote, the next scheduler pass reads this state again instead of trusting its index.
-        await scheduling.index.markChanged(request.id).catch(() => {});
+        await state.index.markChanged(request.id).catch(() => {});
       }
     },
   };

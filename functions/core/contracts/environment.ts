@@ -24,10 +24,21 @@ const commonSchema = z.object({
   SCHEDULE_INTERVAL_MINUTES: z.coerce.number().int().min(1).default(60),
 });
 
+/**
+ * renewalInfo requests the scheduler keeps in flight by default. At AWS latencies (renewalInfo ~150 ms, an S3 GET
+ * and PUT ~20 ms each) 50 checks at once refresh 10,000 certificates in ~38 s, so the per-CA request rate
+ * (`ARI_REQUESTS_PER_SECOND`, 200/s: 50 s) bounds the pass, not the concurrency; 10 needed ~190 s.
+ */
+export const DEFAULT_ARI_CONCURRENCY = 50;
+
 /** The scheduler: inventory and state documents only, never key material. */
 export const schedulerEnvironmentSchema = commonSchema.extend({
   RENEWAL_QUEUE_URL: z.string().min(1, 'must be the renewal queue URL'),
-  ARI_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(10),
+  ARI_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(DEFAULT_ARI_CONCURRENCY),
+  /** renewalInfo requests per second to each CA (`ARI_REQUESTS_PER_SECOND` in core/ari/request-rate.ts). */
+  ARI_REQUESTS_PER_SECOND: z.coerce.number().min(1).max(1000).default(200),
+  /** The bus `ARI Window Moved` events go to (absent: the account's default bus). */
+  EVENT_BUS_NAME: z.string().min(1).optional(),
   PER_CERTIFICATE_METRICS: z
     .enum(['all', 'near-expiry', 'none'], { error: "must be 'all', 'near-expiry' or 'none'" })
     .default('near-expiry'),

@@ -1,0 +1,97 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SchedulerReport } from '../core/renewal/run-scheduler';
+import type { AriWindowMove } from '../core/renewal/window-moved';
+import type { RuntimeConfig } from './runtime-config';
+import type { Telemetry } from './telemetry-sinks';
+
+/** What the scheduler handler returns: the pass in four counts. */
+export interface SchedulerSummary {
+  readonly checked: number;
+  readonly waiting: number;
+  readonly enqueued: number;
+  readonly problems: number;
+}
+
+/**
+ * Logs and publishes one scheduler pass: one line per inventory problem and per certificate that is due, failed,
+ * or whose ARI was refreshed (the quiet majority shows only in the pass summary, so logs cost what changed, not the
+ * inventory size), the per-certificate metric where configured, and the pass metrics with the heartbeat.
+ */
+export function publishSchedulerReport(
+  report: SchedulerReport,
+  perCertificate: RuntimeConfig['perCertificateMetrics'],
+  { logger, metrics }: Telemetry,
+): SchedulerSummary {
+  const wantedFor = perCertificate ?? { mode: 'all', days: 0 };
+  for (const problem of report.problems)
+    logger.error('inventory_problem', { path: problem.path, problem: problem.message });
+  for (const check of report.checks) {
+    if (check.due || check.reason === 'error' || check.ariRequested || check.ariError)
+      logger.info('certificate_checked', {
+        certificate_id: check.id,
+        due: check.due,
+        reason: check.reason,
+        explanation: check.explanation,
+        days_to_expiry: check.daysToExpiry,
+        renew_at: check.renewAt,
+        ari_error: check.ariError,
+      });
+    if (check.windowMoved) logWindowMoved(logger, check.id, check.windowMoved, check.windowMovedEventError);
+    const wanted =
+      wantedFor.mode === 'all' ||
+      (wantedFor.mode === 'near-expiry' && (check.daysToExpiry ?? Infinity) <= wantedFor.days);
+    if (check.daysToExpiry !== undefined && wanted) {
+      const single = metrics.singleMetric();
+      single.addDimension('CertificateId', check.id);
+      single.addMetric('DaysToExpiry', MetricUnit.Count, Math.round(check.daysToExpiry * 100) / 100);
+    }
+  }
+  metrics.addMetric('SchedulerHeartbeat', MetricUnit.Count, 1);
+  metrics.addMetric('CertificatesDue', MetricUnit.Count, report.enqueued.length);
+  metrics.addMetric('AriErrors', MetricUnit.Count, report.ariErrors);
+  metrics.addMetric('AriChecks', MetricUnit.Count, report.ariRequests);
+  // One count per pass with the service dimension only: no per-certificate custom metric (design.md, cost).
+  metrics.addMetric('AriWindowMoved', MetricUnit.Count, report.checks.filter((c) => c.windowMoved).length);
+  if (report.minDaysToExpiry !== undefined)
+    metrics.addMetric('MinDaysToExpiry', MetricUnit.Count, report.minDaysToExpiry);
+  metrics.publishStoredMetrics();
+  logger.info('scheduler_done', {
+    checked: report.checks.length,
+    enqueued: report.enqueued.length,
+    ari_requests: report.ariRequests,
+    ari_errors: report.ariErrors,
+    budget_spent: report.budgetSpent,
+    left_for_next_pass: report.leftForNextPass,
+    waiting: report.waiting,
+    index_rebuilt: report.indexRebuilt,
+  });
+  return {
+    checked: report.checks.length,
+    waiting: report.waiting,
+    enqueued: report.enqueued.length,
+    problems: report.problems.length,
+  };
+}
+
+/**
+ * The one log line of a CA-moved ARI window (issue 14): the old and new window and the CA's explanationURL, with
+ * the same names as the `ARI Window Moved` event (docs/events.md). A warning: a moved window is usually an incident.
+ */
+function logWindowMoved(
+  logger: Telemetry['logger'],
+  id: string,
+  move: AriWindowMove,
+  eventError: string | undefined,
+): void {
+  logger.warn('ari_window_moved', {
+    certificate_id: id,
+    cert_id: move.certId,
+    old_window_start: move.previous.start,
+    old_window_end: move.previous.end,
+    new_window_start: move.window.start,
+    new_window_end: move.window.end,
+    explanation_url: move.explanationUrl ?? null,
+    selected_time: move.selectedTime,
+    ...(eventError === undefined ? {} : { event_error: eventError }),
+  });
+}
