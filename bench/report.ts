@@ -1,5 +1,6 @@
 import type { Peers } from './lib/peers';
 import { mebibytes, ratio, seconds, table } from './lib/stats';
+import { schedulerSection } from './report-scheduler';
 import type { AwsCallResults } from './sections/aws-calls';
 import type { ColdStartResult } from './sections/cold-start';
 import { ASSUMPTIONS, type CostModel, PRICES } from './sections/cost';
@@ -117,7 +118,7 @@ function issuanceSection(r: IssuanceResults, peers: Peers): string[] {
       'lego (`--dns exec`, `EXEC_PATH`) and certbot (`--manual-auth-hook`/`--manual-cleanup-hook`) through a ' +
       '`curl` hook to a small endpoint in the bench process that makes the same SDK calls. Each run is one process ' +
       'under `/usr/bin/time -v` (wall time from spawn to exit, "Maximum resident set size"); ours is the renewer ' +
-      'path (`createRuntime(config).renew({ force: true })`) bundled like the Lambda and run with `node`, so it ' +
+      'path (`createRenewerRuntime(config).renew({ force: true })`) bundled like the Lambda and run with `node`, so it ' +
       'pays Node.js start, bundle loading, the S3 lease and state, and the ACM import, which the peers do not do. ' +
       "Runs are interleaved ours → lego → certbot; one unmeasured warm-up round registers each tool's account first " +
       "(each then reuses it, as a renewal would). lego's exec provider solves challenges one at a time; " +
@@ -130,103 +131,6 @@ function issuanceSection(r: IssuanceResults, peers: Peers): string[] {
       'answer, validate and sign; "Retry-After honoured" waits as RFC 8555 §7.5.1 asks, which is the best any ' +
       "polite client can do against this server. Summing server-side handling from Pebble's logs was not " +
       'possible: Pebble logs requests without durations.',
-    '',
-  );
-  return out;
-}
-
-function schedulerSection(r: SchedulerResults, concurrency: number): string[] {
-  const out: string[] = ['## 2. Scheduler scale', ''];
-  const rows = r.sizes.flatMap((s) =>
-    (['first', 'second'] as const).map((which) => {
-      const p = s[which];
-      const calls = p.awsCalls;
-      return [
-        int(s.certificates),
-        which === 'first' ? '1 (ARI due)' : '2 (right after)',
-        seconds(p.handlerMs),
-        seconds(p.processMs),
-        int(p.ariRequests),
-        `${int(calls['s3:GetObject'] ?? 0)} / ${int(calls['s3:PutObject'] ?? 0)}`,
-        mebibytes(p.maxRssKib),
-        seconds(p.cpuMs),
-        `${seconds(p.awsMs / concurrency)} / ${seconds(p.caMs / concurrency)}`,
-        `${(p.logBytes / 1024).toFixed(0)} KiB`,
-        int(p.enqueued),
-      ];
-    }),
-  );
-  out.push(
-    table(
-      [
-        'certificates',
-        'pass',
-        'handler time',
-        'process time',
-        'ARI requests',
-        'S3 GET / PUT',
-        'peak RSS',
-        'CPU (user+sys)',
-        `S3 / CA time ÷ ${concurrency}`,
-        'logs + EMF',
-        'enqueued',
-      ],
-      rows,
-    ),
-    '',
-  );
-  const largest = [...r.sizes].sort((a, b) => b.certificates - a.certificates)[0];
-  if (largest) {
-    const p = largest.first;
-    const full = largest.certificates >= 10_000;
-    const timeMet = p.handlerMs < 60_000;
-    // Lambda's memory setting and its "Max Memory Used" are in MiB, so the target is read as 256 MiB.
-    const memMet = p.maxRssKib === undefined ? undefined : p.maxRssKib < 256 * 1024;
-    const second = largest.second;
-    out.push(
-      `**Target** — a 10,000-certificate pass under 60 s and 256 MB (MiB, Lambda's unit; largest measured here: ` +
-        `${int(largest.certificates)}): time ${seconds(p.handlerMs)} ${verdict(full ? timeMet : undefined)}` +
-        `${full && !timeMet ? ` by ${seconds(p.handlerMs - 60_000)}` : ''}; memory ${mebibytes(p.maxRssKib)} ` +
-        `${verdict(full ? memMet : undefined)}${full && memMet === false ? ` by ${mebibytes(p.maxRssKib! - 256 * 1024)}` : ''}. ` +
-        `The second pass made ${int(second.ariRequests)} ARI requests — ` +
-        `${verdict(second.ariRequests <= largest.certificates / 100)} for "almost none because of Retry-After".`,
-      '',
-    );
-    const perCert = (ms: number | undefined) =>
-      ms === undefined ? 'n/a' : `${(ms / largest.certificates).toFixed(2)} ms`;
-    out.push(
-      `Where the time goes at ${int(largest.certificates)} certificates: the "S3 / CA time ÷ ${concurrency}" column ` +
-        'is the summed duration of the S3 calls (measured at the endpoint) and of the CA requests, divided by the ' +
-        `scheduler's concurrency (${concurrency}, the deployed \`ARI_CONCURRENCY\` default): the wall time each ` +
-        'would take if nothing else cost anything. S3 here is moto, a single Python process that serves the ' +
-        'concurrent calls largely one after another and slows down as the versioned bucket fills: ' +
-        `${perCert(second.awsMs)} of summed S3 call time per certificate in the read-only pass. The scheduler ` +
-        `process itself (process start included) used ${seconds(p.cpuMs)} of CPU in the first pass ` +
-        `(${perCert(p.cpuMs)} per certificate; it covers the SDK's request signing and response parsing, zod ` +
-        'validation of each state document, the ARI decision, and one log line plus one EMF document per ' +
-        `certificate; not profiled further) and ${seconds(second.cpuMs)} in the second (${perCert(second.cpuMs)}). ` +
-        "Lambda gives a function CPU in proportion to its memory (one vCPU at 1,769 MB), so at the scheduler's " +
-        `512 MB that CPU time alone would stretch to about ${seconds(((p.cpuMs ?? 0) * 1769) / 512)}: at this ` +
-        'scale the scheduler needs more memory (1,769 MB for a full vCPU) as much as more concurrency. ' +
-        'On AWS an S3 GET takes about 10–30 ms ' +
-        'and a renewalInfo request to a real CA 50–150 ms, so at concurrency 10 a pass that refreshes ARI for ' +
-        '10,000 certificates needs roughly 10,000 × ~150 ms ÷ 10 ≈ 150 s, and a read-only pass ≈ 20–40 s. ' +
-        "`ARI_CONCURRENCY` (up to 100) is the knob that brings a refresh pass under 60 s, within the CA's rate " +
-        'limits. The scheduler Lambda times out after 5 minutes, so at concurrency 10 and those latencies a refresh ' +
-        'pass tops out near 20,000 certificates.',
-      '',
-    );
-  }
-  out.push(
-    `How the certificates were made: ${r.seeds} real certificates were issued by Pebble (90-day validity) through ` +
-      'the renewer. Inventory entry i has the names, key type and CA of seed i mod ' +
-      `${r.seeds}, so its config hash matches, and gets seed i mod ${r.seeds}'s state document (serial, dates, ` +
-      'CertID) with its ARI data removed. The first pass therefore fetches renewalInfo for every entry, and Pebble ' +
-      'answers each about a real certificate it issued (several entries share a CertID: Pebble answers each ' +
-      `request anyway). Pebble's renewalInfo Retry-After: ${r.ariRetryAfter ?? 'none'} s. Each pass runs the real ` +
-      'scheduler handler (logs and EMF metrics included) in a fresh process bundled like the Lambda, with the ' +
-      "AWS calls counted at a proxy in front of moto and the CA's requests counted at the fetch. Peak RSS is GNU " +
-      "time's figure for the whole process; seeding time is excluded.",
     '',
   );
   return out;
@@ -355,6 +259,21 @@ function costSection(
   const metricsTop = sizes.filter(
     (n) => metricsLine && c.lines.every((l) => (l.monthly[n] ?? 0) <= (metricsLine.monthly[n] ?? 0)),
   );
+  const targets: Record<number, number> = { 1000: 2.5, 10000: 15, 100000: 100 };
+  const v = sizes
+    .filter((n) => targets[n] !== undefined)
+    .map((n) => {
+      const t = targets[n]!;
+      const total = c.totals[n] ?? 0;
+      return `${int(n)}: ${usd(total)} vs ≤ ${usd(t)} ${verdict(total <= t)}${total > t ? ` by ${usd(total - t)}` : ''}`;
+    });
+  out.push(
+    `**Target** — default monthly cost, every line listed: ${v.join('; ')}. The fixed part (the KMS key ` +
+      `$${PRICES.kmsKeyMonth}, ${ASSUMPTIONS.alarms} alarms, ${ASSUMPTIONS.serviceMetrics} service-level metrics at ` +
+      `$${PRICES.cloudWatchMetricMonthFirst10k} each, without CloudWatch's free tier of 10 metrics and 10 alarms) ` +
+      'is most of the bill at 1,000 certificates.',
+    '',
+  );
   out.push(
     `Largest item per size — ${dominant.join('; ')}.` +
       (metricsTop.length
@@ -364,15 +283,18 @@ function costSection(
           'the alarm already uses, would remove most of the bill.'
         : ''),
     '',
-    'Inputs — measured here: scheduler pass time, S3 GET/PUT and log bytes for an ARI-refresh pass and a ' +
-      `skip pass (section 2); AWS calls and duration (${seconds(renewalMs)}) of one renewal (section 4). ` +
+    'Inputs — measured here: the nothing-due pass at each size (time, S3 requests, log bytes: what every hourly ' +
+      'pass costs), and per certificate what one ARI refresh added to the refresh pass (section 2); AWS calls and ' +
+      `duration (${seconds(renewalMs)}) of one renewal (section 4). ` +
       `Assumed: a pass every ${ASSUMPTIONS.scheduleIntervalHours} h (${ASSUMPTIONS.hoursPerMonth} a month); ` +
-      `each certificate's ARI refreshed once per Retry-After (${Number(retryAfter ?? 21_600) / 3600} h, Pebble's ` +
-      'value, used for the CA), the other passes only reading state; ' +
+      `each certificate read once per jittered Retry-After (${Number(retryAfter ?? 21_600) / 3600} h, Pebble's ` +
+      'value, used for the CA, × 1.25 on average) and once after each renewal (its change marker), never otherwise; ' +
       `${ASSUMPTIONS.renewalsPerCertificateMonth.toFixed(2)} renewals per certificate a month (90-day certificates ` +
-      'renewed ~60 days in; 45-day certificates double it); scheduler 512 MB and renewer 1,024 MB arm64 (the ' +
+      'renewed ~60 days in; 45-day certificates double it); scheduler ' +
+      `${Math.round(ASSUMPTIONS.schedulerMemoryGb * 1024)} MB and renewer 1,024 MB arm64 (the ` +
       `construct's settings); ${ASSUMPTIONS.alarms} alarms; ${ASSUMPTIONS.serviceMetrics} service-level metrics ` +
-      'plus `DaysToExpiry` per certificate; SQS idle long-polling by the Lambda event source of ~5 pollers × 3 ' +
+      'plus `DaysToExpiry` for a certificate read with 30 days or fewer left (the default `near-expiry`: about ' +
+      'one metric-hour per renewal, CloudWatch prorating by the hour); SQS idle long-polling by the Lambda event source of ~5 pollers × 3 ' +
       'receives a minute; S3 Bucket Keys cutting KMS requests to ~1 per 1,000 S3 object requests. Free tiers are ' +
       'not applied. Durations measured against moto and Pebble are shorter than on AWS (Route 53 INSYNC alone ' +
       'takes 10–60 s); even at 90 s per renewal the renewer line stays under ' +
@@ -429,9 +351,8 @@ export function renderReport(input: ReportInput): string {
     out.push('## Sections that failed', '');
     for (const e of input.errors) out.push('```', e, '```', '');
   }
-  const concurrency = 10;
   if (input.issuance) out.push(...issuanceSection(input.issuance, input.peers));
-  if (input.scheduler) out.push(...schedulerSection(input.scheduler, concurrency));
+  if (input.scheduler) out.push(...schedulerSection(input.scheduler));
   if (input.cold) out.push(...coldSection(input.cold, input.options.coldRuns));
   if (input.calls) out.push(...callsSection(input.calls));
   if (input.cost)

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createRuntime, type RuntimeConfig } from '../../functions/composition/runtime';
+import type { RuntimeConfig } from '../../functions/composition/runtime-config';
+import { createSchedulerRuntime } from '../../functions/composition/scheduler-runtime';
 import type { Fetch } from '../../functions/core/http';
 import { createSchedulerHandler } from '../../functions/handlers/scheduler';
 
@@ -34,7 +35,22 @@ const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 20);
 
-const runtime = createRuntime({ ...input.config, fetch });
+const built = createSchedulerRuntime({ ...input.config, fetch });
+/** Hours from now to each checked certificate's next look, by whole hour: the spread the ARI jitter makes. */
+const spread: Record<number, number> = {};
+const runtime = {
+  config: built.config,
+  scheduler: async () => {
+    const report = await built.scheduler();
+    const now = Date.now();
+    for (const check of report.checks) {
+      if (check.nextCheckAt === undefined) continue;
+      const hour = Math.floor((Date.parse(check.nextCheckAt) - now) / 3_600_000);
+      spread[hour] = (spread[hour] ?? 0) + 1;
+    }
+    return report;
+  },
+};
 const handler = createSchedulerHandler(() => runtime);
 const started = performance.now();
 const result = await handler();
@@ -43,5 +59,5 @@ peakRss = Math.max(peakRss, process.memoryUsage().rss);
 clearInterval(sampler);
 writeFileSync(
   process.argv[3]!,
-  JSON.stringify({ ms, ariRequests, caRequests, caMs, ...result, peakRssBytes: peakRss }),
+  JSON.stringify({ ms, ariRequests, caRequests, caMs, ...result, peakRssBytes: peakRss, spread }),
 );

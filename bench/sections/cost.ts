@@ -1,3 +1,5 @@
+import { ARI_CHECK_JITTER } from '../../functions/core/ari';
+import { SCHEDULER_MEMORY_MB } from '../../infra/lib/acme-function';
 import type { PassResult, SchedulerResults } from './scheduler-scale';
 
 /**
@@ -32,12 +34,18 @@ export const ASSUMPTIONS = {
   scheduleIntervalHours: 1,
   /** 90-day certificates renewed about 60 days in (ARI window at two thirds of the lifetime). */
   renewalsPerCertificateMonth: 30.4 / 60,
-  schedulerMemoryGb: 0.5,
+  schedulerMemoryGb: SCHEDULER_MEMORY_MB / 1024,
   renewerMemoryGb: 1,
   /** The construct's four alarms (failure, dead letter, min days to expiry, heartbeat). */
   alarms: 4,
-  /** Service-level EMF metrics besides the per-certificate DaysToExpiry. */
+  /** Service-level EMF metrics (scheduler: heartbeat, due, ARI errors, ARI checks, min days; renewer: 2). */
   serviceMetrics: 7,
+  /**
+   * Per-certificate `DaysToExpiry` metric-hours a month per renewal under the default `near-expiry` (30 days):
+   * a certificate gets the metric only in a pass that reads it with 30 days or fewer left, i.e. about once, in the
+   * pass that finds it due (CloudWatch prorates custom metrics by the hour they are published in).
+   */
+  daysToExpiryMetricHoursPerRenewal: 1,
   /** Lambda's SQS event source keeps long-polling an empty queue: ~5 pollers × 3 receives/min (20 s waits). */
   sqsIdlePollsMonth: 5 * 3 * 60 * 730,
   /** SQS requests per renewal: send (batched by 10, counted as 1), receive, delete. */
@@ -81,14 +89,38 @@ function passCost(p: PassResult): PassCost {
   };
 }
 
-function scale(p: PassCost, from: number, to: number): PassCost {
-  const f = to / from;
-  return { ms: p.ms * f, s3Gets: p.s3Gets * f, s3Puts: p.s3Puts * f, logBytes: p.logBytes * f };
+/** What one certificate added to a pass: (refresh pass − nothing-due pass) ÷ certificates. */
+function perCertificate(refresh: PassCost, idle: PassCost, n: number): PassCost {
+  const d = (a: number, b: number) => Math.max(0, a - b) / n;
+  return {
+    ms: d(refresh.ms, idle.ms),
+    s3Gets: d(refresh.s3Gets, idle.s3Gets),
+    s3Puts: d(refresh.s3Puts, idle.s3Puts),
+    logBytes: d(refresh.logBytes, idle.logBytes),
+  };
 }
 
 /**
- * Section 5: monthly cost for 10, 1,000 and 10,000 certificates from the measured scheduler passes (time, S3 calls,
- * log bytes), the measured AWS calls and duration of one renewal, and public prices.
+ * The measured nothing-due pass at `n` certificates, or the nearest measured size's with its time scaled by the
+ * inventory size (its requests do not grow; its parsing does), noted when so.
+ */
+function nothingDuePass(r: SchedulerResults, n: number, notes: string[]): PassCost {
+  const exact = r.sizes.find((x) => x.certificates === n);
+  if (exact) return passCost(exact.second);
+  const nearest = [...r.sizes].sort(
+    (a, b) => Math.abs(Math.log(a.certificates / n)) - Math.abs(Math.log(b.certificates / n)),
+  )[0]!;
+  const p = passCost(nearest.second);
+  notes.push(
+    `${n} certificates: nothing-due pass time scaled linearly from the ${nearest.certificates}-certificate one`,
+  );
+  return { ...p, ms: (p.ms * n) / nearest.certificates };
+}
+
+/**
+ * Section 5: monthly cost per inventory size from the measured scheduler passes (a nothing-due pass every hour at
+ * that size; per certificate, what one ARI refresh added to the refresh pass, once per jittered Retry-After, and
+ * once more after each renewal), the measured AWS calls and duration of one renewal, and public prices.
  */
 export function costModel(input: {
   readonly scheduler: SchedulerResults;
@@ -103,10 +135,15 @@ export function costModel(input: {
   const P = PRICES;
   const A = ASSUMPTIONS;
   const notes: string[] = [];
-  const measured = new Map(input.scheduler.sizes.map((s) => [s.certificates, s]));
-  const largest = [...input.scheduler.sizes].sort((a, b) => b.certificates - a.certificates)[0]!;
-  // Each certificate's ARI is refreshed once per Retry-After; the other passes only read its state.
-  const refreshShare = Math.min(1, A.scheduleIntervalHours / input.ariRetryAfterHours);
+  const full = [...input.scheduler.sizes]
+    .filter((x) => x.first)
+    .sort((x, y) => y.certificates - x.certificates)[0];
+  if (!full?.first) throw new Error('the cost model needs a measured refresh pass');
+  // One ARI refresh costs what the refresh pass cost over the nothing-due pass after it, per certificate.
+  const refresh = perCertificate(passCost(full.first), passCost(full.second), full.certificates);
+  // Each certificate is read once per jittered Retry-After (mean 1 + jitter/2 of it), the rest of the time not.
+  const refreshesPerCertificateMonth =
+    A.hoursPerMonth / (input.ariRetryAfterHours * (1 + ARI_CHECK_JITTER / 2));
   const passesPerMonth = A.hoursPerMonth / A.scheduleIntervalHours;
   const renewalS3Gets = input.renewalCalls['s3:GetObject'] ?? 0;
   const renewalS3Puts =
@@ -116,32 +153,31 @@ export function costModel(input: {
   const lines: CostLine[] = [];
   const add = (item: string, f: (n: number) => number) =>
     lines.push({ item, monthly: Object.fromEntries(input.sizes.map((n) => [n, f(n)])) });
-  const per = new Map<number, { first: PassCost; second: PassCost; renewals: number }>();
+  const per = new Map<number, { idle: PassCost; refreshes: number; renewals: number }>();
   for (const n of input.sizes) {
-    const m = measured.get(n);
-    const first = m ? passCost(m.first) : scale(passCost(largest.first), largest.certificates, n);
-    const second = m ? passCost(m.second) : scale(passCost(largest.second), largest.certificates, n);
-    if (!m)
-      notes.push(
-        `${n} certificates: scheduler figures scaled linearly from the ${largest.certificates}-certificate pass`,
-      );
-    per.set(n, { first, second, renewals: n * A.renewalsPerCertificateMonth });
+    const idle = nothingDuePass(input.scheduler, n, notes);
+    per.set(n, {
+      idle,
+      refreshes: n * refreshesPerCertificateMonth,
+      renewals: n * A.renewalsPerCertificateMonth,
+    });
   }
-  const avgPass = (n: number) => {
-    const { first, second } = per.get(n)!;
-    const mix = (a: number, b: number) => refreshShare * a + (1 - refreshShare) * b;
+  /** The month's scheduler work: every pass's fixed part, plus each refresh and each renewal's re-read. */
+  const month = (n: number) => {
+    const { idle, refreshes, renewals } = per.get(n)!;
+    const reads = refreshes + renewals;
     return {
-      ms: mix(first.ms, second.ms),
-      s3Gets: mix(first.s3Gets, second.s3Gets),
-      s3Puts: mix(first.s3Puts, second.s3Puts),
-      logBytes: mix(first.logBytes, second.logBytes),
+      ms: passesPerMonth * idle.ms + reads * refresh.ms,
+      s3Gets: passesPerMonth * idle.s3Gets + reads * refresh.s3Gets,
+      s3Puts: passesPerMonth * idle.s3Puts + reads * refresh.s3Puts,
+      logBytes: passesPerMonth * idle.logBytes + reads * refresh.logBytes,
     };
   };
 
-  add('Lambda scheduler (GB-s + requests)', (n) => {
-    const p = avgPass(n);
+  add(`Lambda scheduler (${SCHEDULER_MEMORY_MB} MB; GB-s + requests)`, (n) => {
+    const p = month(n);
     return (
-      passesPerMonth * (p.ms / 1000) * A.schedulerMemoryGb * P.lambdaArmGbSecond +
+      (p.ms / 1000) * A.schedulerMemoryGb * P.lambdaArmGbSecond +
       (passesPerMonth / 1e6) * P.lambdaPerMillionRequests
     );
   });
@@ -156,11 +192,11 @@ export function costModel(input: {
     const r = per.get(n)!.renewals;
     return ((A.sqsIdlePollsMonth + r * A.sqsPerRenewal) / 1e6) * P.sqsPerMillionRequests;
   });
-  add('S3 requests', (n) => {
-    const p = avgPass(n);
+  add('S3 requests (scheduler passes + renewals)', (n) => {
+    const p = month(n);
     const r = per.get(n)!.renewals;
-    const gets = passesPerMonth * p.s3Gets + r * renewalS3Gets;
-    const puts = passesPerMonth * p.s3Puts + r * renewalS3Puts;
+    const gets = p.s3Gets + r * renewalS3Gets;
+    const puts = p.s3Puts + r * renewalS3Puts;
     return (gets / 1000) * P.s3GetPer1000 + (puts / 1000) * P.s3PutPer1000;
   });
   add('EventBridge Scheduler + events', (n) => {
@@ -169,8 +205,9 @@ export function costModel(input: {
       (Math.max(0, passesPerMonth - P.schedulerFreeInvocations) / 1e6) * P.schedulerPerMillionInvocations;
     return scheduler + ((r * renewalEvents) / 1e6) * P.eventBridgePerMillionEvents;
   });
-  add('CloudWatch custom metrics (DaysToExpiry per certificate + 7)', (n) => {
-    const metrics = n + A.serviceMetrics;
+  add(`CloudWatch custom metrics (${A.serviceMetrics} service-level + DaysToExpiry near expiry)`, (n) => {
+    const perCertificate = (per.get(n)!.renewals * A.daysToExpiryMetricHoursPerRenewal) / A.hoursPerMonth;
+    const metrics = A.serviceMetrics + perCertificate;
     const first = Math.min(metrics, 10_000);
     return (
       first * P.cloudWatchMetricMonthFirst10k +
@@ -179,13 +216,13 @@ export function costModel(input: {
   });
   add('CloudWatch alarms', () => A.alarms * P.cloudWatchAlarmMonth);
   add('CloudWatch Logs ingestion (scheduler)', (n) => {
-    const p = avgPass(n);
-    return ((passesPerMonth * p.logBytes) / 1024 ** 3) * P.cloudWatchLogsPerGbIngested;
+    const p = month(n);
+    return (p.logBytes / 1024 ** 3) * P.cloudWatchLogsPerGbIngested;
   });
   add('KMS (one key + requests with bucket keys)', (n) => {
-    const p = avgPass(n);
+    const p = month(n);
     const r = per.get(n)!.renewals;
-    const s3 = passesPerMonth * (p.s3Gets + p.s3Puts) + r * (renewalS3Gets + renewalS3Puts);
+    const s3 = p.s3Gets + p.s3Puts + r * (renewalS3Gets + renewalS3Puts);
     return P.kmsKeyMonth + ((s3 * A.kmsRequestsPerS3Request) / 10_000) * P.kmsPer10kRequests;
   });
   const totals = Object.fromEntries(

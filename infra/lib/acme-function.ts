@@ -21,6 +21,15 @@ export const RENEWER_TIMEOUT = Duration.millis(RENEWER_TIMEOUT_MS);
 /** One scheduler pass, from the same time budget the pass budget is sized from. */
 export const SCHEDULER_TIMEOUT = Duration.millis(SCHEDULER_TIMEOUT_MS);
 
+/**
+ * The scheduler's memory, sized from its measured CPU rather than its footprint (bench/results.md, section 2):
+ * Lambda gives a function CPU in proportion to its memory (one vCPU at 1,769 MB). A pass that refreshes ARI for
+ * 10,000 certificates measured about 2–4 ms of CPU per certificate on the bench machine, 20–40 s in all, which at
+ * 512 MB (0.29 vCPU) alone would take 70–140 s; 1,024 MB (0.58 vCPU) brings that CPU under the 60 s target, and
+ * a pass where nothing is due uses a fraction of a second either way, so the larger size costs cents a month.
+ */
+export const SCHEDULER_MEMORY_MB = 1024;
+
 /** How one of the construct's functions is built. */
 export interface AcmeFunctionOptions {
   readonly handler: keyof typeof HANDLER_ENTRIES;
