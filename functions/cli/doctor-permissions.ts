@@ -9,13 +9,11 @@ import type { RenewerDeployment, RenewerNames } from '../core/iam/renewal-calls'
 import type { Target } from './target';
 
 /**
- * The policy evaluator's package. It is not a dependency of acme-ari-aws (AGPL-3.0, and about 19 MB with its IAM
- * data, for one doctor check): a checkout has it as a development dependency, an installation when the operator
- * adds it. The build keeps it out of the CLI bundle.
+ * The evaluator on `@cloud-copilot/iam-simulate` when it is installed, else `undefined` (the check then says how to
+ * add it). The package is not a dependency of acme-ari-aws (AGPL-3.0, and about 19 MB with its IAM data, for one
+ * doctor check): a checkout has it as a development dependency, an installation once the operator adds it; the
+ * build keeps it out of the CLI bundle (scripts/build-package.ts).
  */
-export const EVALUATOR_PACKAGE = '@cloud-copilot/iam-simulate';
-
-/** The evaluator on iam-simulate when it is installed, else `undefined` (the check then says how to add it). */
 export async function loadPolicyEvaluator(
   load: () => Promise<{ runSimulation: RunSimulation }> = () => import('@cloud-copilot/iam-simulate'),
 ): Promise<PolicyEvaluator | undefined> {
