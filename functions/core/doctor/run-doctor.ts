@@ -126,7 +126,11 @@ function judgeRenewal(
   const subject = { id: cert.id, acmRegions: cert.acmRegions, directoryUrl: ca.directoryUrl };
   const eabSecretArn = ca.eab?.hmacSecretArn;
   const challenges = usesDns01(inventory, cert) ? targets : [];
-  return judge(eabSecretArn ? { ...subject, eabSecretArn } : subject, challenges);
+  const persistRecord = challengeOf(inventory, cert) === 'dns-persist-01';
+  return judge(
+    { ...subject, ...(eabSecretArn ? { eabSecretArn } : {}), ...(persistRecord ? { persistRecord } : {}) },
+    challenges,
+  );
 }
 
 /**

@@ -59,6 +59,8 @@ export interface RenewalSubject {
   readonly challenges: readonly ChallengeTarget[];
   /** The ACM certificate already imported per region; a region without one gets its first import. */
   readonly acmArns: Readonly<Record<string, string>>;
+  /** dns-persist-01: the first-import function writes the `_validation-persist` record when it must change. */
+  readonly persistRecord?: boolean;
 }
 
 /** One call of the plan, with what it is for in words an operator reads. */
@@ -259,9 +261,23 @@ export function renewalCalls(
     outcome: ok,
     purpose: 'publish the renewal outcome',
   };
+  const persist: PlannedCall[] =
+    subject.persistRecord && deployment.firstImportFunctionName !== undefined
+      ? [
+          {
+            service: 'lambda',
+            command: 'InvokeCommand',
+            region: deployment.region,
+            input: { FunctionName: deployment.firstImportFunctionName },
+            outcome: ok,
+            purpose: 'ask the first-import function to write the _validation-persist record',
+          },
+        ]
+      : [];
   return [
     ...storeCalls(subject, deployment, names),
     ...eab,
+    ...persist,
     ...dnsCalls(subject, deployment, names),
     ...acmCalls(subject, deployment, names),
     event,

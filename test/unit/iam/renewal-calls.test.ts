@@ -104,6 +104,28 @@ describe('the AWS calls one renewal makes, as IAM authorizes them', () => {
     ]);
   });
 
+  it('asks the first-import function for the _validation-persist record of a dns-persist-01 certificate', () => {
+    const persist = renewalRequests(
+      renewalCalls({ ...subject, challenges: [], persistRecord: true }, deployment, RENEWER_NAMES),
+      deployment,
+    );
+    expect(
+      persist
+        .filter((r) => r.request.action === 'lambda:InvokeFunction')
+        .map((r) => [r.request.resource, r.call.purpose]),
+    ).toEqual([
+      [
+        `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:acme-first-import`,
+        'ask the first-import function to write the _validation-persist record',
+      ],
+      [
+        `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:acme-first-import`,
+        'ask the first-import function to create the certificate in us-east-1',
+      ],
+    ]);
+    expect(persist.some((r) => r.request.action.startsWith('route53:Change'))).toBe(false);
+  });
+
   it('reads the EAB secret and publishes the outcome on the deployment bus with the system source', () => {
     expect(find('secretsmanager:GetSecretValue', subject.eabSecretArn!)).toHaveLength(1);
     expect(
