@@ -212,6 +212,23 @@ const mustBeDenied: Row[] = [
         ],
       }),
   },
+  // Each function may put only the detail types it publishes (EVENTS_PUBLISHED_BY in contracts/events.ts).
+  {
+    name: 'scheduler: PutEvents Certificate Renewed (a detail type only the renewer publishes)',
+    principal: as('scheduler'),
+    call: () =>
+      call('scheduler', 'events', 'PutEventsCommand', {
+        Entries: [{ Source: EVENT_SOURCE, DetailType: 'Certificate Renewed', Detail: '{}' }],
+      }),
+  },
+  {
+    name: 'renewer: PutEvents ARI Window Moved (a detail type only the scheduler publishes)',
+    principal: as('renewer'),
+    call: () =>
+      call('renewer', 'events', 'PutEventsCommand', {
+        Entries: [{ Source: EVENT_SOURCE, DetailType: 'ARI Window Moved', Detail: '{}' }],
+      }),
+  },
   {
     name: 'another principal of the account (not the scheduler, no operator): sqs:SendMessage to the renewal queue',
     principal: OTHER,
@@ -262,6 +279,14 @@ const mustBeAllowed: Row[] = [
         'ChangeResourceRecordSetsCommand',
         txt('DELETE', '_acme-challenge.example.com.'),
       ),
+  },
+  {
+    name: 'scheduler: PutEvents ARI Window Moved to the default bus',
+    principal: as('scheduler'),
+    call: () =>
+      call('scheduler', 'events', 'PutEventsCommand', {
+        Entries: [{ Source: EVENT_SOURCE, DetailType: 'ARI Window Moved', Detail: '{}' }],
+      }),
   },
   {
     name: 'renewer: PutEvents Certificate Renewed to the default bus',
