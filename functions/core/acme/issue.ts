@@ -107,8 +107,15 @@ async function collect<H>(input: IssueInput<H>, order: Order) {
   const dns01: Array<Pending & { record: DnsTxtRecord }> = [];
   const persist: Array<Pending & { wanted: DnsPersistWanted }> = [];
   const fallbacks: string[] = [];
-  if (!input.persist && input.challenge === 'dns-persist-01')
+  if (!input.persist && input.challenge === 'dns-persist-01') {
+    if (input.dns01Fallback === false) {
+      throw new AcmeAwsError(
+        'config-invalid',
+        'dns-persist-01 is asked for without dns-01 fallback, but this runtime has no persist-record step to write its records',
+      );
+    }
     fallbacks.push('no dns-persist-01 writer is configured');
+  }
   for (const url of order.authorizations) {
     const authz = await getAuthorization(
       input.client,
