@@ -8,7 +8,7 @@
  * `--out=path`.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { PROJECT_ROOT } from '../infra/lib/lambda-bundling';
 import { startBed } from '../testbed/bed';
@@ -41,6 +41,8 @@ const COST_SIZES = [1000, 10_000, 100_000];
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const startedAt = new Date();
+/** The machine is shared: its load before and after the run is part of the result. */
+const loadAtStart = loadavg();
 const wallStarted = performance.now();
 const errors: string[] = [];
 
@@ -118,7 +120,9 @@ const cost: CostModel | undefined =
 const report = renderReport({
   startedAt,
   durationMs: performance.now() - wallStarted,
-  machine: describeMachine(),
+  machine: `${describeMachine()}; load average (1/5/15 min) ${loadAtStart.map((l) => l.toFixed(2)).join(' / ')} at the start, ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ')} at the end (a shared machine: other engineers' tests ran meanwhile)`,
   smoke,
   options,
   peers,
