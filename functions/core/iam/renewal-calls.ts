@@ -1,3 +1,4 @@
+import { EVENTS_PUBLISHED_BY } from '../contracts/events';
 import { type AwsCall, type IamRequest, iamRequestsFor, type MappingEnv } from './requests';
 
 // The AWS calls one renewal of one certificate makes, as the renewer function sends them, so the doctor can ask
@@ -252,7 +253,7 @@ export function renewalCalls(
     command: 'PutEventsCommand',
     region: deployment.region,
     input: {
-      Entries: ['Certificate Renewed', 'Certificate Renewal Failed'].map((DetailType) => ({
+      Entries: EVENTS_PUBLISHED_BY.renewer.map((DetailType) => ({
         Source: names.eventSource,
         DetailType,
         EventBusName: deployment.eventBusName ?? 'default',
