@@ -16,6 +16,7 @@ import { Construct } from 'constructs';
 import { EVENT_SOURCE } from '../../functions/adapters/eventbridge-publisher';
 import { ConfigError, type Inventory } from '../../functions/core/config/inventory';
 import { functionEnvironment } from '../../functions/core/contracts/environment';
+import { EVENTS_PUBLISHED_BY } from '../../functions/core/contracts/events';
 import { warnOnAcmQuotas } from './acm-quota-warning';
 import { type AcmeAlarmThresholds, createAlarms, createAlarmTopic } from './acme-alarms';
 import { AcmeCa } from './acme-ca';
@@ -24,6 +25,7 @@ import { createAcmeFunction, SCHEDULER_TIMEOUT } from './acme-function';
 import { grantFirstImport, grantRenewer } from './function-grants';
 import { acknowledgeWildcardResources } from './nag-acknowledgements';
 import { createRenewalQueues, type RenewalQueues } from './renewal-queues';
+import { putEventsStatement } from './renewer-permissions';
 import { type InventoryInput, type ResolvedInventory, resolveInventory } from './resolve-inventory';
 import { StateStore } from './state-store';
 
@@ -340,6 +342,7 @@ export class AcmeCertificates extends Construct {
       environment: functionEnvironment('scheduler', {
         ...common,
         RENEWAL_QUEUE_URL: queues.queue.queueUrl,
+        EVENT_BUS_NAME: eventBus.eventBusName,
         ARI_CONCURRENCY: props.ariConcurrency ?? 10,
         PER_CERTIFICATE_METRICS: props.perCertificateMetrics ?? 'near-expiry',
         PER_CERTIFICATE_METRIC_DAYS: props.perCertificateMetricDays ?? 30,
@@ -357,6 +360,10 @@ export class AcmeCertificates extends Construct {
   ): void {
     queues.allowSender(this.schedulerFunction.role!);
     store.grant(this.schedulerFunction.role!, 'scheduler');
+    // The scheduler publishes only `ARI Window Moved` (functions/core/contracts/events.ts), on the renewer's bus.
+    this.schedulerFunction.role!.addToPrincipalPolicy(
+      putEventsStatement(context.eventBus.eventBusArn, EVENT_SOURCE, EVENTS_PUBLISHED_BY.scheduler),
+    );
     store.grant(this.renewerFunction.role!, 'renewer');
     store.grant(this.firstImportFunction.role!, 'first-import');
     this.queue.grantSendMessages(this.schedulerFunction);
