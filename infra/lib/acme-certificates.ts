@@ -15,13 +15,13 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENT_SOURCE } from '../../functions/adapters/eventbridge-publisher';
 import { ConfigError, type Inventory } from '../../functions/core/config/inventory';
-import { functionEnvironment } from '../../functions/core/contracts/environment';
+import { DEFAULT_ARI_CONCURRENCY, functionEnvironment } from '../../functions/core/contracts/environment';
 import { EVENTS_PUBLISHED_BY } from '../../functions/core/contracts/events';
 import { warnOnAcmQuotas } from './acm-quota-warning';
 import { type AcmeAlarmThresholds, createAlarms, createAlarmTopic } from './acme-alarms';
 import { AcmeCa } from './acme-ca';
 import { addDashboard } from './acme-dashboard';
-import { createAcmeFunction, SCHEDULER_TIMEOUT } from './acme-function';
+import { createAcmeFunction, SCHEDULER_MEMORY_MB, SCHEDULER_TIMEOUT } from './acme-function';
 import { grantFirstImport, grantRenewer } from './function-grants';
 import { acknowledgeWildcardResources } from './nag-acknowledgements';
 import { createRenewalQueues, type RenewalQueues } from './renewal-queues';
@@ -71,9 +71,15 @@ export interface AcmeCertificatesProps {
   readonly renewerConcurrency?: number;
   /**
    * ARI requests the scheduler sends at once (`ARI_CONCURRENCY`).
-   * @default 10
+   * @default 50 (DEFAULT_ARI_CONCURRENCY)
    */
   readonly ariConcurrency?: number;
+  /**
+   * renewalInfo requests per second the scheduler sends to each CA (`ARI_REQUESTS_PER_SECOND`, a token bucket per
+   * CA directory with a burst of 20). Let's Encrypt documents 1,000/s per IP address for renewal-info.
+   * @default 200 (ARI_REQUESTS_PER_SECOND)
+   */
+  readonly ariRequestsPerSecond?: number;
   /**
    * Which certificates get their own `DaysToExpiry` metric (one CloudWatch custom metric each, the largest cost
    * at scale: see bench/results.md). `'near-expiry'` publishes it only for certificates with at most
@@ -336,14 +342,15 @@ export class AcmeCertificates extends Construct {
     const scheduler = createAcmeFunction(this, 'Scheduler', {
       handler: 'scheduler',
       timeout: SCHEDULER_TIMEOUT,
-      memorySize: 512,
+      memorySize: SCHEDULER_MEMORY_MB,
       logRetention,
       description: 'Checks ACME Renewal Information and expiry; enqueues due certificates',
       environment: functionEnvironment('scheduler', {
         ...common,
         RENEWAL_QUEUE_URL: queues.queue.queueUrl,
         EVENT_BUS_NAME: eventBus.eventBusName,
-        ARI_CONCURRENCY: props.ariConcurrency ?? 10,
+        ARI_CONCURRENCY: props.ariConcurrency ?? DEFAULT_ARI_CONCURRENCY,
+        ARI_REQUESTS_PER_SECOND: props.ariRequestsPerSecond,
         PER_CERTIFICATE_METRICS: props.perCertificateMetrics ?? 'near-expiry',
         PER_CERTIFICATE_METRIC_DAYS: props.perCertificateMetricDays ?? 30,
       }),

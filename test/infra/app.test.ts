@@ -104,7 +104,7 @@ describe('cdk synth of the app (certificates.json + cdk.json context)', () => {
     expect(vars('renewer').SCHEDULE_INTERVAL_MINUTES).toBe(vars('scheduler').SCHEDULE_INTERVAL_MINUTES);
     expect(vars('scheduler')).toMatchObject({
       PER_CERTIFICATE_METRICS: 'near-expiry',
-      ARI_CONCURRENCY: '10',
+      ARI_CONCURRENCY: '50',
     });
     expect(vars('renewer').POWERTOOLS_SERVICE_NAME).toBe(vars('scheduler').POWERTOOLS_SERVICE_NAME);
   });
