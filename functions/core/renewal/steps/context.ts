@@ -3,7 +3,6 @@ import type { Clock, Random, Sleep } from '../../clock';
 import type { CertificateConfig, ResolvedCa } from '../../config/inventory';
 import type { Fetch } from '../../http';
 import type { RenewalPlanRequest } from '../plan-renewal';
-import type { FailoverRecord } from '../state';
 import type {
   CertificateImporter,
   CertificateStore,
@@ -15,6 +14,7 @@ import type {
   RenewalReason,
   SecretReader,
 } from '../ports';
+import type { FailoverRecord } from '../state';
 import type { StateRecord } from './state-record';
 
 /** What the renewer needs from the outside world. */
