@@ -278,10 +278,6 @@ function costSection(
     const top = [...c.lines].sort((a, b) => (b.monthly[n] ?? 0) - (a.monthly[n] ?? 0))[0]!;
     return `${int(n)}: ${top.item} (${((100 * (top.monthly[n] ?? 0)) / (c.totals[n] || 1)).toFixed(0)} %)`;
   });
-  const metricsLine = c.lines.find((l) => l.item.startsWith('CloudWatch custom metrics'));
-  const metricsTop = sizes.filter(
-    (n) => metricsLine && c.lines.every((l) => (l.monthly[n] ?? 0) <= (metricsLine.monthly[n] ?? 0)),
-  );
   const targets: Record<number, number> = { 1000: 2.5, 10000: 15, 100000: 100 };
   const v = sizes
     .filter((n) => targets[n] !== undefined)
@@ -299,12 +295,11 @@ function costSection(
   );
   out.push(
     `Largest item per size — ${dominant.join('; ')}.` +
-      (metricsTop.length
-        ? ` The per-certificate \`DaysToExpiry\` metric (one custom metric per certificate, because of its ` +
-          `CertificateId dimension) is the largest item at ${metricsTop.map(int).join(', ')} certificates: ` +
-          'publishing it only for certificates close to expiry, or relying on the service-level `MinDaysToExpiry` ' +
-          'the alarm already uses, would remove most of the bill.'
-        : ''),
+      ' With the index, S3 requests grow with ARI refreshes, not with passes: each refresh reads and rewrites ' +
+      "its certificate's state document (a PUT at $0.005 per 1,000), about 97 a month per certificate at a 6-hour " +
+      'Retry-After; keeping an unchanged window out of the state document (its next check only in the index) would ' +
+      "remove most of that line. With CloudWatch's always-free tier unused by anything else in the account " +
+      '(10 metrics, 10 alarms), the 1,000-certificate total drops by the metrics and alarms lines.',
     '',
     'Inputs — measured here: the nothing-due pass at each size (time, S3 requests, log bytes: what every hourly ' +
       'pass costs), and per certificate what one ARI refresh added to the refresh pass (section 2); AWS calls and ' +
@@ -363,8 +358,8 @@ export function renderReport(input: ReportInput): string {
     `- Command: \`npm run ${input.smoke ? 'bench:smoke' : 'bench'}\` (N = ${input.options.n} issuances per tool and ` +
       `shape, scheduler sizes ${input.options.sizes.map(int).join(', ')}, ${input.options.coldRuns} cold starts), ` +
       `${(input.durationMs / 60_000).toFixed(1)} min in all`,
-    '- Bed: Pebble 2.6.0 (Debian trixie, with ARI), moto 5.1.1 (Debian trixie), the Route 53 DNS responder of ' +
-      '`test/support`; peers from Debian bookworm',
+    '- Bed: Pebble 2.10.0 (Debian sid, with ARI and profiles), moto 5.1.1 (Debian trixie), the Route 53 DNS ' +
+      'responder of `testbed/`; peers from Debian bookworm',
     '- Targets are stated next to the numbers; they are goals, not assertions, and no test fails on them.',
     '',
   ];
