@@ -1,9 +1,4 @@
-import {
-  InvokeCommand,
-  type InvokeCommandOutput,
-  LambdaClient,
-  type LambdaClientConfig,
-} from '@aws-sdk/client-lambda';
+import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
 import {
   type FirstImportRequest,
   firstImportRequestSchema,
@@ -11,7 +6,8 @@ import {
 } from '../core/contracts/first-import';
 import { AcmeAwsError } from '../core/errors';
 import type { FirstImporter, ImportResult } from '../core/renewal/ports';
-import { describeAwsError, type RetryOptions, withRetry } from './aws-retry';
+import type { RetryOptions } from './aws-retry';
+import { invokeFunction } from './lambda-invoke';
 
 /** Where {@link LambdaFirstImporter} sends first imports. */
 export interface LambdaFirstImporterOptions {
@@ -27,58 +23,23 @@ export interface LambdaFirstImporterOptions {
  * certificate and never carries key material; the function reads the stored files itself.
  */
 export class LambdaFirstImporter implements FirstImporter {
-  readonly #client: LambdaClient;
+  readonly #call: { client: LambdaClient; functionName: string; retry?: RetryOptions };
 
   constructor(private readonly options: LambdaFirstImporterOptions) {
-    this.#client = options.client ?? new LambdaClient(options.clientConfig ?? {});
+    const client = options.client ?? new LambdaClient(options.clientConfig ?? {});
+    this.#call = { client, functionName: options.functionName, retry: options.retry };
   }
 
   async importNew(request: FirstImportRequest): Promise<ImportResult> {
-    const payload = firstImportRequestSchema.parse(request);
     const where = `first import of "${request.certificateId}" into ${request.region} (function ${this.options.functionName})`;
-    let out: InvokeCommandOutput;
-    try {
-      out = await withRetry(
-        () =>
-          this.#client.send(
-            new InvokeCommand({
-              FunctionName: this.options.functionName,
-              InvocationType: 'RequestResponse',
-              Payload: new TextEncoder().encode(JSON.stringify(payload)),
-            }),
-          ),
-        this.options.retry,
-      );
-    } catch (error) {
-      throw new AcmeAwsError('import-failed', `The ${where} failed: ${describeAwsError(error)}`, {
-        cause: error,
-      });
-    }
-    const text = out.Payload === undefined ? '' : new TextDecoder().decode(out.Payload);
-    if (out.FunctionError !== undefined) {
-      // Lambda answers a function error as {errorType, errorMessage}: our own message, written by the function.
-      const message = safeErrorMessage(text);
-      throw new AcmeAwsError('import-failed', `The ${where} failed: ${message}`);
-    }
-    const parsed = firstImportResponseSchema.safeParse(parseJson(text));
+    const answer = await invokeFunction(
+      { ...this.#call, code: 'import-failed', failed: `The ${where} failed` },
+      firstImportRequestSchema.parse(request),
+    );
+    const parsed = firstImportResponseSchema.safeParse(answer);
     if (!parsed.success) {
       throw new AcmeAwsError('import-failed', `The ${where} answered something that is not an import result`);
     }
     return parsed.data;
   }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function safeErrorMessage(text: string): string {
-  const value = parseJson(text) as { errorType?: unknown; errorMessage?: unknown } | undefined;
-  const type = typeof value?.errorType === 'string' ? value.errorType : 'Error';
-  const message = typeof value?.errorMessage === 'string' ? value.errorMessage.slice(0, 500) : 'no message';
-  return `${type}: ${message}`;
 }

@@ -1,9 +1,4 @@
-import {
-  InvokeCommand,
-  type InvokeCommandOutput,
-  LambdaClient,
-  type LambdaClientConfig,
-} from '@aws-sdk/client-lambda';
+import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
 import {
   type PersistRecordRequest,
   type PersistRecordResponse,
@@ -12,7 +7,8 @@ import {
 } from '../core/contracts/persist-record';
 import { AcmeAwsError } from '../core/errors';
 import type { DnsPersistWriter } from '../core/renewal/ports';
-import { describeAwsError, type RetryOptions, withRetry } from './aws-retry';
+import type { RetryOptions } from './aws-retry';
+import { invokeFunction } from './lambda-invoke';
 
 /** Where {@link LambdaPersistRecordWriter} sends persistent-record writes. */
 export interface LambdaPersistRecordWriterOptions {
@@ -29,51 +25,23 @@ export interface LambdaPersistRecordWriterOptions {
  * role holds no Route 53 write permission when every certificate uses dns-persist-01.
  */
 export class LambdaPersistRecordWriter implements DnsPersistWriter {
-  readonly #client: LambdaClient;
+  readonly #call: { client: LambdaClient; functionName: string; retry?: RetryOptions };
 
   constructor(private readonly options: LambdaPersistRecordWriterOptions) {
-    this.#client = options.client ?? new LambdaClient(options.clientConfig ?? {});
+    const client = options.client ?? new LambdaClient(options.clientConfig ?? {});
+    this.#call = { client, functionName: options.functionName, retry: options.retry };
   }
 
   async write(request: PersistRecordRequest): Promise<PersistRecordResponse> {
-    const payload = persistRecordRequestSchema.parse(request);
     const where = `the dns-persist-01 records of "${request.certificateId}" (function ${this.options.functionName})`;
-    let out: InvokeCommandOutput;
-    try {
-      out = await withRetry(
-        () =>
-          this.#client.send(
-            new InvokeCommand({
-              FunctionName: this.options.functionName,
-              InvocationType: 'RequestResponse',
-              Payload: new TextEncoder().encode(JSON.stringify(payload)),
-            }),
-          ),
-        this.options.retry,
-      );
-    } catch (error) {
-      throw new AcmeAwsError('dns-failed', `Writing ${where} failed: ${describeAwsError(error)}`, {
-        cause: error,
-      });
-    }
-    const text = out.Payload === undefined ? '' : new TextDecoder().decode(out.Payload);
-    const body = parseJson(text) as { errorType?: unknown; errorMessage?: unknown } | undefined;
-    if (out.FunctionError !== undefined) {
-      const message = typeof body?.errorMessage === 'string' ? body.errorMessage.slice(0, 500) : 'no message';
-      throw new AcmeAwsError('dns-failed', `Writing ${where} failed: ${message}`);
-    }
-    const parsed = persistRecordResponseSchema.safeParse(body);
+    const answer = await invokeFunction(
+      { ...this.#call, code: 'dns-failed', failed: `Writing ${where} failed` },
+      persistRecordRequestSchema.parse(request),
+    );
+    const parsed = persistRecordResponseSchema.safeParse(answer);
     if (!parsed.success) {
       throw new AcmeAwsError('dns-failed', `Writing ${where} answered something that is not a write result`);
     }
     return parsed.data;
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }
