@@ -385,6 +385,22 @@ describe('renewCertificate: import failures', () => {
     expect(Object.keys(store.state('shop')!.acm).sort()).toEqual(['eu-west-1', 'us-east-1']);
   });
 
+  it('a bus that refuses the failure event: the import error still reaches the queue and the loss is said', async () => {
+    const { importer, events, progress, deps } = await bed();
+    importer.failRegions.add('eu-west-1');
+    events.publish = async () => {
+      throw new Error('EventBridge: AccessDeniedException');
+    };
+
+    const error = await renewCertificate(deps, REQUEST).catch((e: unknown) => e);
+
+    expect(hasCode(error, 'import-failed')).toBe(true);
+    expect(progress).toContainEqual({
+      event: 'failure_event_not_published',
+      fields: { id: 'shop', error: expect.stringMatching(/AccessDeniedException/) },
+    });
+  });
+
   // BUG (functions/core/renewal/renew-certificate.ts, the `!mustRenew` branch): a successful re-import saves
   // `{ ...imported.state, lastResult: 'imported' }` and leaves `failures`, `lastError` and `lastProblem` from the
   // failed attempt in place. `status` (functions/cli/status-report.ts) then shows "1 failure" and lists the old

@@ -49,7 +49,10 @@ export async function recordFailure(ctx: RenewalContext, error: unknown): Promis
   const state = failedState(record.state, error, request.reason, deps.clock.now());
   const recorded = await record.save(state).then(
     () => true,
-    () => false,
+    (saveError: unknown) => {
+      deps.progress?.('failure_not_recorded', { id: config.id, error: describeError(saveError) });
+      return false;
+    },
   );
   // The pending key is a checkpoint only while an order in the stored state needs it; a failure before the
   // order was placed, or after the state moved on, would otherwise leave a private key nothing will ever use.
@@ -68,7 +71,10 @@ export async function recordFailure(ctx: RenewalContext, error: unknown): Promis
       retryAfter: state.retryAfter,
       ...(state.pendingOrder ? { orderFailedAttempts: state.pendingOrder.failedAttempts } : {}),
     })
-    .catch(() => {});
+    // The renewal's own error matters more and is rethrown below; a lost event is still said, never swallowed.
+    .catch((publishError: unknown) =>
+      deps.progress?.('failure_event_not_published', { id: config.id, error: describeError(publishError) }),
+    );
   if (!(error instanceof RateLimitedError)) throw error;
   return {
     id: config.id,
