@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // One command runs everything; the projects differ only in what they need from the test bed.
 // Every project fails a test file whose output contains private key material.
-const setupFiles = ['test/support/no-secrets-in-output.ts'];
+const setupFiles = ['test/support/output/no-secrets-in-output.ts'];
 const integration = {
   // The functions' AWS calls are recorded and judged against the synthesized IAM policies (moto enforces none).
   setupFiles: [...setupFiles, 'test/support/iam/record.ts'],

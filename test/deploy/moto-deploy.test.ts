@@ -18,8 +18,8 @@ import { PROJECT_ROOT } from '../../infra/lib/lambda-bundling';
 import { pebbleRootsPem } from '../../testbed/pebble';
 import { testBedTls } from '../../testbed/tls';
 import { type Bed, startBed } from '../support/bed';
-import { invokeShipped, node24Binary, type ShippedFunction } from '../support/lambda-node24';
-import { type MotoFront, startMotoFront } from '../support/moto-front';
+import { invokeShipped, node24Binary, type ShippedFunction } from '../support/deploy/lambda-node24';
+import { type MotoFront, startMotoFront } from '../support/deploy/moto-front';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';

@@ -5,8 +5,8 @@ import type { RuntimeConfig } from '../../functions/composition/runtime';
 import { ARI_CHECK_JITTER } from '../../functions/core/ari';
 import { ARI_REQUEST_TIMEOUT_MS } from '../../functions/core/time-budget';
 import { overwriteState } from '../support/fakes';
-import type { FaultResponse } from '../support/fault-proxy';
-import { type FaultWorld, startFaultWorld } from '../support/faults-world';
+import type { FaultResponse } from '../support/faults/fault-proxy';
+import { type FaultWorld, startFaultWorld } from '../support/faults/faults-world';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

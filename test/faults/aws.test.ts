@@ -5,8 +5,8 @@ import type { RuntimeConfig } from '../../functions/composition/runtime';
 import { AcmeAwsError } from '../../functions/core/errors';
 import type { CertificateImporter, CertificateStore } from '../../functions/core/renewal/ports';
 import { LEASE_TTL_MS } from '../../functions/core/renewal/renew-certificate';
-import { type AwsFault, route53Error } from '../support/faults-aws-proxy';
-import { expectLoudFailure, type FaultWorld, startFaultWorld } from '../support/faults-world';
+import { type AwsFault, route53Error } from '../support/faults/faults-aws-proxy';
+import { expectLoudFailure, type FaultWorld, startFaultWorld } from '../support/faults/faults-world';
 
 const SECOND_REGION = 'eu-west-1';
 const IDS = [

@@ -4,7 +4,7 @@ import type { Fetch } from '../../functions/core/http';
 import { importPrivateKeyPem, parseCertificate } from '../../functions/core/pki';
 import type { DnsChallengeProvider } from '../../functions/core/renewal/ports';
 import { overwriteState } from '../support/fakes';
-import { expectLoudFailure, type FaultWorld, startFaultWorld } from '../support/faults-world';
+import { expectLoudFailure, type FaultWorld, startFaultWorld } from '../support/faults/faults-world';
 import { buildTestChain, createTestIntermediate, createTestRoot, issueTestLeaf } from '../unit/pki/fixtures';
 
 const ACME = 'urn:ietf:params:acme:error:';

@@ -1,7 +1,7 @@
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeKeys } from '../../functions/adapters/s3-store';
-import { type FaultWorld, startFaultWorld } from '../support/faults-world';
+import { type FaultWorld, startFaultWorld } from '../support/faults/faults-world';
 
 // A damaged object that holds key material must fail the renewal loudly, and nothing the failure writes (state,
 // event, error, log line) may quote any part of the key: JSON.parse and PEM decoders both like to quote input.

@@ -18,7 +18,7 @@ import {
 } from '../../functions/core/config/inventory';
 import { AcmeAwsError } from '../../functions/core/errors';
 import { parseCertificate } from '../../functions/core/pki';
-import { expectLoudFailure, type FaultWorld, startFaultWorld } from '../support/faults-world';
+import { expectLoudFailure, type FaultWorld, startFaultWorld } from '../support/faults/faults-world';
 
 const RUNS = 2_000;
 

@@ -5,7 +5,7 @@ import { AcmeTransport, ensureAccount, revokeCertificate } from '../../functions
 import { mapLimit } from '../../functions/core/concurrency';
 import { parseCertificate } from '../../functions/core/pki';
 import type { DnsChallengeProvider } from '../../functions/core/renewal/ports';
-import { type FaultWorld, startFaultWorld } from '../support/faults-world';
+import { type FaultWorld, startFaultWorld } from '../support/faults/faults-world';
 
 /**
  * How many certificates the CA incident revokes. The issue asks for 500; on two cores the bed sets the scene

@@ -16,7 +16,7 @@ import { type ChallTestSrv, startChallTestSrv } from '../../testbed/challtestsrv
 import { type PebbleInstance, startPebble } from '../../testbed/pebble';
 import { liveProcesses, stopAll } from '../../testbed/processes';
 import { testBedTls } from '../../testbed/tls';
-import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
+import { type FaultProxy, startFaultProxy } from '../support/faults/fault-proxy';
 
 /** True when something accepts TCP connections on `port` of 127.0.0.1. */
 function listening(port: number): Promise<boolean> {

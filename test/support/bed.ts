@@ -6,7 +6,7 @@ import {
 } from '../../testbed/bed';
 import { testBedTls } from '../../testbed/tls';
 import { registerChangeMarks } from './fakes';
-import { type FaultProxy, startFaultProxy } from './fault-proxy';
+import { type FaultProxy, startFaultProxy } from './faults/fault-proxy';
 import { withFunctionRoles, withImporterRole } from './iam/role';
 
 /** The product's test bed, as the tests use it: functions run as their IAM roles, optionally behind the fault proxy. */

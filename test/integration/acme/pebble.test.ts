@@ -27,7 +27,7 @@ import {
 import { type ChallTestSrv, startChallTestSrv } from '../../../testbed/challtestsrv';
 import { type PebbleInstance, pebbleRootsPem, startPebble } from '../../../testbed/pebble';
 import { testBedTls } from '../../../testbed/tls';
-import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy';
+import { type FaultProxy, startFaultProxy } from '../../support/faults/fault-proxy';
 
 const INCIDENT_DETAIL = 'While validating order as a replacement and error occurred';
 const DAY_SECONDS = 86_400;

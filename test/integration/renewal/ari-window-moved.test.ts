@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEvent } from '../../../functions/core/contracts/events';
 import { overwriteState } from '../../support/fakes';
-import { type FaultWorld, type Mark, startFaultWorld } from '../../support/faults-world';
+import { type FaultWorld, type Mark, startFaultWorld } from '../../support/faults/faults-world';
 
 const HOUR = 60 * 60_000;
 const ZONE = 'moved.test';

@@ -10,9 +10,9 @@ import { createFirstImport } from '../../../functions/handlers/first-import';
 import { createRenewerHandler } from '../../../functions/handlers/renewer';
 import { pebbleRootsPem } from '../../../testbed/pebble';
 import { type Bed, startBed } from '../../support/bed';
-import { captureOutput } from '../../support/capture-output';
 import { overwriteState } from '../../support/fakes';
 import { runAs } from '../../support/iam/role';
+import { captureOutput } from '../../support/output/capture-output';
 
 const output = captureOutput();
 let bed: Bed;

@@ -9,8 +9,8 @@ import { createRenewerHandler } from '../../../functions/handlers/renewer';
 import { createSchedulerHandler } from '../../../functions/handlers/scheduler';
 import { pebbleRootsPem } from '../../../testbed/pebble';
 import { type Bed, startBed } from '../../support/bed';
-import { captureOutput } from '../../support/capture-output';
 import { overwriteState } from '../../support/fakes';
+import { captureOutput } from '../../support/output/capture-output';
 
 const output = captureOutput();
 let bed: Bed;

@@ -14,9 +14,9 @@ import { DEFAULT_FAILOVER_POLICY } from '../../../functions/core/renewal/failove
 import { pebbleRootsPem } from '../../../testbed/pebble';
 import { testBedTls } from '../../../testbed/tls';
 import { type Bed, startBed } from '../../support/bed';
-import { captureOutput } from '../../support/capture-output';
-import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy';
+import { type FaultProxy, startFaultProxy } from '../../support/faults/fault-proxy';
 import { recordedCalls } from '../../support/iam/record';
+import { captureOutput } from '../../support/output/capture-output';
 
 const output = captureOutput();
 const ID = 'failover';

@@ -9,7 +9,7 @@ import type { RuntimeConfig } from '../../../functions/composition/runtime';
 import { AcmeAwsError } from '../../../functions/core/errors';
 import type { DnsChallengeProvider } from '../../../functions/core/renewal/ports';
 import { overwriteState } from '../../support/fakes';
-import { type FaultWorld, startFaultWorld } from '../../support/faults-world';
+import { type FaultWorld, startFaultWorld } from '../../support/faults/faults-world';
 
 const DAY_S = 24 * 60 * 60;
 const HOUR = 60 * 60_000;

@@ -9,7 +9,7 @@ import { AcmeAwsError } from '../../../functions/core/errors';
 import { parseCertificate } from '../../../functions/core/pki';
 import type { CertificateStore } from '../../../functions/core/renewal/ports';
 import { overwriteState } from '../../support/fakes';
-import { type FaultWorld, startFaultWorld } from '../../support/faults-world';
+import { type FaultWorld, startFaultWorld } from '../../support/faults/faults-world';
 
 const ID = 'raced';
 let world: FaultWorld;

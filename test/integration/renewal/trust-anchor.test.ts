@@ -10,7 +10,7 @@ import { hasCode } from '../../../functions/core/errors';
 import { parseCertificate, splitPemChain } from '../../../functions/core/pki';
 import { pebbleRootsPem, startPebble } from '../../../testbed/pebble';
 import { type Bed, startBed } from '../../support/bed';
-import { captureOutput } from '../../support/capture-output';
+import { captureOutput } from '../../support/output/capture-output';
 
 const output = captureOutput();
 const ID = 'anchored';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { exportJWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { exportPrivateKeyPem, generateKeyPair } from '../../../functions/core/pki';
-import { findSecrets, outputSeen, redactSecrets } from '../../support/no-secrets-in-output';
+import { findSecrets, outputSeen, redactSecrets } from '../../support/output/no-secrets-in-output';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 

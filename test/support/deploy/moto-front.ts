@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import { freePort } from '../../testbed/ports';
-import { forwardTo, readAll, stoppable } from './http-forward';
+import { freePort } from '../../../testbed/ports';
+import { forwardTo, readAll, stoppable } from '../faults/http-forward';
 
 /** What a Lambda `Invoke` returns: the function's answer, and `functionError` when it threw. */
 export interface InvokeResult {

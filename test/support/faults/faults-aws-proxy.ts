@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { freePort } from '../../testbed/ports';
+import { freePort } from '../../../testbed/ports';
 import { forwardTo, readAll, stoppable } from './http-forward';
 
 /** One AWS API call as the proxy saw it. */

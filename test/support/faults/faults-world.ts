@@ -1,16 +1,16 @@
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { expect } from 'vitest';
-import type { Runtime, RuntimeConfig } from '../../functions/composition/runtime';
-import { mapLimit } from '../../functions/core/concurrency';
-import { parseCertificate } from '../../functions/core/pki';
-import type { CertificateState } from '../../functions/core/renewal/state';
-import { createRenewerHandler } from '../../functions/handlers/renewer';
-import { createSchedulerHandler } from '../../functions/handlers/scheduler';
-import { faultMatrix, type MatrixRow } from '../../scripts/faults-matrix';
-import { pebbleRootsPem } from '../../testbed/pebble';
-import { type Bed, type BedOptions, startBed } from './bed';
-import { captureOutput } from './capture-output';
+import type { Runtime, RuntimeConfig } from '../../../functions/composition/runtime';
+import { mapLimit } from '../../../functions/core/concurrency';
+import { parseCertificate } from '../../../functions/core/pki';
+import type { CertificateState } from '../../../functions/core/renewal/state';
+import { createRenewerHandler } from '../../../functions/handlers/renewer';
+import { createSchedulerHandler } from '../../../functions/handlers/scheduler';
+import { faultMatrix, type MatrixRow } from '../../../scripts/faults-matrix';
+import { pebbleRootsPem } from '../../../testbed/pebble';
+import { type Bed, type BedOptions, startBed } from '../bed';
+import { captureOutput } from '../output/capture-output';
 import { type AwsFaultProxy, startAwsFaultProxy } from './faults-aws-proxy';
 
 /** What a certificate looks like from the outside: S3 PEM, state serial, ACM per region. */
