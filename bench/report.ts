@@ -287,8 +287,8 @@ function costSection(
       return `${int(n)}: ${usd(total)} vs ≤ ${usd(t)} ${verdict(total <= t)}${total > t ? ` by ${usd(total - t)}` : ''}`;
     });
   out.push(
-    `**Target** — default monthly cost, every line listed: ${v.join('; ')}. The fixed part (the KMS key ` +
-      `$${PRICES.kmsKeyMonth}, ${ASSUMPTIONS.alarms} alarms, ${ASSUMPTIONS.serviceMetrics} service-level metrics at ` +
+    `**Target** — default monthly cost, every line listed: ${v.join('; ')}. The fixed part (${ASSUMPTIONS.kmsKeys} KMS keys ` +
+      `at $${PRICES.kmsKeyMonth}, ${ASSUMPTIONS.alarms} alarms, ${ASSUMPTIONS.serviceMetrics} service-level metrics at ` +
       `$${PRICES.cloudWatchMetricMonthFirst10k} each, without CloudWatch's free tier of 10 metrics and 10 alarms) ` +
       'is most of the bill at 1,000 certificates.',
     '',

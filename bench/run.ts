@@ -122,7 +122,7 @@ const report = renderReport({
   durationMs: performance.now() - wallStarted,
   machine: `${describeMachine()}; load average (1/5/15 min) ${loadAtStart.map((l) => l.toFixed(2)).join(' / ')} at the start, ${loadavg()
     .map((l) => l.toFixed(2))
-    .join(' / ')} at the end (a shared machine: other engineers' tests ran meanwhile)`,
+    .join(' / ')} at the end (the machine may be shared: the load says how busy it was)`,
   smoke,
   options,
   peers,

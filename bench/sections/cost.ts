@@ -38,6 +38,8 @@ export const ASSUMPTIONS = {
   renewerMemoryGb: 1,
   /** The construct's four alarms (failure, dead letter, min days to expiry, heartbeat). */
   alarms: 4,
+  /** The state bucket's key and the key-material key the scheduler is never granted (infra/lib/state-store.ts). */
+  kmsKeys: 2,
   /** Service-level EMF metrics (scheduler: heartbeat, due, ARI errors, ARI checks, min days; renewer: 2). */
   serviceMetrics: 7,
   /**
@@ -219,11 +221,11 @@ export function costModel(input: {
     const p = month(n);
     return (p.logBytes / 1024 ** 3) * P.cloudWatchLogsPerGbIngested;
   });
-  add('KMS (one key + requests with bucket keys)', (n) => {
+  add(`KMS (${A.kmsKeys} keys + requests with bucket keys)`, (n) => {
     const p = month(n);
     const r = per.get(n)!.renewals;
     const s3 = p.s3Gets + p.s3Puts + r * (renewalS3Gets + renewalS3Puts);
-    return P.kmsKeyMonth + ((s3 * A.kmsRequestsPerS3Request) / 10_000) * P.kmsPer10kRequests;
+    return A.kmsKeys * P.kmsKeyMonth + ((s3 * A.kmsRequestsPerS3Request) / 10_000) * P.kmsPer10kRequests;
   });
   const totals = Object.fromEntries(
     input.sizes.map((n) => [n, lines.reduce((sum, l) => sum + (l.monthly[n] ?? 0), 0)]),
