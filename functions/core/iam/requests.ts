@@ -539,32 +539,6 @@ export const COMMAND_PERMISSIONS: Readonly<Record<string, Readonly<Record<string
   lambda,
 };
 
-/** IAM service prefix of an SDK client, from its `serviceId` (`Route 53` → `route53`). */
-export const SERVICE_PREFIX_BY_SDK_ID: Readonly<Record<string, string>> = {
-  S3: 's3',
-  'Route 53': 'route53',
-  ACM: 'acm',
-  SQS: 'sqs',
-  EventBridge: 'events',
-  'Secrets Manager': 'secretsmanager',
-  STS: 'sts',
-  Lambda: 'lambda',
-  CloudWatch: 'cloudwatch',
-};
-
-/** IAM service prefix of an `@aws-sdk/client-*` package. */
-export const SERVICE_PREFIX_BY_PACKAGE: Readonly<Record<string, string>> = {
-  '@aws-sdk/client-s3': 's3',
-  '@aws-sdk/client-route-53': 'route53',
-  '@aws-sdk/client-acm': 'acm',
-  '@aws-sdk/client-sqs': 'sqs',
-  '@aws-sdk/client-eventbridge': 'events',
-  '@aws-sdk/client-secrets-manager': 'secretsmanager',
-  '@aws-sdk/client-sts': 'sts',
-  '@aws-sdk/client-lambda': 'lambda',
-  '@aws-sdk/client-cloudwatch': 'cloudwatch',
-};
-
 /** The table entry of a command, or an error naming the command that must be added. */
 export function permissionsOf(service: string, command: string): CommandPermissions {
   const entry = COMMAND_PERMISSIONS[service]?.[command];

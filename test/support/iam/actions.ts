@@ -22,9 +22,34 @@ export {
   type MappingEnv,
   normalizedRecordName,
   type ResourcePolicyTarget,
-  SERVICE_PREFIX_BY_PACKAGE,
-  SERVICE_PREFIX_BY_SDK_ID,
 } from '../../../functions/core/iam/requests';
+
+// Only the suite names services by SDK client or package (the recorder and the static check of the bundles).
+/** IAM service prefix of an SDK client, from its `serviceId` (`Route 53` → `route53`). */
+export const SERVICE_PREFIX_BY_SDK_ID: Readonly<Record<string, string>> = {
+  S3: 's3',
+  'Route 53': 'route53',
+  ACM: 'acm',
+  SQS: 'sqs',
+  EventBridge: 'events',
+  'Secrets Manager': 'secretsmanager',
+  STS: 'sts',
+  Lambda: 'lambda',
+  CloudWatch: 'cloudwatch',
+};
+
+/** IAM service prefix of an `@aws-sdk/client-*` package. */
+export const SERVICE_PREFIX_BY_PACKAGE: Readonly<Record<string, string>> = {
+  '@aws-sdk/client-s3': 's3',
+  '@aws-sdk/client-route-53': 'route53',
+  '@aws-sdk/client-acm': 'acm',
+  '@aws-sdk/client-sqs': 'sqs',
+  '@aws-sdk/client-eventbridge': 'events',
+  '@aws-sdk/client-secrets-manager': 'secretsmanager',
+  '@aws-sdk/client-sts': 'sts',
+  '@aws-sdk/client-lambda': 'lambda',
+  '@aws-sdk/client-cloudwatch': 'cloudwatch',
+};
 
 /** One AWS SDK call a function made, with what IAM needs to judge it (never key material). */
 export interface RecordedCall extends AwsCall {
