@@ -3,6 +3,7 @@ import {
   type CertificateConfig,
   type ConfigProblem,
   caFor,
+  casOf,
   challengeOf,
   type Inventory,
   parseInventoryLenient,
@@ -156,18 +157,33 @@ async function persistDelegationChecks(
   return checks;
 }
 
-/** One certificate's checks: CAA per name, the delegation of each challenge name, its zones' NS, limits. */
-async function diagnose(
+/**
+ * A check made for one of the certificate's failover CAs: named after the CA, and a warning rather than a failure,
+ * since renewals still go to the first CA and only a failover would be refused.
+ */
+function asFailover(cert: CertificateConfig, caName: string, check: DoctorCheck): DoctorCheck {
+  if (caName === cert.ca) return check;
+  return {
+    ...check,
+    status: check.status === 'fail' ? 'warn' : check.status,
+    message: `failover CA "${caName}": ${check.message}`,
+  };
+}
+
+/**
+ * The CAA verdict per name for one of the certificate's CAs, with that CA's identities, account and challenge (the
+ * renewer answers a failover CA with the challenge configured for it).
+ */
+async function caaChecks(
   deps: DoctorDeps,
   inventory: Inventory,
   cert: CertificateConfig,
+  caName: string,
   options: DoctorOptions,
-  judgePermissions?: PermissionsJudge,
-): Promise<CertificateDiagnosis> {
-  const ca = caFor(inventory, cert.ca);
-  const identities = caaIdentitiesFor(cert.ca, inventory.cas[cert.ca], options.caaIdentities);
-  const accountUri = await deps.accountUrl(ca.directoryUrl);
-  const zones = await deps.zones.zones();
+): Promise<DoctorCheck[]> {
+  const identities = caaIdentitiesFor(caName, inventory.cas[caName], options.caaIdentities);
+  const accountUri = await deps.accountUrl(caFor(inventory, caName).directoryUrl);
+  const method = challengeOf(inventory, { ...cert, ca: caName });
   const checks: DoctorCheck[] = [];
   for (const domain of cert.domains) {
     try {
@@ -175,7 +191,7 @@ async function diagnose(
         domain,
         identities,
         ...(accountUri ? { accountUri } : {}),
-        method: challengeOf(inventory, cert),
+        method,
       });
       checks.push({
         check: 'caa',
@@ -189,6 +205,21 @@ async function diagnose(
       checks.push(lookupFailed('caa', domain, 'fail', error));
     }
   }
+  return checks.map((check) => asFailover(cert, caName, check));
+}
+
+/** One certificate's checks: CAA per name for each of its CAs, the delegation of each challenge name, its zones' NS, limits. */
+async function diagnose(
+  deps: DoctorDeps,
+  inventory: Inventory,
+  cert: CertificateConfig,
+  options: DoctorOptions,
+  judgePermissions?: PermissionsJudge,
+): Promise<CertificateDiagnosis> {
+  const ca = caFor(inventory, cert.ca);
+  const zones = await deps.zones.zones();
+  const checks: DoctorCheck[] = [];
+  for (const caName of casOf(cert)) checks.push(...(await caaChecks(deps, inventory, cert, caName, options)));
   const challengeNames = [...new Set(cert.domains.map((d) => `_acme-challenge.${d.replace(/^\*\./, '')}`))];
   const zonesUsed = new Map<string, ManagedZone>();
   const targets: ChallengeTarget[] = [];
@@ -227,7 +258,12 @@ async function diagnose(
       checks.push(lookupFailed('nameservers', `${zone.name} (${zone.id})`, 'warn', error));
     }
   }
-  checks.push(...checkCloudFront(cert, options.defaultRegion), checkNameLimit(cert, inventory.cas[cert.ca]));
+  checks.push(
+    ...checkCloudFront(cert, options.defaultRegion),
+    ...casOf(cert).map((caName) =>
+      asFailover(cert, caName, checkNameLimit({ ...cert, ca: caName }, inventory.cas[caName])),
+    ),
+  );
   if (judgePermissions) checks.push(await judgeRenewal(judgePermissions, inventory, cert, ca, targets));
   return {
     id: cert.id,
