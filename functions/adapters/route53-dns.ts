@@ -71,6 +71,15 @@ interface Target {
   readonly access: Access;
   readonly zone: Zone;
   readonly name: string;
+  /** The TXT set at `name` as the resolving listing saw it (`null`: none); absent when that listing did not tell. */
+  readonly txt?: ResourceRecordSet | null;
+}
+
+/** What one listing at a name says: its CNAME, its TXT set, and whether it proves there is no TXT set. */
+interface Probe {
+  readonly cname?: ResourceRecordSet;
+  readonly txt?: ResourceRecordSet;
+  readonly txtKnown: boolean;
 }
 
 interface Credentials {
@@ -78,6 +87,14 @@ interface Credentials {
   readonly secretAccessKey: string;
   readonly sessionToken: string;
   readonly expiration: Date;
+}
+
+/** Record sets one probe lists: a name's CNAME, or its TXT set after the few other types it may carry. */
+const PROBE_ITEMS = 8;
+
+/** Key of a record set this provider wrote, in the memory cleanup deletes from without reading. */
+function writtenKey(roleArn: string | undefined, zoneId: string, name: string): string {
+  return `${roleArn ?? ''} ${zoneId} ${name}`;
 }
 
 /** CNAME chains longer than this are a misconfiguration (or a loop), not a delegation. */
@@ -127,6 +144,8 @@ export class Route53DnsProvider implements DnsChallengeProvider, PersistentTxtWr
   readonly #roleAccess = new Map<string, Access>();
   readonly #zones = new Map<string, Promise<Zone[]>>();
   readonly #zonesById = new Map<string, Promise<Zone>>();
+  /** The TXT sets this provider last wrote, by role, zone and name: cleanup deletes them without a read. */
+  readonly #written = new Map<string, ResourceRecordSet>();
   readonly #sleep: Sleep;
   readonly #retry: RetryOptions;
   #sts?: STSClient;
@@ -139,38 +158,70 @@ export class Route53DnsProvider implements DnsChallengeProvider, PersistentTxtWr
   }
 
   async present(records: readonly DnsTxtRecord[], hints?: ZoneHints): Promise<DnsChangeHandle> {
-    const groups = new Map<string, { access: Access; zone: Zone; names: Map<string, Set<string>> }>();
-    for (const record of records) {
-      const target = await this.#resolve(record, hints);
+    const groups = new Map<
+      string,
+      {
+        access: Access;
+        zone: Zone;
+        names: Map<string, Set<string>>;
+        seen: Map<string, ResourceRecordSet | null>;
+      }
+    >();
+    for (const { record, target } of await this.#targets(records, hints)) {
       const key = `${target.access.roleArn ?? ''} ${target.zone.id}`;
       let group = groups.get(key);
       if (group === undefined) {
-        group = { access: target.access, zone: target.zone, names: new Map() };
+        group = { access: target.access, zone: target.zone, names: new Map(), seen: new Map() };
         groups.set(key, group);
       }
       const values = group.names.get(target.name) ?? new Set<string>();
       values.add(record.value);
       group.names.set(target.name, values);
+      if (target.txt !== undefined) group.seen.set(target.name, target.txt);
     }
 
-    const submitted: DnsChangeHandle['changes'][number][] = [];
-    const pending: Promise<void>[] = [];
-    try {
-      for (const { access, zone, names } of groups.values()) {
-        const info = await this.#publishZone(access, zone, names);
+    // Zones are independent: each gets its batch and its INSYNC wait at once. A zone's entries join the handle
+    // only once its batch was accepted, so a failure removes exactly what was written.
+    const submitted = [...groups.values()].map(() => [] as DnsChangeHandle['changes'][number][]);
+    const outcomes = await Promise.allSettled(
+      [...groups.values()].map(async ({ access, zone, names, seen }, i) => {
+        const info = await this.#publishZone(access, zone, names, seen);
         for (const [name, values] of names) {
           const roleArn = access.roleArn === undefined ? {} : { roleArn: access.roleArn };
-          submitted.push({ zoneId: zone.id, ...roleArn, name, values: [...values] });
+          submitted[i]!.push({ zoneId: zone.id, ...roleArn, name, values: [...values] });
         }
-        if (info.status !== 'INSYNC') pending.push(this.#waitInSync(access, zone, info.id));
-      }
-      await Promise.all(pending);
-    } catch (error) {
+        if (info.status !== 'INSYNC') await this.#waitInSync(access, zone, info.id);
+      }),
+    );
+    const changes = submitted.flat();
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed !== undefined) {
       // Without a handle the caller cannot clean up, so what was already written is removed here.
-      await this.cleanup({ changes: submitted }).catch(() => undefined);
-      throw error;
+      await this.cleanup({ changes }).catch(() => undefined);
+      throw failed.reason;
     }
-    return { changes: submitted };
+    return { changes };
+  }
+
+  /** Each record's target; records sharing a name (apex and wildcard) and hints are resolved once, all at once. */
+  async #targets(records: readonly DnsTxtRecord[], hints: ZoneHints | undefined) {
+    const resolving = new Map<string, Promise<Target>>();
+    const keyed = records.map((record) => {
+      const key = [
+        hintFor(hints?.zoneRoleArns, record.identifier) ?? '',
+        hintFor(hints?.hostedZones, record.identifier) ?? '',
+        normalizeDnsName(record.name),
+      ].join(' ');
+      if (!resolving.has(key)) resolving.set(key, this.#resolve(record, hints));
+      return { record, key };
+    });
+    const settled = await Promise.allSettled(resolving.values());
+    const failed = settled.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const targets = new Map(
+      [...resolving.keys()].map((k, i) => [k, (settled[i] as PromiseFulfilledResult<Target>).value]),
+    );
+    return keyed.map(({ record, key }) => ({ record, target: targets.get(key)! }));
   }
 
   /**
@@ -178,29 +229,39 @@ export class Route53DnsProvider implements DnsChallengeProvider, PersistentTxtWr
    * DELETE (which must match it exactly) plus CREATE of the union, and a missing one is CREATEd, so a concurrent
    * writer makes the batch fail with InvalidChangeBatch instead of losing its value; re-reading converges.
    */
-  async #publishZone(access: Access, zone: Zone, names: Map<string, Set<string>>) {
+  async #publishZone(
+    access: Access,
+    zone: Zone,
+    names: Map<string, Set<string>>,
+    seen: ReadonlyMap<string, ResourceRecordSet | null>,
+  ) {
     for (let attempt = 1; ; attempt++) {
       const changes: Change[] = [];
+      const writing = new Map<string, ResourceRecordSet>();
       for (const [name, values] of names) {
-        const existing = await this.#findRecordSet(access, zone, name, 'TXT');
+        // The first try trusts the listing that resolved the name a moment ago: the swap below fails if it is stale.
+        const known = attempt === 1 ? seen.get(name) : undefined;
+        const existing =
+          known === undefined ? await this.#findRecordSet(access, zone, name, 'TXT') : (known ?? undefined);
         const current = (existing?.ResourceRecords ?? []).map((r) => r.Value ?? '');
         // The union: values other clients (or other certificates) published stay in place.
         const union = [...current, ...[...values].map(quoteTxt).filter((v) => !current.includes(v))];
         if (existing !== undefined && union.length === current.length) continue; // Ours are there already.
         if (existing !== undefined) changes.push({ Action: 'DELETE', ResourceRecordSet: existing });
-        changes.push({
-          Action: 'CREATE',
-          ResourceRecordSet: {
-            Name: name,
-            Type: 'TXT',
-            TTL: this.#options.ttl ?? 60,
-            ResourceRecords: union.map((Value) => ({ Value })),
-          },
-        });
+        const created: ResourceRecordSet = {
+          Name: name,
+          Type: 'TXT',
+          TTL: this.#options.ttl ?? 60,
+          ResourceRecords: union.map((Value) => ({ Value })),
+        };
+        changes.push({ Action: 'CREATE', ResourceRecordSet: created });
+        writing.set(name, created);
       }
       if (changes.length === 0) return { id: '', status: 'INSYNC' };
       try {
-        return await this.#submit(access, zone, changes, 'acme-ari-aws: dns-01 challenge');
+        const info = await this.#submit(access, zone, changes, 'acme-ari-aws: dns-01 challenge');
+        for (const [name, set] of writing) this.#written.set(writtenKey(access.roleArn, zone.id, name), set);
+        return info;
       } catch (error) {
         const conflict =
           error instanceof AcmeAwsError && awsErrorName(error.cause) === 'InvalidChangeBatch' && attempt < 3;
@@ -226,13 +287,14 @@ export class Route53DnsProvider implements DnsChallengeProvider, PersistentTxtWr
     }
     const failures: string[] = [];
     let firstCause: unknown;
-    for (const group of groups.values()) {
-      try {
-        await this.#cleanupZone(group.zoneId, group.roleArn, group.names);
-      } catch (error) {
-        failures.push(error instanceof Error ? error.message : String(error));
-        firstCause ??= error;
-      }
+    const outcomes = await Promise.allSettled(
+      [...groups.values()].map((group) => this.#cleanupZone(group.zoneId, group.roleArn, group.names)),
+    );
+    for (const outcome of outcomes) {
+      if (outcome.status === 'fulfilled') continue;
+      const error: unknown = outcome.reason;
+      failures.push(error instanceof Error ? error.message : String(error));
+      firstCause ??= error;
     }
     if (failures.length > 0) {
       throw new AcmeAwsError(
@@ -246,6 +308,7 @@ export class Route53DnsProvider implements DnsChallengeProvider, PersistentTxtWr
   async #cleanupZone(zoneId: string, roleArn: string | undefined, names: Map<string, Set<string>>) {
     const access = this.#access(roleArn);
     const zone: Zone = { id: zoneId, name: '', private: false };
+    if (await this.#deleteAsWritten(access, zone, names)) return;
     // Read-modify-write: a DELETE must match the record set exactly, so a concurrent change makes it fail with
     // InvalidChangeBatch. Re-reading and trying again converges.
     for (let attempt = 1; ; attempt++) {
@@ -280,6 +343,27 @@ export class Route53DnsProvider implements DnsChallengeProvider, PersistentTxtWr
         if (!conflict) throw error;
       }
     }
+  }
+
+  /**
+   * Deletes record sets this provider wrote that hold nothing but our values, as it wrote them, without reading
+   * them first: Route 53 accepts a DELETE only when it matches the set exactly, so a set someone changed since
+   * makes the batch fail and the caller falls back to reading. Returns false when that path does not apply.
+   */
+  async #deleteAsWritten(access: Access, zone: Zone, names: Map<string, Set<string>>): Promise<boolean> {
+    const keys = [...names.keys()].map((name) => writtenKey(access.roleArn, zone.id, name));
+    const sets = keys.map((key) => this.#written.get(key));
+    for (const key of keys) this.#written.delete(key);
+    const ours = [...names.values()];
+    const onlyOurs = sets.every(
+      (set, i) => set !== undefined && (set.ResourceRecords ?? []).every((r) => ours[i]!.has(r.Value ?? '')),
+    );
+    if (!onlyOurs) return false;
+    const changes: Change[] = sets.map((set) => ({ Action: 'DELETE', ResourceRecordSet: set! }));
+    return this.#submit(access, zone, changes, 'acme-ari-aws: dns-01 cleanup').then(
+      () => true,
+      () => false,
+    );
   }
 
   /**
@@ -333,9 +417,10 @@ export class Route53DnsProvider implements DnsChallengeProvider, PersistentTxtWr
     }
     const seen = new Set([name]);
     for (let hop = 0; hop < MAX_CNAME_HOPS; hop++) {
-      const cname = await this.#findRecordSet(access, zone, name, 'CNAME');
-      const target = cname?.ResourceRecords?.[0]?.Value;
-      if (target === undefined) return { access, zone, name };
+      const probe = await this.#probe(access, zone, name);
+      const target = probe.cname?.ResourceRecords?.[0]?.Value;
+      if (target === undefined)
+        return { access, zone, name, ...(probe.txtKnown ? { txt: probe.txt ?? null } : {}) };
       const next = normalizeDnsName(target);
       if (seen.has(next)) {
         throw new AcmeAwsError('dns-failed', `CNAME loop at ${name} while delegating ${record.name}`);
@@ -454,6 +539,31 @@ export class Route53DnsProvider implements DnsChallengeProvider, PersistentTxtWr
     if (first === undefined || first.Type !== type || normalizeDnsName(first.Name ?? '') !== name)
       return undefined;
     return first;
+  }
+
+  /**
+   * One listing from (name, CNAME) on: a CNAME there is a delegation to follow, and since a TXT set sorts after it
+   * the same page usually shows the TXT set too (or proves there is none, when it reaches another name).
+   */
+  async #probe(access: Access, zone: Zone, name: string): Promise<Probe> {
+    const out = await this.#call(`Reading CNAME/TXT ${name} in zone ${zone.id}`, () =>
+      access.client.send(
+        new ListResourceRecordSetsCommand({
+          HostedZoneId: zone.id,
+          StartRecordName: name,
+          StartRecordType: 'CNAME',
+          MaxItems: PROBE_ITEMS,
+        }),
+      ),
+    );
+    const sets = out.ResourceRecordSets ?? [];
+    const here = sets.filter((s) => normalizeDnsName(s.Name ?? '') === name);
+    const cname = here.find((s) => s.Type === 'CNAME');
+    const txt = here.find((s) => s.Type === 'TXT');
+    // Absence is proven only when the page went past this name (or ended): a full page of this name's other types
+    // says nothing about a TXT set further on.
+    const passed = here.length < sets.length || out.IsTruncated !== true;
+    return { ...(cname ? { cname } : {}), ...(txt ? { txt } : {}), txtKnown: txt !== undefined || passed };
   }
 
   async #submit(access: Access, zone: Zone, changes: Change[], comment: string) {

@@ -213,6 +213,88 @@ describe('Route53DnsProvider faults', () => {
   });
 });
 
+describe('Route53DnsProvider round trips', () => {
+  const wildcard = { ...record, identifier: '*.example.com', value: 'wild' };
+  const ours = {
+    Name: '_acme-challenge.example.com.',
+    Type: 'TXT' as const,
+    TTL: 60,
+    ResourceRecords: [{ Value: '"token"' }, { Value: '"wild"' }],
+  };
+
+  it('reads each name once (apex and wildcard share it) and deletes what it wrote without reading again', async () => {
+    route53
+      .on(ChangeResourceRecordSetsCommand)
+      .resolves({ ChangeInfo: { Id: '/change/C1', Status: 'INSYNC', SubmittedAt: new Date() } });
+    const dns = provider();
+
+    await dns.cleanup(await dns.present([record, wildcard]));
+
+    const lists = route53.commandCalls(ListResourceRecordSetsCommand).map((c) => c.args[0].input);
+    expect(lists).toEqual([expect.objectContaining({ StartRecordType: 'CNAME' })]);
+    const batches = route53
+      .commandCalls(ChangeResourceRecordSetsCommand)
+      .map((c) => c.args[0].input.ChangeBatch?.Changes);
+    expect(batches).toEqual([
+      [{ Action: 'CREATE', ResourceRecordSet: { ...ours, Name: '_acme-challenge.example.com' } }],
+      [{ Action: 'DELETE', ResourceRecordSet: { ...ours, Name: '_acme-challenge.example.com' } }],
+    ]);
+  });
+
+  it('reads the set again when it changed since it was written, and leaves the other value in place', async () => {
+    const foreign = { ...ours, ResourceRecords: [...ours.ResourceRecords, { Value: '"foreign"' }] };
+    let writes = 0;
+    route53.on(ChangeResourceRecordSetsCommand).callsFake(async (input) => {
+      writes++;
+      // Route 53 refuses a DELETE that does not match the set exactly: someone added a value meanwhile.
+      if (input.ChangeBatch.Changes[0].Action === 'DELETE') throw awsError('InvalidChangeBatch');
+      return { ChangeInfo: { Id: '/change/C1', Status: 'INSYNC', SubmittedAt: new Date() } };
+    });
+    const dns = provider();
+    const handle = await dns.present([record, wildcard]);
+    route53
+      .on(ListResourceRecordSetsCommand)
+      .resolves({ ResourceRecordSets: [foreign], IsTruncated: false, MaxItems: 1 });
+
+    await dns.cleanup(handle);
+
+    expect(writes).toBe(3);
+    const last = route53.commandCalls(ChangeResourceRecordSetsCommand).at(-1)?.args[0].input.ChangeBatch;
+    expect(last?.Changes).toEqual([
+      {
+        Action: 'UPSERT',
+        ResourceRecordSet: {
+          Name: '_acme-challenge.example.com',
+          Type: 'TXT',
+          TTL: 60,
+          ResourceRecords: [{ Value: '"foreign"' }],
+        },
+      },
+    ]);
+  });
+
+  it('looks for the TXT set on its own when the first page holds only other types of the name', async () => {
+    const other = (Type: 'DS' | 'MX') => ({ Name: '_acme-challenge.example.com.', Type, TTL: 60 });
+    route53
+      .on(ListResourceRecordSetsCommand, { StartRecordType: 'CNAME' })
+      .resolves({ ResourceRecordSets: [other('DS'), other('MX')], IsTruncated: true, MaxItems: 2 })
+      .on(ListResourceRecordSetsCommand, { StartRecordType: 'TXT' })
+      .resolves({ ResourceRecordSets: [{ ...ours, ResourceRecords: [{ Value: '"foreign"' }] }] });
+    route53
+      .on(ChangeResourceRecordSetsCommand)
+      .resolves({ ChangeInfo: { Id: '/change/C1', Status: 'INSYNC', SubmittedAt: new Date() } });
+
+    await provider().present([record]);
+
+    const batch = route53.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch;
+    expect(batch?.Changes?.map((c) => c.Action)).toEqual(['DELETE', 'CREATE']);
+    expect(batch?.Changes?.[1]?.ResourceRecordSet?.ResourceRecords).toEqual([
+      { Value: '"foreign"' },
+      { Value: '"token"' },
+    ]);
+  });
+});
+
 describe('normalizeDnsName', () => {
   it.each([
     ['Example.COM.', 'example.com'],
