@@ -13,14 +13,26 @@ export interface SchedulerSummary {
 }
 
 /**
+ * The pass's informational counts (due, ARI checks and errors, windows moved): always in the `scheduler_done` log
+ * line, and as metrics only under `detailedMetrics` (each is a custom metric at $0.30 a month; no alarm uses them).
+ */
+export const DETAILED_SCHEDULER_METRICS = [
+  'CertificatesDue',
+  'AriChecks',
+  'AriErrors',
+  'AriWindowMoved',
+] as const;
+
+/**
  * Logs and publishes one scheduler pass: one line per inventory problem and per certificate that is due, failed,
  * or whose ARI was refreshed (the quiet majority shows only in the pass summary, so logs cost what changed, not the
- * inventory size), the per-certificate metric where configured, and the pass metrics with the heartbeat.
+ * inventory size), the per-certificate metric where configured, and `MinDaysToExpiry`, whose data points are also
+ * the scheduler's heartbeat (one per completed pass that knows an expiry; the "scheduler stopped" alarm counts them).
  */
 export function publishSchedulerReport(
   report: SchedulerReport,
   perCertificate: RuntimeConfig['perCertificateMetrics'],
-  { logger, metrics }: Telemetry,
+  { logger, metrics, detailedMetrics }: Telemetry,
 ): SchedulerSummary {
   const wantedFor = perCertificate ?? { mode: 'all', days: 0 };
   for (const problem of report.problems)
@@ -46,12 +58,17 @@ export function publishSchedulerReport(
       single.addMetric('DaysToExpiry', MetricUnit.Count, Math.round(check.daysToExpiry * 100) / 100);
     }
   }
-  metrics.addMetric('SchedulerHeartbeat', MetricUnit.Count, 1);
-  metrics.addMetric('CertificatesDue', MetricUnit.Count, report.enqueued.length);
-  metrics.addMetric('AriErrors', MetricUnit.Count, report.ariErrors);
-  metrics.addMetric('AriChecks', MetricUnit.Count, report.ariRequests);
-  // One count per pass with the service dimension only: no per-certificate custom metric (design.md, cost).
-  metrics.addMetric('AriWindowMoved', MetricUnit.Count, report.checks.filter((c) => c.windowMoved).length);
+  const windowsMoved = report.checks.filter((c) => c.windowMoved).length;
+  if (detailedMetrics === true) {
+    const counts: Record<(typeof DETAILED_SCHEDULER_METRICS)[number], number> = {
+      CertificatesDue: report.enqueued.length,
+      AriChecks: report.ariRequests,
+      AriErrors: report.ariErrors,
+      // One count per pass with the service dimension only: no per-certificate custom metric (design.md, cost).
+      AriWindowMoved: windowsMoved,
+    };
+    for (const name of DETAILED_SCHEDULER_METRICS) metrics.addMetric(name, MetricUnit.Count, counts[name]);
+  }
   if (report.minDaysToExpiry !== undefined)
     metrics.addMetric('MinDaysToExpiry', MetricUnit.Count, report.minDaysToExpiry);
   metrics.publishStoredMetrics();
@@ -60,6 +77,7 @@ export function publishSchedulerReport(
     enqueued: report.enqueued.length,
     ari_requests: report.ariRequests,
     ari_errors: report.ariErrors,
+    ari_windows_moved: windowsMoved,
     budget_spent: report.budgetSpent,
     left_for_next_pass: report.leftForNextPass,
     waiting: report.waiting,

@@ -5,4 +5,10 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 export interface Telemetry {
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /**
+   * Also publish the informational counts (due, ARI checks and errors, windows moved, renewals succeeded) as
+   * custom metrics, not only in the log lines (`DETAILED_METRICS`, the construct's `detailedMetrics`).
+   * @default false
+   */
+  readonly detailedMetrics?: boolean;
 }

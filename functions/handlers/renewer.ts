@@ -2,7 +2,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { renewRecord } from '../composition/renew-record';
 import { createRenewerRuntime, type RenewerRuntime } from '../composition/runtime';
 import { configFromEnv } from '../composition/runtime-config';
-import { logger, metrics } from './telemetry';
+import { detailedMetrics, logger, metrics } from './telemetry';
 
 let runtime: RenewerRuntime | undefined;
 
@@ -12,7 +12,7 @@ export function createRenewerHandler(get: () => Pick<RenewerRuntime, 'renew'>) {
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of event.Records) {
       const owner = context?.awsRequestId ?? record.messageId;
-      const done = await renewRecord(get, record, owner, { logger, metrics });
+      const done = await renewRecord(get, record, owner, { logger, metrics, detailedMetrics });
       if (!done) batchItemFailures.push({ itemIdentifier: record.messageId });
     }
     metrics.publishStoredMetrics();

@@ -1,7 +1,7 @@
 import { configFromEnv } from '../composition/runtime-config';
 import { publishSchedulerReport, type SchedulerSummary } from '../composition/scheduler-report';
 import { createSchedulerRuntime, type SchedulerRuntime } from '../composition/scheduler-runtime';
-import { logger, metrics } from './telemetry';
+import { detailedMetrics, logger, metrics } from './telemetry';
 
 let runtime: SchedulerRuntime | undefined;
 
@@ -10,7 +10,11 @@ export function createSchedulerHandler(get: () => Pick<SchedulerRuntime, 'schedu
   return async (): Promise<SchedulerSummary> => {
     const current = get();
     const report = await current.scheduler();
-    return publishSchedulerReport(report, current.config.perCertificateMetrics, { logger, metrics });
+    return publishSchedulerReport(report, current.config.perCertificateMetrics, {
+      logger,
+      metrics,
+      detailedMetrics,
+    });
   };
 }
 

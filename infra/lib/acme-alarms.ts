@@ -7,12 +7,14 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ConfigError } from '../../functions/core/config/inventory';
+import { DEFAULT_NEAR_EXPIRY_DAYS } from '../../functions/core/contracts/environment';
 
 /** Thresholds of the alarms the construct creates. */
 export interface AcmeAlarmThresholds {
   /**
-   * Alarm when the soonest-expiring certificate (scheduler metric `MinDaysToExpiry`) has fewer days left.
-   * @default 14
+   * Alarm when the soonest-expiring certificate (scheduler metric `MinDaysToExpiry`) has fewer days left; also
+   * the default of `perCertificateMetricDays`.
+   * @default 14 (DEFAULT_NEAR_EXPIRY_DAYS)
    */
   readonly minDaysToExpiry?: number;
   /**
@@ -64,11 +66,16 @@ export interface AlarmSources {
  * The alarms that make failure loud: a failed renewal, a dead-lettered message, a certificate close to expiry
  * (missing data counts: no report means nobody is watching), a scheduler that stopped, and ACM's own expiry
  * metric for certificates whose ARN is known. Each notifies the topic on alarm and on recovery.
+ *
+ * Two custom metrics serve them all: `RenewalFailed`, and `MinDaysToExpiry`, which every completed pass that knows
+ * an expiry publishes once, so its sample count is the scheduler's heartbeat (no metric of its own: $0.30 a month).
+ * The dead-letter alarm watches AWS/SQS. A pass that knows no expiry (no certificate issued yet) publishes none:
+ * the first pass after a first deploy, which the two-interval evaluation tolerates.
  */
 export function createAlarms(scope: Construct, sources: AlarmSources): cloudwatch.Alarm[] {
   const { serviceName, interval } = sources;
   const thresholds = sources.thresholds ?? {};
-  const minDays = thresholds.minDaysToExpiry ?? 14;
+  const minDays = thresholds.minDaysToExpiry ?? DEFAULT_NEAR_EXPIRY_DAYS;
   const action = new SnsAction(sources.topic);
   const alarms: cloudwatch.Alarm[] = [];
   const add = (id: string, alarmProps: cloudwatch.AlarmProps): void => {
@@ -107,8 +114,9 @@ export function createAlarms(scope: Construct, sources: AlarmSources): cloudwatc
     treatMissingData: cloudwatch.TreatMissingData.BREACHING,
   });
   add('SchedulerHeartbeatAlarm', {
-    alarmDescription: `The scheduler has not run for two intervals (${serviceName}): no certificate is being checked. See the scheduler logs and the schedule.`,
-    metric: sources.metric('SchedulerHeartbeat', { statistic: 'Sum', period: interval }),
+    alarmDescription: `No scheduler pass has reported for two intervals (${serviceName}): the scheduler stopped or fails, or no certificate has been issued yet. See the schedule, the scheduler logs and the renewer logs.`,
+    // Each completed pass publishes MinDaysToExpiry once: its sample count is the number of passes that reported.
+    metric: sources.metric('MinDaysToExpiry', { statistic: 'SampleCount', period: interval }),
     threshold: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
     evaluationPeriods: 2,

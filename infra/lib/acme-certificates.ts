@@ -15,7 +15,11 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENT_SOURCE } from '../../functions/adapters/eventbridge-publisher';
 import { ConfigError, type Inventory } from '../../functions/core/config/inventory';
-import { DEFAULT_ARI_CONCURRENCY, functionEnvironment } from '../../functions/core/contracts/environment';
+import {
+  DEFAULT_ARI_CONCURRENCY,
+  DEFAULT_NEAR_EXPIRY_DAYS,
+  functionEnvironment,
+} from '../../functions/core/contracts/environment';
 import { EVENTS_PUBLISHED_BY } from '../../functions/core/contracts/events';
 import { warnOnAcmQuotas } from './acm-quota-warning';
 import { type AcmeAlarmThresholds, createAlarms, createAlarmTopic } from './acme-alarms';
@@ -88,10 +92,18 @@ export interface AcmeCertificatesProps {
    */
   readonly perCertificateMetrics?: 'all' | 'near-expiry' | 'none';
   /**
-   * Days left under which `'near-expiry'` publishes a certificate's `DaysToExpiry`.
-   * @default 30
+   * Days left under which `'near-expiry'` publishes a certificate's `DaysToExpiry`. Certificates renew well before
+   * the expiry alarm's threshold, so by default a certificate gets its own metric only when its renewal is late.
+   * @default - `alarmThresholds.minDaysToExpiry` (14)
    */
   readonly perCertificateMetricDays?: number;
+  /**
+   * Also publish the informational counts (`CertificatesDue`, `AriChecks`, `AriErrors`, `AriWindowMoved`,
+   * `RenewalSucceeded`) as CloudWatch custom metrics, $0.30 a month each. They are always in the functions' log
+   * lines (`scheduler_done`, `renewal_done`), which the dashboard counts with Logs Insights; no alarm needs them.
+   * @default false - only `MinDaysToExpiry` and `RenewalFailed` (what the alarms watch) are metrics
+   */
+  readonly detailedMetrics?: boolean;
   /**
    * Regions to import into for certificates whose inventory entry lists none.
    * @default - the stack's region
@@ -277,6 +289,9 @@ export class AcmeCertificates extends Construct {
       deadLetterQueue: this.deadLetterQueue,
       functions: [this.schedulerFunction, this.renewerFunction, this.firstImportFunction],
       alarms: this.alarms,
+      schedulerLogGroup: this.schedulerFunction.logGroup.logGroupName,
+      renewerLogGroup: this.renewerFunction.logGroup.logGroupName,
+      detailedMetrics: props.detailedMetrics === true,
     });
   }
 
@@ -312,6 +327,7 @@ export class AcmeCertificates extends Construct {
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
       SCHEDULE_INTERVAL_MINUTES: settings.interval.toMinutes(),
     };
+    const detailed = props.detailedMetrics === true ? 'true' : undefined;
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const firstImport = createAcmeFunction(this, 'FirstImport', {
       handler: 'firstImport',
@@ -333,6 +349,7 @@ export class AcmeCertificates extends Construct {
         FIRST_IMPORT_FUNCTION_NAME: firstImport.functionName,
         ZONE_ROLE_EXTERNAL_ID: props.zoneRoleExternalId ?? this.serviceName,
         FORCED_RENEWAL_MIN_INTERVAL_MINUTES: settings.forcedInterval.toMinutes(),
+        DETAILED_METRICS: detailed,
       }),
     });
     const queues = createRenewalQueues(this, {
@@ -352,7 +369,11 @@ export class AcmeCertificates extends Construct {
         ARI_CONCURRENCY: props.ariConcurrency ?? DEFAULT_ARI_CONCURRENCY,
         ARI_REQUESTS_PER_SECOND: props.ariRequestsPerSecond,
         PER_CERTIFICATE_METRICS: props.perCertificateMetrics ?? 'near-expiry',
-        PER_CERTIFICATE_METRIC_DAYS: props.perCertificateMetricDays ?? 30,
+        PER_CERTIFICATE_METRIC_DAYS:
+          props.perCertificateMetricDays ??
+          props.alarmThresholds?.minDaysToExpiry ??
+          DEFAULT_NEAR_EXPIRY_DAYS,
+        DETAILED_METRICS: detailed,
       }),
     });
     return { firstImport, renewer, scheduler, queues };

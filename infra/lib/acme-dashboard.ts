@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 
@@ -15,8 +15,13 @@ export interface AcmeDashboardOptions {
   readonly interval: Duration;
   readonly queue: IQueue;
   readonly deadLetterQueue: IQueue;
-  readonly functions: readonly IFunction[];
+  readonly functions: readonly lambda.IFunction[];
   readonly alarms: readonly cloudwatch.IAlarm[];
+  /** Log groups whose pass and renewal lines the counts are queried from when they are not metrics. */
+  readonly schedulerLogGroup: string;
+  readonly renewerLogGroup: string;
+  /** The informational counts are metrics too (`detailedMetrics`); otherwise Logs Insights counts the log lines. */
+  readonly detailedMetrics: boolean;
 }
 
 /** A metric of this service with a label, over the scheduler's interval. */
@@ -29,7 +34,8 @@ type ServiceMetric = (
 
 /**
  * A dashboard with days to expiry per certificate (one line per inventory id), renewals and failures, ARI
- * checks and errors, queue depth and the alarms' states.
+ * checks and errors, queue depth and the alarms' states. Without `detailedMetrics` the counts come from the
+ * functions' log lines (`scheduler_done`, `renewal_done`) through Logs Insights, paid per GB scanned when viewed.
  */
 export function addDashboard(scope: Construct, options: AcmeDashboardOptions): cloudwatch.Dashboard {
   const { namespace, serviceName, interval } = options;
@@ -46,7 +52,9 @@ export function addDashboard(scope: Construct, options: AcmeDashboardOptions): c
     defaultInterval: Duration.days(14),
   });
   dashboard.addWidgets(expiryWidget(options, metric));
-  dashboard.addWidgets(...renewalWidgets(metric));
+  dashboard.addWidgets(
+    ...(options.detailedMetrics ? renewalMetricWidgets(metric) : renewalLogWidgets(options, metric)),
+  );
   dashboard.addWidgets(...operationWidgets(options));
   return dashboard;
 }
@@ -75,15 +83,51 @@ function expiryWidget(options: AcmeDashboardOptions, metric: ServiceMetric): clo
   });
 }
 
-/** The soonest expiry, renewals and ARI checks: what the functions report about certificates. */
-function renewalWidgets(metric: ServiceMetric): cloudwatch.IWidget[] {
+/** The soonest expiry, always a metric (its alarm and the scheduler's heartbeat use it). */
+function soonestExpiry(metric: ServiceMetric): cloudwatch.IWidget {
+  return new cloudwatch.SingleValueWidget({
+    title: 'Soonest expiry (days)',
+    metrics: [metric('MinDaysToExpiry', 'Minimum', 'min days to expiry')],
+    width: 6,
+    height: 6,
+  });
+}
+
+/** Renewals and ARI checks from the functions' log lines (the default: no custom metric for counts). */
+function renewalLogWidgets(options: AcmeDashboardOptions, metric: ServiceMetric): cloudwatch.IWidget[] {
   return [
-    new cloudwatch.SingleValueWidget({
-      title: 'Soonest expiry (days)',
-      metrics: [metric('MinDaysToExpiry', 'Minimum', 'min days to expiry')],
-      width: 6,
+    soonestExpiry(metric),
+    new cloudwatch.LogQueryWidget({
+      title: 'Renewals by outcome (renewer log lines)',
+      logGroupNames: [options.renewerLogGroup],
+      view: cloudwatch.LogQueryVisualizationType.TABLE,
+      // renewal_done carries the result (renewed, imported, up-to-date; deferred and skipped count as failed).
+      queryLines: [
+        'filter message in ["renewal_done", "renewal_failed", "bad_message"]',
+        'stats count(*) as renewals by message, result',
+      ],
+      width: 9,
       height: 6,
     }),
+    new cloudwatch.LogQueryWidget({
+      title: 'Scheduler passes and ARI (scheduler log lines)',
+      logGroupNames: [options.schedulerLogGroup],
+      view: cloudwatch.LogQueryVisualizationType.LINE,
+      queryLines: [
+        'filter message = "scheduler_done"',
+        // A CA moved a window (an incident): the log line ari_window_moved and the event say which certificate.
+        'stats count(*) as passes, sum(enqueued) as due, sum(ari_requests) as ari_checks, sum(ari_errors) as ari_errors, sum(ari_windows_moved) as windows_moved by bin(1h)',
+      ],
+      width: 9,
+      height: 6,
+    }),
+  ];
+}
+
+/** Renewals and ARI checks as the functions' metrics (`detailedMetrics`). */
+function renewalMetricWidgets(metric: ServiceMetric): cloudwatch.IWidget[] {
+  return [
+    soonestExpiry(metric),
     new cloudwatch.GraphWidget({
       title: 'Renewals',
       left: [
@@ -97,7 +141,7 @@ function renewalWidgets(metric: ServiceMetric): cloudwatch.IWidget[] {
     new cloudwatch.GraphWidget({
       title: 'ARI checks',
       left: [
-        metric('SchedulerHeartbeat', 'Sum', 'scheduler runs'),
+        metric('MinDaysToExpiry', 'SampleCount', 'scheduler passes'),
         metric('AriErrors', 'Sum', 'ARI errors'),
         // A CA moved a window (an incident): the log line ari_window_moved and the event say which certificate.
         metric('AriWindowMoved', 'Sum', 'windows moved by the CA'),

@@ -240,8 +240,31 @@ describe('AcmeCertificates', () => {
     );
     const heartbeat = result
       .resources('AWS::CloudWatch::Alarm')
-      .find((a) => a.Properties.MetricName === 'SchedulerHeartbeat');
+      .find((a) => a.Properties.MetricName === 'MinDaysToExpiry' && a.Properties.Statistic === 'SampleCount');
     expect(heartbeat?.Properties).toMatchObject({ Period: 1800, EvaluationPeriods: 2 });
+  });
+
+  it('publishes the counts as metrics only under detailedMetrics, and per-certificate metrics from the alarm threshold', () => {
+    const lean = synth({ alarmThresholds: { minDaysToExpiry: 10 } });
+    const detailed = synth({ detailedMetrics: true });
+    const env = (r: typeof lean, description: RegExp): Record<string, unknown> => {
+      const fn = r
+        .resources('AWS::Lambda::Function')
+        .find((f) => description.test(String(f.Properties.Description)));
+      return (
+        (fn?.Properties.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {}
+      );
+    };
+    expect(env(lean, /Checks ACME Renewal Information/)).toMatchObject({ PER_CERTIFICATE_METRIC_DAYS: '10' });
+    expect(env(lean, /Checks ACME Renewal Information/).DETAILED_METRICS).toBeUndefined();
+    expect(env(detailed, /Checks ACME Renewal Information/)).toMatchObject({
+      DETAILED_METRICS: 'true',
+      PER_CERTIFICATE_METRIC_DAYS: '14',
+    });
+    expect(env(detailed, /Renews one certificate/)).toMatchObject({ DETAILED_METRICS: 'true' });
+    const body = (r: typeof lean) => JSON.stringify(r.resources('AWS::CloudWatch::Dashboard')[0]?.Properties);
+    expect(body(detailed)).toContain('RenewalSucceeded');
+    expect(body(lean)).not.toContain('RenewalSucceeded');
   });
 
   it('draws many certificates with one search expression instead of a line each', () => {

@@ -279,7 +279,7 @@ describe('the npm package', () => {
 
     const alarms = resourcesOf('AWS::CloudWatch::Alarm').map((r) => r.Properties);
     expect(alarms.map((a) => a.MetricName)).toEqual(
-      expect.arrayContaining(['RenewalFailed', 'MinDaysToExpiry', 'SchedulerHeartbeat', 'DaysToExpiry']),
+      expect.arrayContaining(['RenewalFailed', 'MinDaysToExpiry', 'DaysToExpiry']),
     );
     const acmAlarms = alarms.filter((a) => a.Namespace === 'AWS/CertificateManager');
     expect(acmAlarms.map((a) => a.Dimensions)).toEqual([

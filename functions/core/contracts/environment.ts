@@ -31,6 +31,21 @@ const commonSchema = z.object({
  */
 export const DEFAULT_ARI_CONCURRENCY = 50;
 
+/**
+ * Days left under which a certificate counts as near expiry: the default threshold of the `MinDaysToExpiry` alarm
+ * and of the per-certificate `DaysToExpiry` metric (`near-expiry`). Certificates renew well before it (a 90-day one
+ * with about 30 days left), so in normal operation no per-certificate metric is published.
+ */
+export const DEFAULT_NEAR_EXPIRY_DAYS = 14;
+
+/** `DETAILED_METRICS`: also publish the informational counts as custom metrics (they are always logged). */
+const detailedMetricsSchema = z.enum(['true', 'false']).default('false');
+
+/** Whether a function publishes its informational counts as metrics (`DETAILED_METRICS`, default `false`). */
+export function detailedMetricsOf(env: Readonly<Record<string, string | undefined>>): boolean {
+  return detailedMetricsSchema.parse(env.DETAILED_METRICS) === 'true';
+}
+
 /** The scheduler: inventory and state documents only, never key material. */
 export const schedulerEnvironmentSchema = commonSchema.extend({
   RENEWAL_QUEUE_URL: z.string().min(1, 'must be the renewal queue URL'),
@@ -42,7 +57,8 @@ export const schedulerEnvironmentSchema = commonSchema.extend({
   PER_CERTIFICATE_METRICS: z
     .enum(['all', 'near-expiry', 'none'], { error: "must be 'all', 'near-expiry' or 'none'" })
     .default('near-expiry'),
-  PER_CERTIFICATE_METRIC_DAYS: z.coerce.number().min(0).default(30),
+  PER_CERTIFICATE_METRIC_DAYS: z.coerce.number().min(0).default(DEFAULT_NEAR_EXPIRY_DAYS),
+  DETAILED_METRICS: detailedMetricsSchema,
 });
 
 /** The renewer: orders, DNS-01, state, re-imports. */
@@ -56,6 +72,7 @@ export const renewerEnvironmentSchema = commonSchema.extend({
   ZONE_ROLE_EXTERNAL_ID: z.string().min(2).max(1224).optional(),
   /** At most one forced order per certificate in this many minutes (0: no limit). */
   FORCED_RENEWAL_MIN_INTERVAL_MINUTES: minutes.default(60),
+  DETAILED_METRICS: detailedMetricsSchema,
 });
 
 /** The first-import function: reads the stored certificate and imports it into ACM, tagged as ours. */

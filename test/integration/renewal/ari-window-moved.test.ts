@@ -1,8 +1,8 @@
 /**
  * Issue 14 on Pebble 2.10: when the CA moves a certificate's ARI window (`POST /set-renewal-info/`, as in an
  * incident), the next scheduler pass logs `ari_window_moved`, publishes an `ARI Window Moved` event (as the
- * scheduler role, judged against its synthesized policy by the IAM recorder) and counts `AriWindowMoved` in its
- * EMF output, each with the old and new window and the CA's explanationURL. A first ARI answer is no move.
+ * scheduler role, judged against its synthesized policy by the IAM recorder) and counts the move in its
+ * `scheduler_done` line (`ari_windows_moved`; a metric only under `detailedMetrics`), each with the old and new window and the CA's explanationURL. A first ARI answer is no move.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEvent } from '../../../functions/core/contracts/events';
@@ -37,8 +37,8 @@ function movedEvents(since: Mark): unknown[] {
     .map((entry) => parseEvent(entry.DetailType, JSON.parse(entry.Detail)).detail);
 }
 
-/** The `ari_window_moved` log lines and the `AriWindowMoved` EMF values written since the mark. */
-function movedOutput(since: Mark): { logs: Record<string, unknown>[]; metric: number[] } {
+/** The `ari_window_moved` log lines and the passes' `ari_windows_moved` counts written since the mark. */
+function movedOutput(since: Mark): { logs: Record<string, unknown>[]; counted: number[] } {
   const lines = world
     .outputSince(since)
     .split('\n')
@@ -46,7 +46,7 @@ function movedOutput(since: Mark): { logs: Record<string, unknown>[]; metric: nu
     .map((line) => JSON.parse(line) as Record<string, unknown>);
   return {
     logs: lines.filter((l) => l.message === 'ari_window_moved'),
-    metric: lines.filter((l) => '_aws' in l && 'AriWindowMoved' in l).map((l) => Number(l.AriWindowMoved)),
+    counted: lines.filter((l) => l.message === 'scheduler_done').map((l) => Number(l.ari_windows_moved)),
   };
 }
 
@@ -72,7 +72,7 @@ describe('a window the CA moves', () => {
     const mark = world.mark();
     await world.schedule();
     expect(movedEvents(mark)).toEqual([]);
-    expect(movedOutput(mark)).toEqual({ logs: [], metric: [0] });
+    expect(movedOutput(mark)).toEqual({ logs: [], counted: [0] });
   });
 
   it('is logged, published and counted with the old and new window and the explanationURL', async () => {
@@ -101,7 +101,7 @@ describe('a window the CA moves', () => {
         selectedTime: after.selectedTime,
       },
     ]);
-    const { logs, metric } = movedOutput(mark);
+    const { logs, counted } = movedOutput(mark);
     expect(logs).toEqual([
       expect.objectContaining({
         level: 'WARN',
@@ -113,6 +113,6 @@ describe('a window the CA moves', () => {
         explanation_url: EXPLANATION,
       }),
     ]);
-    expect(metric).toEqual([1]);
+    expect(counted).toEqual([1]);
   });
 });

@@ -1,5 +1,8 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Runtime, RuntimeConfig } from '../../../functions/composition/runtime';
+import { publishSchedulerReport } from '../../../functions/composition/scheduler-report';
 import type { SchedulerReport } from '../../../functions/core/renewal/run-scheduler';
 import { createSchedulerHandler } from '../../../functions/handlers/scheduler';
 
@@ -66,8 +69,40 @@ describe('scheduler handler metrics', () => {
     process.env.POWERTOOLS_METRICS_DISABLED = 'false';
     const docs = await emfOf(() => createSchedulerHandler(() => runtimeWith(setting))());
     expect(perCertificateIds(docs)).toEqual(ids);
-    // The heartbeat and the minimum the alarms use are published whatever the setting.
-    const summary = docs.find((d) => 'SchedulerHeartbeat' in d);
-    expect(summary).toMatchObject({ SchedulerHeartbeat: 1, MinDaysToExpiry: 12.5, CertificatesDue: 1 });
+    // The minimum the expiry alarm uses, whose data points are also the heartbeat, is published whatever the setting.
+    expect(docs.find((d) => 'MinDaysToExpiry' in d)).toMatchObject({ MinDaysToExpiry: 12.5 });
+  });
+
+  it('publishes only what the alarms watch by default; the counts are in the pass line', async () => {
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    const docs = await emfOf(() => createSchedulerHandler(() => runtimeWith({ mode: 'none', days: 0 }))());
+    const names = docs.flatMap((d) =>
+      ((d._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }).CloudWatchMetrics ?? []).flatMap(
+        (m) => m.Metrics.map((x) => x.Name),
+      ),
+    );
+    expect(names).toEqual(['MinDaysToExpiry']);
+  });
+
+  it('publishes the counts as metrics too under detailedMetrics, and no heartbeat metric either way', async () => {
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    const metrics = new Metrics({ namespace: 'Test', serviceName: 'test' });
+    const logger = new Logger({ serviceName: 'test' });
+    const docs = await emfOf(async () =>
+      publishSchedulerReport(report, { mode: 'none', days: 0 }, { logger, metrics, detailedMetrics: true }),
+    );
+    const summary = docs.find((d) => 'MinDaysToExpiry' in d);
+    expect(summary).toMatchObject({ MinDaysToExpiry: 12.5, CertificatesDue: 1, AriChecks: 0, AriErrors: 0 });
+    expect(summary).toMatchObject({ AriWindowMoved: 0 });
+    expect(summary).not.toHaveProperty('SchedulerHeartbeat');
+  });
+
+  it('publishes no MinDaysToExpiry for a pass that knows no expiry (empty inventory, nothing issued yet)', async () => {
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    const metrics = new Metrics({ namespace: 'Test', serviceName: 'test' });
+    const logger = new Logger({ serviceName: 'test' });
+    const empty: SchedulerReport = { ...report, checks: [], enqueued: [], minDaysToExpiry: undefined };
+    const docs = await emfOf(async () => publishSchedulerReport(empty, undefined, { logger, metrics }));
+    expect(docs.filter((d) => 'MinDaysToExpiry' in d)).toEqual([]);
   });
 });
