@@ -26,7 +26,10 @@ export interface StatusRow {
   };
   /** Why ARI is not usable right now, when it is not. */
   readonly ariError?: string;
-  /** When the scheduler asks the CA's renewalInfo again (its Retry-After, clamped). */
+  /**
+   * When to ask the CA's renewalInfo again (its Retry-After, clamped), as stored with the window: a refresh that
+   * confirms the same window keeps its next check in the schedule index only, so a time in the past is not a miss.
+   */
   readonly nextCheckAt?: string;
   readonly lastResult?: string;
   readonly lastReason?: string;

@@ -1,20 +1,14 @@
 import type { RequestRate } from '../ari';
 import type { Random } from '../clock';
 import { mapLimit } from '../concurrency';
-import {
-  type CertificateConfig,
-  type ConfigProblem,
-  caFor,
-  type Inventory,
-  parseInventoryLenient,
-} from '../config/inventory';
+import { type ConfigProblem, caFor, parseInventoryLenient } from '../config/inventory';
 import { describeError, hasCode } from '../errors';
 import type { Fetch, RequestTimer } from '../http';
 import { type CheckCertificateResult, checkCertificate, rateLimitDeferral } from './check-certificate';
 import { configHash } from './config-hash';
 import type { CertificateStore, EventPublisher, RenewalQueue, RenewalReason, RenewalRequest } from './ports';
 import { IndexedPass, type ScheduleIndexStore } from './schedule-index';
-import { type CertificateState, emptyState, sameState } from './state';
+import { type CertificateState, emptyState, sameState, sameStateButAriTiming } from './state';
 import { type AriWindowMove, ariWindowMove, windowMovedDetail } from './window-moved';
 
 /** What the scheduler needs from the outside world. */
@@ -118,26 +112,32 @@ const MAX_STATE_CONFLICTS = 2;
  * Checks one certificate and writes what the check learned (its ARI refresh) conditionally on the state it read:
  * a renewer that wrote meanwhile (a new certificate, a checkpoint) is never overwritten; the check re-reads and
  * decides again from what the renewer wrote.
+ *
+ * With the schedule index (`indexed`), a refresh that only confirms the stored window (same window, selected time,
+ * explanation; see `sameStateButAriTiming`) writes nothing: its next check goes into the index alone. The state
+ * then keeps the time the window was last stored; a later read that finds its `ari.nextCheckAt` passed asks the CA
+ * again, which is what the index asks for anyway. Without the index the state is the only record, and is written.
  */
 async function checkOne(
   deps: SchedulerDeps,
-  inventory: Inventory,
-  config: CertificateConfig,
-  dryRun: boolean,
+  id: string,
   hash: string,
+  write: { readonly dryRun: boolean; readonly indexed: boolean },
 ): Promise<CertificateCheck> {
-  const ca = caFor(inventory, config.ca);
   for (let conflicts = 0; ; conflicts++) {
-    const read = await deps.store.readState(config.id);
-    const checked = await checkState(deps, ca, hash, read?.state ?? emptyState(config.id));
-    const changed = read === undefined || !sameState(read.state, checked.result.state);
+    const read = await deps.store.readState(id);
+    const checked = await checkState(deps, hash, read?.state ?? emptyState(id));
+    const next = checked.result.state;
+    const changed =
+      read === undefined ||
+      (!sameState(read.state, next) && !(write.indexed && sameStateButAriTiming(read.state, next)));
     try {
-      if (!dryRun && changed) await deps.store.putStateIf(config.id, checked.result.state, read?.etag);
-      const report = checkReport(deps.now, config.id, checked.result, checked.directoryError);
+      if (!write.dryRun && changed) await deps.store.putStateIf(id, next, read?.etag);
+      const report = checkReport(deps.now, id, checked.result, checked.directoryError);
       const moved = ariWindowMove(read?.state, checked.result.state);
       return moved === undefined
         ? report
-        : { ...report, ...(await announceMove(deps, config.id, moved, dryRun)) };
+        : { ...report, ...(await announceMove(deps, id, moved, write.dryRun)) };
     } catch (error) {
       if (!hasCode(error, 'state-conflict') || conflicts >= MAX_STATE_CONFLICTS) throw error;
     }
@@ -163,21 +163,23 @@ async function announceMove(
   }
 }
 
-/** The check of one state document: the CA's renewalInfo URL (its directory), then ARI and the decision. */
+/**
+ * The check of one state document: the renewalInfo URL of the CA that issued its certificate (its directory), then
+ * ARI and the decision. A certificate not issued yet asks no CA anything: the decision is `new` whatever its CA.
+ */
 async function checkState(
   deps: SchedulerDeps,
-  ca: { directoryUrl: string },
   hash: string,
   state: CertificateState,
 ): Promise<{ result: CheckCertificateResult; directoryError?: string }> {
   const { now } = deps;
-  const issuingCa = state.current?.directoryUrl ?? ca.directoryUrl;
+  const issuingCa = state.current?.directoryUrl;
   // A certificate the CA deferred asks no renewalInfo (nothing could act on it), so it needs no directory either.
   const deferred = rateLimitDeferral(state, now) !== undefined;
   let renewalInfoUrl: string | undefined;
   let directoryError: string | undefined;
   try {
-    renewalInfoUrl = state.current && !deferred ? await deps.renewalInfoUrl(issuingCa) : undefined;
+    renewalInfoUrl = issuingCa !== undefined && !deferred ? await deps.renewalInfoUrl(issuingCa) : undefined;
   } catch (error) {
     // Bounded and on one line: a CA's problem detail may be long, and this is logged for every certificate.
     const why = describeError(error).replace(/\s+/g, ' ').slice(0, MAX_DIRECTORY_ERROR_CHARS);
@@ -277,7 +279,7 @@ export async function runScheduler(
     if (budgetSpent) return;
     let check: CertificateCheck;
     try {
-      check = await checkOne(deps, inventory, config, dryRun, hash);
+      check = await checkOne(deps, config.id, hash, { dryRun, indexed: pass !== undefined });
     } catch (error) {
       check = {
         id: config.id,

@@ -224,6 +224,24 @@ export function sameState(a: CertificateState, b: CertificateState): boolean {
   return canonical(a) === canonical(b);
 }
 
+/**
+ * True when two documents differ at most in when ARI was last asked and when to ask again (`ari.checkedAt`,
+ * `ari.nextCheckAt`): the same window, selected time and explanation for the same certificate, and the same error
+ * state. A refresh that only confirms the stored window changes nothing the renewer or `status` acts on, so the
+ * scheduler keeps its next check in the schedule index instead of rewriting the document.
+ */
+export function sameStateButAriTiming(a: CertificateState, b: CertificateState): boolean {
+  if (a.ari === undefined || b.ari === undefined) return false;
+  const untimed = (state: CertificateState): CertificateState => ({
+    ...state,
+    ari: { ...state.ari!, checkedAt: UNTIMED, nextCheckAt: UNTIMED },
+  });
+  return sameState(untimed(a), untimed(b));
+}
+
+/** Stands in for the ARI timestamps {@link sameStateButAriTiming} leaves out of the comparison. */
+const UNTIMED = '1970-01-01T00:00:00.000Z';
+
 /** True when two documents agree on every field the renewer owns (all but {@link SCHEDULER_FIELDS}). */
 export function sameRenewerFields(a: CertificateState, b: CertificateState): boolean {
   return canonical(a, SCHEDULER_FIELDS) === canonical(b, SCHEDULER_FIELDS);

@@ -12,7 +12,14 @@ import {
   type SchedulerDeps,
 } from '../../../functions/core/renewal/run-scheduler';
 import type { CertificateState } from '../../../functions/core/renewal/state';
-import { constantRandom, FakeAriServer, MemoryEvents, MemoryQueue, MemoryStore } from '../../support/fakes';
+import {
+  constantRandom,
+  FakeAriServer,
+  MemoryEvents,
+  MemoryQueue,
+  MemoryScheduleIndex,
+  MemoryStore,
+} from '../../support/fakes';
 import { UNUSED_TRUST_ANCHOR_PEM } from '../acme/fake-ca';
 
 const MINUTE = 60_000;
@@ -648,6 +655,15 @@ describe('runScheduler: a window the CA moved (issue 14)', () => {
     ]);
   });
 
+  it('with the schedule index, a moved window is still stored and announced', async () => {
+    const events = new MemoryEvents();
+    const { deps, store } = await movedBed(events);
+    await runScheduler({ ...deps, index: new MemoryScheduleIndex() });
+    expect(store.writes).toEqual([{ op: 'putState', id: 'live', serial: '01' }]);
+    expect(store.state('live')?.ari).toMatchObject({ windowStart: MOVED.start, windowEnd: MOVED.end });
+    expect(events.published.map((e) => e.detailType)).toEqual(['ARI Window Moved']);
+  });
+
   it('publishes nothing in a dry run (acme-ari check), but still reports the move', async () => {
     const events = new MemoryEvents();
     const { deps } = await movedBed(events);
@@ -669,5 +685,72 @@ describe('runScheduler: a window the CA moved (issue 14)', () => {
       windowMovedEventError: expect.stringMatching(/refused/),
     });
     expect(queue.requests).toEqual([{ id: 'live', reason: 'ari-window' }]);
+  });
+});
+
+// Most refreshes confirm the window the CA gave last time: rewriting state.json for them was nearly all of the S3
+// bill at 100,000 certificates. With the index, only what the renewer or `status` would see changed is written.
+describe('runScheduler: a refresh that confirms the stored window', () => {
+  const SELECTED = '2025-04-12T00:00:00.000Z';
+
+  async function confirmedBed(answer: { window: typeof WINDOW; explanationURL?: string }) {
+    const inventory = inventoryOf(['live']);
+    const b = bed(inventory);
+    b.store.seedState(
+      await issued(inventory, 'live', 1, {
+        ari: {
+          certId: certIdOf(1),
+          windowStart: WINDOW.start,
+          windowEnd: WINDOW.end,
+          selectedTime: SELECTED,
+          nextCheckAt: at(-MINUTE),
+          checkedAt: at(-6 * HOUR),
+        },
+      }),
+    );
+    b.ari.answers.set(certIdOf(1), answer);
+    const index = new MemoryScheduleIndex();
+    const events = new MemoryEvents();
+    return { ...b, index, events, deps: { ...b.deps, index, events } };
+  }
+
+  it('writes no state; the next check is in the index, and the next pass asks nothing before it', async () => {
+    const { deps, store, ari, index, events } = await confirmedBed({ window: WINDOW });
+    const report = await runScheduler(deps);
+    expect(report.checks[0]).toMatchObject({ id: 'live', due: false, ariRequested: true });
+    expect(store.writes).toEqual([]);
+    expect(store.state('live')?.ari?.selectedTime).toBe(SELECTED);
+    expect(events.published).toEqual([]);
+    const nextCheckAt = report.checks[0]!.nextCheckAt!;
+    expect(Date.parse(nextCheckAt)).toBeGreaterThan(NOW.getTime());
+
+    const before = await runScheduler({ ...deps, now: new Date(Date.parse(nextCheckAt) - MINUTE) });
+    expect(before).toMatchObject({ waiting: 1, checks: [] });
+    expect(ari.requests).toHaveLength(1);
+    expect(index.saves).toBe(2);
+  });
+
+  it('once the index says it is time, the stale state asks the CA again (never later than the index)', async () => {
+    const { deps, store, ari } = await confirmedBed({ window: WINDOW });
+    const first = await runScheduler(deps);
+    const later = await runScheduler({ ...deps, now: new Date(Date.parse(first.checks[0]!.nextCheckAt!)) });
+    expect(later.checks[0]).toMatchObject({ ariRequested: true });
+    expect(ari.requests).toHaveLength(2);
+    expect(store.writes).toEqual([]);
+  });
+
+  it('a new explanation URL for the same window is written (status shows it)', async () => {
+    const { deps, store } = await confirmedBed({ window: WINDOW, explanationURL: 'https://ca.test/why' });
+    await runScheduler(deps);
+    expect(store.writes).toHaveLength(1);
+    expect(store.state('live')?.ari?.explanationUrl).toBe('https://ca.test/why');
+  });
+
+  it('without the index (a local run) the state stays the only record of the next check, and is written', async () => {
+    const { deps, store } = await confirmedBed({ window: WINDOW });
+    const { index: _index, ...withoutIndex } = deps;
+    await runScheduler(withoutIndex);
+    expect(store.writes).toHaveLength(1);
+    expect(Date.parse(store.state('live')!.ari!.nextCheckAt)).toBeGreaterThan(NOW.getTime());
   });
 });
