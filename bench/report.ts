@@ -155,61 +155,71 @@ function issuanceSection(r: IssuanceResults, peers: Peers): string[] {
 
 function coldSection(results: readonly ColdStartResult[], runs: number): string[] {
   const out: string[] = ['## 3. Cold start and footprint', ''];
+  const mb = (bytes: number) => `${(bytes / MB).toFixed(3)} MB`;
   out.push(
     table(
       [
         'handler',
-        'bundle (index.mjs)',
-        'source map',
+        'index.mjs',
+        'loaded at start (files)',
+        'lazy chunks (files)',
+        'source maps',
         'import median / p90',
         'import + clients median / p90',
         'whole process median',
+        'peak RSS median',
       ],
       results.map((c) => [
         c.handler,
-        `${(c.bytes / MB).toFixed(3)} MB`,
-        `${(c.mapBytes / MB).toFixed(3)} MB`,
+        mb(c.bundle.bytes),
+        `${mb(c.bundle.eagerBytes)} (${c.bundle.eagerFiles})`,
+        `${mb(c.bundle.lazyBytes)} (${c.bundle.lazyFiles})`,
+        mb(c.bundle.allMapBytes),
         `${c.importMs.median.toFixed(0)} / ${c.importMs.p90.toFixed(0)} ms`,
         `${c.importAndClientsMs.median.toFixed(0)} / ${c.importAndClientsMs.p90.toFixed(0)} ms`,
         `${c.processMs.median.toFixed(0)} ms`,
+        `${c.peakRssMiB.median.toFixed(1)} MiB`,
       ]),
     ),
     '',
   );
   const v = results.map((c) => {
     const limit = 700_000;
-    const size = c.bytes < limit;
+    const size = c.bundle.eagerBytes < limit;
     const time = c.importAndClientsMs.median < 120;
     return (
-      `${c.handler}: size ${verdict(size)}${size ? '' : ` by ${((c.bytes - limit) / 1000).toFixed(0)} kB`}, ` +
+      `${c.handler}: size ${verdict(size)}${size ? '' : ` by ${((c.bundle.eagerBytes - limit) / 1000).toFixed(0)} kB`}, ` +
       `import + clients ${verdict(time)}${time ? '' : ` by ${(c.importAndClientsMs.median - 120).toFixed(0)} ms`}`
     );
   });
   out.push(
-    `**Target** — each bundle under 700 kB and import + client set-up under 120 ms (median of ${runs}): ` +
-      `${v.join('; ')}.`,
+    `**Target** — each bundle under 700 kB (judged on what a cold start loads: index.mjs and the chunks it ` +
+      `imports statically) and import + client set-up under 120 ms (median of ${runs}): ${v.join('; ')}.`,
     '',
   );
-  const first = results[0];
-  if (first) {
+  for (const c of results) {
     out.push(
-      `What fills the ${first.handler} bundle (bytes in the output, by package): ` +
-        `${first.topInputs.map((i) => `${i.name} ${(i.bytes / 1000).toFixed(0)} kB`).join(', ')}.`,
+      `What a ${c.handler} cold start loads (bytes in the output, by package): ` +
+        `${c.bundle.topInputs.map((i) => `${i.name} ${(i.bytes / 1000).toFixed(0)} kB`).join(', ')}; ` +
+        `only on first use: ${c.bundle.lazyInputs.map((i) => `${i.name} ${(i.bytes / 1000).toFixed(0)} kB`).join(', ') || 'nothing'}.`,
       '',
     );
   }
   out.push(
-    'How: each handler is bundled with the options of `infra/lib/lambda-bundling.ts` (ESM, minified, external ' +
-      "source map, the `require` banner, the runtime's Node target, AWS SDK bundled) — the options the infra test " +
-      'proves produce the deployed asset. "import" is `await import()` of that exact bundle in a fresh ' +
-      `\`node --enable-source-maps\` process (as the Lambda sets NODE_OPTIONS), median of ${runs} runs after one ` +
-      'unmeasured run; "import + clients" imports the same code bundled together with the function\'s own runtime ' +
-      '(`createSchedulerRuntime`, `createRenewerRuntime`, `createFirstImport`) and builds its clients from a ' +
-      'Lambda-like environment (what the first invocation does before any I/O). Each function bundles only its ' +
-      'own composition: the scheduler S3 and SQS; the renewer S3, Route 53, STS, ACM, EventBridge and, loaded on ' +
-      'first use, Lambda (first imports) and Secrets Manager (EAB). A Lambda cold start adds the ' +
-      "runtime's own initialisation, and Lambda's arm64 CPUs are slower than this machine's, so expect the import " +
-      'to take longer there.',
+    'How: each handler is bundled with the options of `infra/lib/lambda-bundling.ts` (ESM, minified, split into ' +
+      "`index.mjs` and `chunks/`, external source maps, the `require` banner, the runtime's Node target, AWS SDK " +
+      'bundled with the environment-only credential provider) — the options the infra test proves produce the ' +
+      'deployed asset. "loaded at start" is `index.mjs` and every chunk it imports statically; the lazy chunks are ' +
+      'read only by the code that needs them (the Lambda client of first imports and persist records, Secrets ' +
+      'Manager for EAB, what the SDK loads on demand). "import" is `await import()` of that exact bundle in a fresh ' +
+      `\`node --enable-source-maps\` process (${results[0]?.nodeVersion ?? 'Node.js'}; the Lambda sets NODE_OPTIONS so), ` +
+      `median of ${runs} runs after one unmeasured run; "import + clients" imports the same code bundled together ` +
+      "with the function's own runtime (`createSchedulerRuntime`, `createRenewerRuntime`, `createFirstImport`) and " +
+      'builds its clients from a Lambda-like environment (what the first invocation does before any I/O); its peak ' +
+      'RSS is `process.resourceUsage().maxRSS` at the end. Each function bundles only its own composition: the ' +
+      'scheduler S3 and SQS; the renewer S3, Route 53, STS, ACM, EventBridge and, loaded on first use, Lambda ' +
+      "(first imports) and Secrets Manager (EAB). A Lambda cold start adds the runtime's own initialisation, and " +
+      "Lambda's arm64 CPUs are slower than this machine's, so expect the import to take longer there.",
     '',
   );
   return out;

@@ -1,18 +1,21 @@
 // Builds what the npm package ships (`npm run build`, run by `prepack`), into dist/:
 //   dist/index.js              the construct library (infra/index.ts) as one ES module; packages stay imports
 //   dist/types/**/*.d.ts       its declarations, with relative specifiers that resolve under NodeNext too
-//   dist/lambda/<name>/        each handler prebuilt with the construct's own esbuild options (ESBUILD_OPTIONS)
+//   dist/lambda/<name>/        each handler prebuilt with the construct's own esbuild options (lambdaBuildOptions):
+//                              index.mjs, the chunks/ it loads, and their source maps
 //   dist/cli/main.mjs          the `acme-ari` CLI, so the installed bin needs no tsx
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
 import {
-  ESBUILD_OPTIONS,
+  bundleFiles,
   ESM_REQUIRE_BANNER,
   HANDLER_ENTRIES,
+  lambdaBuildOptions,
   PROJECT_ROOT,
   prebuiltBundleDir,
+  writeBundle,
 } from '../infra/lib/lambda-bundling';
 
 const DIST = join(PROJECT_ROOT, 'dist');
@@ -55,12 +58,8 @@ async function buildHandlers(): Promise<void> {
     keyof typeof HANDLER_ENTRIES,
     string,
   ][]) {
-    await build({
-      ...ESBUILD_OPTIONS,
-      logLevel: 'warning',
-      entryPoints: [join(PROJECT_ROOT, entry)],
-      outfile: join(prebuiltBundleDir(handler), 'index.mjs'),
-    });
+    const result = await build({ ...lambdaBuildOptions(entry), logLevel: 'warning' });
+    writeBundle(bundleFiles(entry, result.outputFiles), prebuiltBundleDir(handler));
   }
 }
 

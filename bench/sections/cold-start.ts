@@ -1,23 +1,24 @@
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { HANDLER_ENTRIES } from '../../infra/lib/lambda-bundling';
-import { bundleLikeLambda } from '../lib/bundle';
+import { type Bundle, bundleLikeLambda } from '../lib/bundle';
 import { type Summary, summarize } from '../lib/stats';
 
 /** Section 3 for one handler. */
 export interface ColdStartResult {
   readonly handler: keyof typeof HANDLER_ENTRIES;
-  /** The deployed bundle (index.mjs) and its source map. */
-  readonly bytes: number;
-  readonly mapBytes: number;
-  /** Largest contributors to the bundle. */
-  readonly topInputs: ReadonlyArray<{ readonly name: string; readonly bytes: number }>;
+  /** The deployed bundle: index.mjs, what a cold start loads, the chunks loaded on first use, the source maps. */
+  readonly bundle: Omit<Bundle, 'path'>;
+  /** The Node.js that ran the probes (`process.version` of the binary). */
+  readonly nodeVersion: string;
   /** `import()` of the deployed bundle in a fresh process, with `--enable-source-maps` as the Lambda sets it. */
   readonly importMs: Summary;
   /** `import()` of the same code plus the function's own runtime (`createSchedulerRuntime`, `createRenewerRuntime`, `createFirstImport`): every client it builds at start. */
   readonly importAndClientsMs: Summary;
   /** Whole fresh process (`node` start to exit) for the import + clients run. */
   readonly processMs: Summary;
+  /** Peak resident set of the import + clients process, in MiB (`process.resourceUsage().maxRSS`). */
+  readonly peakRssMiB: Summary;
 }
 
 const LAMBDA_ENV = {
@@ -37,50 +38,61 @@ const BUILD_CLIENTS: Record<keyof typeof HANDLER_ENTRIES, string> = {
   firstImport: "m.createFirstImport(m.configFromEnv(process.env,'first-import'))",
 };
 
-function timeInFreshProcess(script: string): { inner: number; outer: number } {
+function timeInFreshProcess(node: string, script: string): { inner: number; outer: number; rssMiB: number } {
   const started = performance.now();
-  const out = spawnSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], {
+  const out = spawnSync(node, ['--enable-source-maps', '--input-type=module', '-e', script], {
     encoding: 'utf8',
     env: { PATH: process.env.PATH, ...LAMBDA_ENV },
   });
   const outer = performance.now() - started;
   if (out.status !== 0) throw new Error(`cold start probe failed: ${out.stderr.slice(-2000)}`);
-  const inner = Number(/COLD (\S+)/.exec(out.stdout)?.[1]);
-  return { inner, outer };
+  const [, inner, rssKib] = /COLD (\S+) (\S+)/.exec(out.stdout) ?? [];
+  return { inner: Number(inner), outer, rssMiB: Number(rssKib) / 1024 };
 }
+
+/** The probe's last line: the time since `t`, and the peak RSS so far (KiB). */
+const REPORT = "console.log('COLD',performance.now()-t,process.resourceUsage().maxRSS);";
 
 /**
  * Section 3: bundle each handler exactly as the CDK construct does and time, in fresh Node.js processes, the
  * import of the bundle and (with the same code bundled alongside the function's runtime) the building of its clients.
  */
-export async function runColdStart(input: { readonly runs: number }): Promise<ColdStartResult[]> {
+export async function runColdStart(input: {
+  readonly runs: number;
+  /** The Node.js binary to time (the Lambda runtime's major, when the caller has it). @default process.execPath */
+  readonly node?: string;
+}): Promise<ColdStartResult[]> {
+  const node = input.node ?? process.execPath;
+  const nodeVersion = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
   const results: ColdStartResult[] = [];
   for (const handler of Object.keys(HANDLER_ENTRIES) as (keyof typeof HANDLER_ENTRIES)[]) {
-    const deployed = await bundleLikeLambda(HANDLER_ENTRIES[handler], `lambda-${handler}`);
+    const { path, ...deployed } = await bundleLikeLambda(HANDLER_ENTRIES[handler], `lambda-${handler}`);
     const probe = await bundleLikeLambda(`bench/children/cold-${handler}.ts`, `cold-${handler}`);
-    const importOnly = `const t=performance.now();await import(${JSON.stringify(pathToFileURL(deployed.path).href)});console.log('COLD',performance.now()-t);`;
+    const importOnly = `const t=performance.now();await import(${JSON.stringify(pathToFileURL(path).href)});${REPORT}`;
     const build = BUILD_CLIENTS[handler];
-    const withClients = `const t=performance.now();const m=await import(${JSON.stringify(pathToFileURL(probe.path).href)});${build};console.log('COLD',performance.now()-t);`;
+    const withClients = `const t=performance.now();const m=await import(${JSON.stringify(pathToFileURL(probe.path).href)});${build};${REPORT}`;
     const imports: number[] = [];
     const full: number[] = [];
     const processes: number[] = [];
-    // One unmeasured run each, so the first measured one does not pay for reading the file from disk.
-    timeInFreshProcess(importOnly);
-    timeInFreshProcess(withClients);
+    const rss: number[] = [];
+    // One unmeasured run each, so the first measured one does not pay for reading the files from disk.
+    timeInFreshProcess(node, importOnly);
+    timeInFreshProcess(node, withClients);
     for (let i = 0; i < input.runs; i++) {
-      imports.push(timeInFreshProcess(importOnly).inner);
-      const run = timeInFreshProcess(withClients);
+      imports.push(timeInFreshProcess(node, importOnly).inner);
+      const run = timeInFreshProcess(node, withClients);
       full.push(run.inner);
       processes.push(run.outer);
+      rss.push(run.rssMiB);
     }
     results.push({
       handler,
-      bytes: deployed.bytes,
-      mapBytes: deployed.mapBytes,
-      topInputs: deployed.topInputs,
+      bundle: deployed,
+      nodeVersion,
       importMs: summarize(imports),
       importAndClientsMs: summarize(full),
       processMs: summarize(processes),
+      peakRssMiB: summarize(rss),
     });
   }
   return results;

@@ -1,15 +1,13 @@
 import { existsSync } from 'node:fs';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, type ILocalBundling, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { AcmeAwsError } from '../../functions/core/errors';
 import { RENEWER_TIMEOUT_MS, SCHEDULER_TIMEOUT_MS } from '../../functions/core/time-budget';
 import {
-  BUNDLING,
-  DEPS_LOCK_FILE,
+  bundleHandlerSync,
   HANDLER_ENTRIES,
   LAMBDA_RUNTIME,
   PROJECT_ROOT,
@@ -47,10 +45,11 @@ export interface AcmeFunctionOptions {
  * A function of the construct: Node.js on ARM64, JSON logs into its own log group, and an own role instead of
  * AWSLambdaBasicExecutionRole, which may write to that log group only.
  *
- * Its code is the handler bundled with {@link BUNDLING}: in a checkout of this repository, where the TypeScript
- * entry exists, esbuild bundles it at synthesis (so the deployed code is always the current source); in the
- * installed npm package, which ships no sources, the prebuilt bundle `npm run build` made with the same
- * options is deployed as it is, so a consumer's app needs no esbuild, no Docker and no lock file.
+ * Its code is the handler bundled with the options of `lambda-bundling.ts` (ESBUILD_OPTIONS): in a checkout of this
+ * repository, where the TypeScript entry exists, esbuild bundles it at synthesis (so the deployed code is always
+ * the current source); in the installed npm package, which ships no sources, the prebuilt bundle `npm run build`
+ * made with the same options is deployed as it is, so a consumer's app needs no esbuild, no Docker and no lock
+ * file. Either way the code folder is `index.mjs`, the chunks it loads (`chunks/`) and their source maps.
  */
 export function createAcmeFunction(
   scope: Construct,
@@ -66,7 +65,8 @@ export function createAcmeFunction(
     description: `acme-ari ${name} function`,
   });
   logGroup.grantWrite(role);
-  const props = {
+  const entry = `${PROJECT_ROOT}/${HANDLER_ENTRIES[options.handler]}`;
+  return new lambda.Function(scope, name, {
     runtime: LAMBDA_RUNTIME,
     architecture: lambda.Architecture.ARM_64,
     timeout: options.timeout ?? RENEWER_TIMEOUT,
@@ -76,22 +76,35 @@ export function createAcmeFunction(
     logGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
     environment: { ...options.environment, NODE_OPTIONS: '--enable-source-maps' },
-  } satisfies Omit<lambda.FunctionProps, 'code' | 'handler'>;
-  const entry = `${PROJECT_ROOT}/${HANDLER_ENTRIES[options.handler]}`;
-  if (existsSync(entry)) {
-    return new NodejsFunction(scope, name, {
-      ...props,
-      entry,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: DEPS_LOCK_FILE,
-      bundling: BUNDLING,
-    });
-  }
-  return new lambda.Function(scope, name, {
-    ...props,
-    code: lambda.Code.fromAsset(prebuiltBundle(options.handler)),
+    code: existsSync(entry)
+      ? bundledFromSource(options.handler)
+      : lambda.Code.fromAsset(prebuiltBundle(options.handler)),
     handler: 'index.handler',
+  });
+}
+
+/**
+ * esbuild run in this process at synthesis. NodejsFunction cannot do it: it always bundles into one `--outfile`,
+ * and chunks need an output folder. Hashed by output, as NodejsFunction's assets are (the source folder is the
+ * whole checkout); `handler` is a field, so the asset cache tells the three functions apart.
+ */
+class LocalHandlerBundling implements ILocalBundling {
+  constructor(readonly handler: AcmeFunctionOptions['handler']) {}
+
+  tryBundle(outputDir: string): boolean {
+    bundleHandlerSync(this.handler, outputDir);
+    return true;
+  }
+}
+
+function bundledFromSource(handler: AcmeFunctionOptions['handler']): lambda.Code {
+  return lambda.Code.fromAsset(PROJECT_ROOT, {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // Never pulled: local bundling either succeeds or throws esbuild's error, so Docker is not a fallback.
+      image: DockerImage.fromRegistry('acme-ari-bundles-locally'),
+      local: new LocalHandlerBundling(handler),
+    },
   });
 }
 

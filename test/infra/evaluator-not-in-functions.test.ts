@@ -1,7 +1,6 @@
-import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { ESBUILD_OPTIONS, HANDLER_ENTRIES, PROJECT_ROOT } from '../../infra/lib/lambda-bundling';
+import { HANDLER_ENTRIES, lambdaBuildOptions } from '../../infra/lib/lambda-bundling';
 
 // doctor's IAM policy evaluator (AGPL-3.0, ~19 MB with its data) and IAM client are the CLI's alone: no function
 // bundle may contain them, nor the doctor's code.
@@ -17,13 +16,7 @@ describe('the function bundles', () => {
   it.each(Object.entries(HANDLER_ENTRIES))(
     '%s contains neither the policy evaluator nor IAM reads',
     async (_, entry) => {
-      const result = await build({
-        ...ESBUILD_OPTIONS,
-        entryPoints: [join(PROJECT_ROOT, entry)],
-        outfile: join(PROJECT_ROOT, '.cache', 'evaluator-check', 'handler.mjs'),
-        write: false,
-        metafile: true,
-      });
+      const result = await build({ ...lambdaBuildOptions(entry), metafile: true });
       const inputs = Object.keys(result.metafile.inputs);
       expect(inputs.length).toBeGreaterThan(10);
       expect(inputs.filter((path) => FORBIDDEN.some((pattern) => pattern.test(path)))).toEqual([]);

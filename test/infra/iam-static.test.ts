@@ -13,7 +13,7 @@ import type { FunctionRole } from '../support/iam/role';
 // role grants in the synthesized template. Conditions and resources are the IAM simulation's job; this catches
 // a call the role can never make, including calls no test exercises.
 
-const { PROJECT_ROOT, ESBUILD_OPTIONS } = bundling;
+const { PROJECT_ROOT, lambdaBuildOptions } = bundling;
 const entries = bundling.HANDLER_ENTRIES as Readonly<Record<string, string>>;
 
 /** The handler each role's function ships (the importer exists once first imports have their own function). */
@@ -33,8 +33,6 @@ const NEVER_SENT: Readonly<Record<string, string>> = {
   'importer s3:DeleteObjectCommand': 'S3Objects.delete ships with the store; a first import deletes nothing',
   'importer sts:AssumeRoleCommand':
     'Route53DnsProvider ships with the persist-record step, which passes no zone roles (dns-persist-01 records in another account are refused)',
-  'renewer sqs:SendMessageBatchCommand':
-    'the renewer builds on the scheduler runtime, whose queue is created only with RENEWAL_QUEUE_URL, which the renewer is never given',
 };
 
 interface Shipped {
@@ -44,19 +42,23 @@ interface Shipped {
   readonly file: string;
 }
 
-/** The project sources esbuild put into the function's bundle (tree-shaken files contribute no bytes). */
+/**
+ * The project sources esbuild put into the function's bundle (tree-shaken files contribute no bytes): every
+ * output, so the chunks loaded on first use (the Lambda client of first imports, Secrets Manager) count too.
+ */
 async function bundledSources(entry: string): Promise<string[]> {
   const result = await build({
-    ...ESBUILD_OPTIONS,
-    entryPoints: [join(PROJECT_ROOT, entry)],
-    outfile: join(PROJECT_ROOT, '.cache', 'iam-static', 'handler.mjs'),
-    write: false,
+    ...lambdaBuildOptions(entry),
     metafile: true,
   });
-  return Object.values(result.metafile.outputs)
-    .flatMap((output) => Object.entries(output.inputs))
-    .filter(([path, input]) => input.bytesInOutput > 0 && path.startsWith('functions/'))
-    .map(([path]) => path);
+  return [
+    ...new Set(
+      Object.values(result.metafile.outputs)
+        .flatMap((output) => Object.entries(output.inputs))
+        .filter(([path, input]) => input.bytesInOutput > 0 && path.startsWith('functions/'))
+        .map(([path]) => path),
+    ),
+  ];
 }
 
 /** `new XxxCommand(` in one source file, with the `@aws-sdk/client-*` package each was imported from. */
@@ -164,6 +166,13 @@ describe('IAM: every command a function ships is granted to its role', () => {
     const roles = new Set(rows.map((r) => r.role));
     expect([...roles].sort()).toEqual(
       (Object.keys(HANDLERS) as FunctionRole[]).filter((r) => stack.roles[r] !== undefined).sort(),
+    );
+  });
+
+  it('sees the commands of the chunks loaded on first use (first imports, persist records, EAB)', () => {
+    const renewer = rows.filter((r) => r.role === 'renewer').map((r) => `${r.service}:${r.command}`);
+    expect(renewer).toEqual(
+      expect.arrayContaining(['lambda:InvokeCommand', 'secretsmanager:GetSecretValueCommand']),
     );
   });
 

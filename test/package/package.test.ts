@@ -10,15 +10,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  bundleName,
-  ESBUILD_OPTIONS,
-  HANDLER_ENTRIES,
-  LAMBDA_RUNTIME,
-  PROJECT_ROOT,
-} from '../../infra/lib/lambda-bundling';
+import { bundleName, HANDLER_ENTRIES, LAMBDA_RUNTIME, PROJECT_ROOT } from '../../infra/lib/lambda-bundling';
+import { bundleInMemory, readCodeFolder } from '../infra/bundles';
 
 // The package as a user gets it: `npm pack` (its prepack runs `npm run build`), the tarball installed into a
 // scratch CDK app in a temporary folder, which is type checked, synthesized in plain JavaScript, and whose
@@ -211,6 +205,14 @@ describe('the npm package', () => {
         }),
       ]),
     );
+    // Each handler's chunks ship beside its index.mjs, every one with its map.
+    for (const h of Object.keys(HANDLER_ENTRIES) as (keyof typeof HANDLER_ENTRIES)[]) {
+      const chunks = packed.filter((path) => path.startsWith(`dist/lambda/${bundleName(h)}/chunks/`));
+      expect(chunks.length, `${h}: no chunks packed`).toBeGreaterThan(0);
+      expect(chunks.filter((path) => path.endsWith('.mjs')).map((path) => `${path}.map`)).toEqual(
+        chunks.filter((path) => path.endsWith('.mjs.map')),
+      );
+    }
     expect(packed.filter((path) => path.endsWith('.ts') && !path.endsWith('.d.ts'))).toEqual([]);
     expect(packed.filter((path) => /^(functions|infra|test|scripts|bench)\//.test(path))).toEqual([]);
   });
@@ -251,7 +253,7 @@ describe('the npm package', () => {
         Runtime: LAMBDA_RUNTIME.name,
         Architectures: ['arm64'],
       });
-      expect(readdirSync(assetDirOf(handler)).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+      expect(readdirSync(assetDirOf(handler)).sort()).toEqual(['chunks', 'index.mjs', 'index.mjs.map']);
     }
     expect(LAMBDA_RUNTIME.name).toBe('nodejs24.x');
   });
@@ -259,14 +261,11 @@ describe('the npm package', () => {
   it.each(Object.keys(HANDLER_ENTRIES) as (keyof typeof HANDLER_ENTRIES)[])(
     'deploys as the %s function byte for byte what esbuild makes of this repository’s source',
     async (handler) => {
-      const result = await build({
-        ...ESBUILD_OPTIONS,
-        entryPoints: [join(PROJECT_ROOT, HANDLER_ENTRIES[handler])],
-        outfile: join(PROJECT_ROOT, '.cache', 'package-test', 'index.mjs'),
-        write: false,
-      });
-      const js = result.outputFiles.find((f) => f.path.endsWith('index.mjs'));
-      expect(readFileSync(join(assetDirOf(handler), 'index.mjs'), 'utf8')).toBe(js?.text);
+      // index.mjs, every chunk and every source map: the same folder esbuild makes, byte for byte.
+      const expected = await bundleInMemory(handler);
+      expect(Object.fromEntries(readCodeFolder(assetDirOf(handler)))).toEqual(
+        Object.fromEntries(expected.files),
+      );
     },
   );
 
