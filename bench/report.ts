@@ -296,19 +296,22 @@ function costSection(
       const total = c.totals[n] ?? 0;
       return `${int(n)}: ${usd(total)} vs ≤ ${usd(t)} ${verdict(total <= t)}${total > t ? ` by ${usd(total - t)}` : ''}`;
     });
+  const d = c.defaults;
   out.push(
-    `**Target** — default monthly cost, every line listed: ${v.join('; ')}. The fixed part (${ASSUMPTIONS.kmsKeys} KMS keys ` +
-      `at $${PRICES.kmsKeyMonth}, ${ASSUMPTIONS.alarms} alarms, ${ASSUMPTIONS.serviceMetrics} service-level metrics at ` +
-      `$${PRICES.cloudWatchMetricMonthFirst10k} each, without CloudWatch's free tier of 10 metrics and 10 alarms) ` +
-      'is most of the bill at 1,000 certificates.',
+    `**Target** — default monthly cost, every line listed: ${v.join('; ')}. The fixed part (${d.kmsKeys} KMS ` +
+      `${d.kmsKeys === 1 ? 'key' : 'keys'} at $${PRICES.kmsKeyMonth}, ${d.alarms} alarms, ${d.serviceMetrics.length} ` +
+      `service-level metrics at $${PRICES.cloudWatchMetricMonthFirst10k} each, without CloudWatch's free tier of 10 ` +
+      'metrics and 10 alarms) is most of the bill at 1,000 certificates. Keys, alarms, metrics and memory are the ' +
+      "construct's defaults, read from a synthesized stack (bench/sections/cost-defaults.ts).",
     '',
   );
   out.push(
     `Largest item per size — ${dominant.join('; ')}.` +
-      ' With the index, S3 requests grow with ARI refreshes, not with passes: each refresh reads and rewrites ' +
-      "its certificate's state document (a PUT at $0.005 per 1,000), about 97 a month per certificate at a 6-hour " +
-      'Retry-After; keeping an unchanged window out of the state document (its next check only in the index) would ' +
-      "remove most of that line. With CloudWatch's always-free tier unused by anything else in the account " +
+      ' With the index, S3 requests grow with ARI refreshes, not with passes: a refresh that rewrites its ' +
+      "certificate's state document costs a PUT ($0.005 per 1,000), about 97 a month per certificate at a 6-hour " +
+      `Retry-After; the model assumes ${(c.refreshStateWriteShare * 100).toFixed(0)} % of refreshes do ` +
+      '(`refreshStateWriteShare`: the measured refresh pass selects every window for the first time). ' +
+      "With CloudWatch's always-free tier unused by anything else in the account " +
       '(10 metrics, 10 alarms), the 1,000-certificate total drops by the metrics and alarms lines.',
     '',
     'Inputs — measured here: the nothing-due pass at each size (time, S3 requests, log bytes: what every hourly ' +
@@ -319,11 +322,14 @@ function costSection(
       'value, used for the CA, × 1.25 on average) and once after each renewal (its change marker), never otherwise; ' +
       `${ASSUMPTIONS.renewalsPerCertificateMonth.toFixed(2)} renewals per certificate a month (90-day certificates ` +
       'renewed ~60 days in; 45-day certificates double it); scheduler ' +
-      `${Math.round(ASSUMPTIONS.schedulerMemoryGb * 1024)} MB and renewer 1,024 MB arm64 (the ` +
-      `construct's settings); ${ASSUMPTIONS.alarms} alarms; ${ASSUMPTIONS.serviceMetrics} service-level metrics ` +
-      'plus `DaysToExpiry` for a certificate read with 30 days or fewer left (the default `near-expiry`: about ' +
-      'one metric-hour per renewal, CloudWatch prorating by the hour); SQS idle long-polling by the Lambda event source of ~5 pollers × 3 ' +
-      'receives a minute; S3 Bucket Keys cutting KMS requests to ~1 per 1,000 S3 object requests. Free tiers are ' +
+      `${d.schedulerMemoryMb} MB and renewer ${d.renewerMemoryMb} MB arm64, ${d.alarms} alarms, ` +
+      `${d.serviceMetrics.length} service-level metrics (${d.serviceMetrics.join(', ')}; informational counts only ` +
+      'in the log lines unless `detailedMetrics`) and `DaysToExpiry` per certificate under ' +
+      `\`${d.perCertificateMetrics}\` ≤ ${d.perCertificateMetricDays} days (the construct's defaults; a 90-day ` +
+      `certificate renews with ~${ASSUMPTIONS.daysLeftAtRenewal} days left, so ` +
+      `${d.perCertificateMetricDays < ASSUMPTIONS.daysLeftAtRenewal ? 'none gets one unless its renewal is late' : 'each gets one for about an hour per renewal'}); ` +
+      'SQS idle long-polling by the Lambda event source of ~5 pollers × 3 ' +
+      `receives a minute; state bucket ${d.stateBucketKms ? 'SSE-KMS' : 'SSE-S3 (key material SSE-KMS)'}, S3 Bucket Keys cutting KMS requests to ~1 per 1,000 S3 object requests. Free tiers are ` +
       'not applied. Durations measured against moto and Pebble are shorter than on AWS (Route 53 INSYNC alone ' +
       'takes 10–60 s); even at 90 s per renewal the renewer line stays under ' +
       `${usd(10_000 * ASSUMPTIONS.renewalsPerCertificateMonth * 90 * PRICES.lambdaArmGbSecond)} a month at 10,000 ` +

@@ -1,6 +1,8 @@
 import { ARI_CHECK_JITTER } from '../../functions/core/ari';
-import { SCHEDULER_MEMORY_MB } from '../../infra/lib/acme-function';
+import { type ConstructDefaults, constructDefaults } from './cost-defaults';
 import type { PassResult, SchedulerResults } from './scheduler-scale';
+
+export type { ConstructDefaults } from './cost-defaults';
 
 /**
  * Public us-east-1 list prices used for the model, as read for 2026-11 (no free tier applied, so the figures are an
@@ -28,26 +30,29 @@ export const PRICES = {
   acmExportableWildcard: 149,
 } as const;
 
-/** Assumptions the model needs that the bench cannot measure; each is printed next to the table. */
+/**
+ * Assumptions the model needs that the bench cannot measure; each is printed next to the table. What the construct
+ * decides (keys, alarms, metrics, memory) is not assumed: {@link constructDefaults} reads it from a synthesized stack.
+ */
 export const ASSUMPTIONS = {
   hoursPerMonth: 730,
   scheduleIntervalHours: 1,
   /** 90-day certificates renewed about 60 days in (ARI window at two thirds of the lifetime). */
   renewalsPerCertificateMonth: 30.4 / 60,
-  schedulerMemoryGb: SCHEDULER_MEMORY_MB / 1024,
-  renewerMemoryGb: 1,
-  /** The construct's four alarms (failure, dead letter, min days to expiry, heartbeat). */
-  alarms: 4,
-  /** The state bucket's key and the key-material key the scheduler is never granted (infra/lib/state-store.ts). */
-  kmsKeys: 2,
-  /** Service-level EMF metrics (scheduler: heartbeat, due, ARI errors, ARI checks, min days; renewer: 2). */
-  serviceMetrics: 7,
+  /** Days left when such a certificate renews: it never reaches a `near-expiry` threshold below this. */
+  daysLeftAtRenewal: 30,
   /**
-   * Per-certificate `DaysToExpiry` metric-hours a month per renewal under the default `near-expiry` (30 days):
-   * a certificate gets the metric only in a pass that reads it with 30 days or fewer left, i.e. about once, in the
-   * pass that finds it due (CloudWatch prorates custom metrics by the hour they are published in).
+   * Per-certificate `DaysToExpiry` metric-hours per renewal when the `near-expiry` threshold is at or above the days
+   * left at renewal: the metric appears in the pass that finds it due (CloudWatch prorates custom metrics by the
+   * hour they are published in). Below it, a certificate gets the metric only when its renewal is late.
    */
   daysToExpiryMetricHoursPerRenewal: 1,
+  /**
+   * Share of ARI refreshes that rewrite the certificate's state document (the measured refresh pass selects every
+   * window for the first time, so it writes each once). 1 while every refresh rewrites `state.json`; when an
+   * unchanged window stays out of it (only its next check in the index), set it to the share that still write.
+   */
+  refreshStateWriteShare: 1,
   /** Lambda's SQS event source keeps long-polling an empty queue: ~5 pollers × 3 receives/min (20 s waits). */
   sqsIdlePollsMonth: 5 * 3 * 60 * 730,
   /** SQS requests per renewal: send (batched by 10, counted as 1), receive, delete. */
@@ -67,6 +72,10 @@ export interface CostLine {
 /** The cost model for each size. */
 export interface CostModel {
   readonly sizes: readonly number[];
+  /** The construct's defaults the model priced (read from its synthesized template). */
+  readonly defaults: ConstructDefaults;
+  /** The share of ARI refreshes assumed to rewrite the state document ({@link ASSUMPTIONS}). */
+  readonly refreshStateWriteShare: number;
   readonly lines: readonly CostLine[];
   readonly totals: Record<number, number>;
   readonly acm: { single: Record<number, number>; apexWildcard: Record<number, number> };
@@ -133,16 +142,31 @@ export function costModel(input: {
   /** Pebble's (and the model's) ARI Retry-After, in hours. */
   readonly ariRetryAfterHours: number;
   readonly sizes: readonly number[];
+  /** The construct's defaults; synthesized when not given. */
+  readonly defaults?: ConstructDefaults;
+  /** Overrides {@link ASSUMPTIONS.refreshStateWriteShare}. */
+  readonly refreshStateWriteShare?: number;
 }): CostModel {
   const P = PRICES;
   const A = ASSUMPTIONS;
+  const D = input.defaults ?? constructDefaults();
+  const writeShare = input.refreshStateWriteShare ?? A.refreshStateWriteShare;
   const notes: string[] = [];
+  if (D.detailedMetrics) notes.push('the construct publishes detailed metrics by default');
   const full = [...input.scheduler.sizes]
     .filter((x) => x.first)
     .sort((x, y) => y.certificates - x.certificates)[0];
   if (!full?.first) throw new Error('the cost model needs a measured refresh pass');
   // One ARI refresh costs what the refresh pass cost over the nothing-due pass after it, per certificate.
-  const refresh = perCertificate(passCost(full.first), passCost(full.second), full.certificates);
+  const measured = perCertificate(passCost(full.first), passCost(full.second), full.certificates);
+  // The measured refresh writes each state document once; only the assumed share of real refreshes does.
+  const refresh = { ...measured, s3Puts: measured.s3Puts * writeShare };
+  if (writeShare !== 1)
+    notes.push(
+      `ARI refreshes: ${(writeShare * 100).toFixed(0)} % assumed to rewrite the state document (measured: every one)`,
+    );
+  const schedulerMemoryGb = D.schedulerMemoryMb / 1024;
+  const renewerMemoryGb = D.renewerMemoryMb / 1024;
   // Each certificate is read once per jittered Retry-After (mean 1 + jitter/2 of it), the rest of the time not.
   const refreshesPerCertificateMonth =
     A.hoursPerMonth / (input.ariRetryAfterHours * (1 + ARI_CHECK_JITTER / 2));
@@ -176,17 +200,17 @@ export function costModel(input: {
     };
   };
 
-  add(`Lambda scheduler (${SCHEDULER_MEMORY_MB} MB; GB-s + requests)`, (n) => {
+  add(`Lambda scheduler (${D.schedulerMemoryMb} MB; GB-s + requests)`, (n) => {
     const p = month(n);
     return (
-      (p.ms / 1000) * A.schedulerMemoryGb * P.lambdaArmGbSecond +
+      (p.ms / 1000) * schedulerMemoryGb * P.lambdaArmGbSecond +
       (passesPerMonth / 1e6) * P.lambdaPerMillionRequests
     );
   });
-  add('Lambda renewer (GB-s + requests)', (n) => {
+  add(`Lambda renewer (${D.renewerMemoryMb} MB; GB-s + requests)`, (n) => {
     const r = per.get(n)!.renewals;
     return (
-      r * (input.renewalMs / 1000) * A.renewerMemoryGb * P.lambdaArmGbSecond +
+      r * (input.renewalMs / 1000) * renewerMemoryGb * P.lambdaArmGbSecond +
       (r / 1e6) * P.lambdaPerMillionRequests
     );
   });
@@ -207,26 +231,40 @@ export function costModel(input: {
       (Math.max(0, passesPerMonth - P.schedulerFreeInvocations) / 1e6) * P.schedulerPerMillionInvocations;
     return scheduler + ((r * renewalEvents) / 1e6) * P.eventBridgePerMillionEvents;
   });
-  add(`CloudWatch custom metrics (${A.serviceMetrics} service-level + DaysToExpiry near expiry)`, (n) => {
-    const perCertificate = (per.get(n)!.renewals * A.daysToExpiryMetricHoursPerRenewal) / A.hoursPerMonth;
-    const metrics = A.serviceMetrics + perCertificate;
-    const first = Math.min(metrics, 10_000);
-    return (
-      first * P.cloudWatchMetricMonthFirst10k +
-      Math.max(0, metrics - 10_000) * P.cloudWatchMetricMonthNext240k
-    );
-  });
-  add('CloudWatch alarms', () => A.alarms * P.cloudWatchAlarmMonth);
+  const perCertificateMetrics = (n: number): number => {
+    if (D.perCertificateMetrics === 'all') return n;
+    if (D.perCertificateMetrics !== 'near-expiry' || D.perCertificateMetricDays < A.daysLeftAtRenewal)
+      return 0;
+    return (per.get(n)!.renewals * A.daysToExpiryMetricHoursPerRenewal) / A.hoursPerMonth;
+  };
+  const serviceMetrics = D.serviceMetrics.length;
+  add(
+    `CloudWatch custom metrics (${serviceMetrics}: ${D.serviceMetrics.join(', ')}; per-certificate DaysToExpiry ` +
+      `${D.perCertificateMetrics} ≤ ${D.perCertificateMetricDays} days)`,
+    (n) => {
+      const metrics = serviceMetrics + perCertificateMetrics(n);
+      const first = Math.min(metrics, 10_000);
+      return (
+        first * P.cloudWatchMetricMonthFirst10k +
+        Math.max(0, metrics - 10_000) * P.cloudWatchMetricMonthNext240k
+      );
+    },
+  );
+  add(`CloudWatch alarms (${D.alarms})`, () => D.alarms * P.cloudWatchAlarmMonth);
   add('CloudWatch Logs ingestion (scheduler)', (n) => {
     const p = month(n);
     return (p.logBytes / 1024 ** 3) * P.cloudWatchLogsPerGbIngested;
   });
-  add(`KMS (${A.kmsKeys} keys + requests with bucket keys)`, (n) => {
-    const p = month(n);
-    const r = per.get(n)!.renewals;
-    const s3 = p.s3Gets + p.s3Puts + r * (renewalS3Gets + renewalS3Puts);
-    return A.kmsKeys * P.kmsKeyMonth + ((s3 * A.kmsRequestsPerS3Request) / 10_000) * P.kmsPer10kRequests;
-  });
+  add(
+    `KMS (${D.kmsKeys} ${D.kmsKeys === 1 ? 'key' : 'keys'} + requests with bucket keys; state bucket ${D.stateBucketKms ? 'SSE-KMS' : 'SSE-S3'})`,
+    (n) => {
+      const p = month(n);
+      const r = per.get(n)!.renewals;
+      // Under SSE-S3 only key material reaches KMS: counted as every renewal object request (an upper bound).
+      const s3 = (D.stateBucketKms ? p.s3Gets + p.s3Puts : 0) + r * (renewalS3Gets + renewalS3Puts);
+      return D.kmsKeys * P.kmsKeyMonth + ((s3 * A.kmsRequestsPerS3Request) / 10_000) * P.kmsPer10kRequests;
+    },
+  );
   const totals = Object.fromEntries(
     input.sizes.map((n) => [n, lines.reduce((sum, l) => sum + (l.monthly[n] ?? 0), 0)]),
   );
@@ -234,6 +272,8 @@ export function costModel(input: {
     Object.fromEntries(input.sizes.map((n) => [n, (n * perCert * A.acmChargesPerYear) / 12]));
   return {
     sizes: input.sizes,
+    defaults: D,
+    refreshStateWriteShare: writeShare,
     lines,
     totals,
     acm: {
