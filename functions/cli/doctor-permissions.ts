@@ -42,13 +42,15 @@ export function renewerOf(
 ): PermissionsDeps['renewer'] | undefined {
   const roleArn = deployment?.renewerRoleArn;
   const stateKmsKeyArn = deployment?.stateKmsKeyArn;
-  if (deployment === undefined || roleArn === undefined || stateKmsKeyArn === undefined) return undefined;
+  // A document without the state key and without `s3-managed` predates both: the doctor cannot tell the key.
+  const stateKnown = stateKmsKeyArn !== undefined || deployment?.stateEncryption === 's3-managed';
+  if (deployment === undefined || roleArn === undefined || !stateKnown) return undefined;
   const renewer: RenewerDeployment = {
     account: roleArn.split(':')[4] ?? '',
     region: deployment.region,
     bucket,
     serviceName: deployment.serviceName,
-    stateKmsKeyArn,
+    ...(stateKmsKeyArn === undefined ? {} : { stateKmsKeyArn }),
     ...(deployment.keyMaterialKmsKeyId ? { keyMaterialKmsKeyArn: deployment.keyMaterialKmsKeyId } : {}),
     ...(deployment.eventBusName ? { eventBusName: deployment.eventBusName } : {}),
     ...(deployment.firstImportFunctionName

@@ -1,4 +1,4 @@
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -29,7 +29,12 @@ export interface AcmeAlarmThresholds {
   readonly renewalFailures?: number;
 }
 
-/** A KMS-encrypted topic CloudWatch alarms can publish to. */
+/**
+ * A KMS-encrypted topic CloudWatch alarms can publish to. CloudWatch may use the key only with an SNS topic of this
+ * account and region as the encryption context, so a key that also protects S3 objects (encryption context: the
+ * bucket) stays closed to it.
+ * @see https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
+ */
 export function createAlarmTopic(scope: Construct, key: kms.Key, serviceName: string): sns.Topic {
   const topic = new sns.Topic(scope, 'AlarmTopic', {
     displayName: `acme-ari alarms (${serviceName})`,
@@ -43,7 +48,16 @@ export function createAlarmTopic(scope: Construct, key: kms.Key, serviceName: st
       principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
       actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
       resources: ['*'],
-      conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(scope).account } },
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': Stack.of(scope).account },
+        StringLike: {
+          'kms:EncryptionContext:aws:sns:topicArn': Stack.of(scope).formatArn({
+            service: 'sns',
+            resource: '*',
+            arnFormat: ArnFormat.NO_RESOURCE_NAME,
+          }),
+        },
+      },
     }),
   );
   return topic;

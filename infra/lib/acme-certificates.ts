@@ -202,6 +202,16 @@ export interface AcmeCertificatesProps {
    */
   readonly noncurrentVersionRetention?: Duration;
   /**
+   * How the state bucket encrypts what is not key material — the inventory, state documents, the schedule index,
+   * leases, change markers and the certificates and chains, none of them secret: `'s3-managed'` (SSE-S3) or
+   * `'kms'` (a customer-managed state key, $1 a month, which also encrypts the alarm topic). Private keys, pending
+   * keys and ACME account keys are SSE-KMS under the key-material key either way (the scheduler is never granted it,
+   * and the bucket policy refuses them under any other key). A deployment made before this prop existed has its
+   * objects under the state key: keep `'kms'` there (docs/security.md).
+   * @default 's3-managed'
+   */
+  readonly stateEncryption?: 'kms' | 's3-managed';
+  /**
    * Bucket receiving the state bucket's server access logs.
    * @default - no access logs (enable CloudTrail data events for the bucket instead; docs/security.md)
    */
@@ -221,11 +231,14 @@ export class AcmeCertificates extends Construct {
   readonly serviceName: string;
   /** CloudWatch namespace of the functions' metrics. */
   readonly metricsNamespace: string;
-  /** The bucket's default key: inventory, state documents, certificates (and the alarm topic). */
-  readonly key: kms.Key;
-  /** Private keys and ACME account keys; only the renewer and the first-import function may use it. */
+  /** The bucket's default key under `stateEncryption: 'kms'` (inventory, state documents, certificates). */
+  readonly key: kms.Key | undefined;
+  /**
+   * Private keys and ACME account keys; only the renewer and the first-import function may use it. Also the alarm
+   * topic's key when there is no state key (CloudWatch may use it for that topic's messages only).
+   */
   readonly keyMaterialKey: kms.Key;
-  /** Versioned, KMS-encrypted bucket with the inventory, certificates, keys and state documents. */
+  /** Versioned bucket with the inventory, certificates, keys (SSE-KMS) and state documents. */
   readonly bucket: s3.Bucket;
   /** Queue of due renewals (the renewal message contract). */
   readonly queue: sqs.Queue;
@@ -256,6 +269,7 @@ export class AcmeCertificates extends Construct {
 
     const store = new StateStore(this, 'State', {
       serviceName: this.serviceName,
+      encryption: props.stateEncryption ?? 's3-managed',
       noncurrentVersionRetention: props.noncurrentVersionRetention ?? Duration.days(30),
       ...(props.serverAccessLogsBucket ? { serverAccessLogsBucket: props.serverAccessLogsBucket } : {}),
     });
@@ -275,7 +289,8 @@ export class AcmeCertificates extends Construct {
     this.uploadInventory(store, props, settings, stack.region);
     this.scheduleScheduler(stack, settings.interval);
 
-    this.alarmTopic = props.alarmTopic ?? createAlarmTopic(this, this.key, this.serviceName);
+    this.alarmTopic =
+      props.alarmTopic ?? createAlarmTopic(this, this.key ?? this.keyMaterialKey, this.serviceName);
     if (props.notificationEmail) {
       this.alarmTopic.addSubscription(new EmailSubscription(props.notificationEmail));
     }
@@ -448,7 +463,8 @@ export class AcmeCertificates extends Construct {
       keyMaterialKmsKeyId: this.keyMaterialKey.keyArn,
       // What `acme-ari doctor` judges the renewer role's live policy with (functions/core/iam/renewal-calls.ts).
       renewerRoleArn: this.renewerFunction.role!.roleArn,
-      stateKmsKeyArn: this.key.keyArn,
+      ...(this.key ? { stateKmsKeyArn: this.key.keyArn } : {}),
+      stateEncryption: this.key ? 'kms' : 's3-managed',
       firstImportFunctionName: this.firstImportFunction.functionName,
       zoneRoleExternalId: props.zoneRoleExternalId ?? this.serviceName,
       ...(props.eventBus ? { eventBusName: props.eventBus.eventBusName } : {}),

@@ -17,6 +17,8 @@ import {
 /** Properties of {@link StateStore}. */
 export interface StateStoreProps {
   readonly serviceName: string;
+  /** `kms`: a customer-managed state key for what is not key material; `s3-managed`: SSE-S3 for it. */
+  readonly encryption: 'kms' | 's3-managed';
   readonly noncurrentVersionRetention: Duration;
   readonly serverAccessLogsBucket?: s3.IBucket;
 }
@@ -25,34 +27,39 @@ export interface StateStoreProps {
 type Access = 'scheduler' | 'renewer' | 'first-import';
 
 /**
- * The state: one versioned bucket and two KMS keys. The state key (the bucket default) encrypts the inventory,
- * state documents, certificates and leases; the key-material key encrypts private keys, pending keys and ACME
- * account keys, and only the functions that use key material may use it — the scheduler can never decrypt them,
- * whatever its S3 permissions. Only the deployment writes `inventory.json` and `deployment.json`.
+ * The state: one versioned bucket and one or two KMS keys. The key-material key encrypts private keys, pending keys
+ * and ACME account keys, and only the functions that use key material may use it — the scheduler can never decrypt
+ * them, whatever its S3 permissions; the bucket policy refuses to store those objects under any other encryption.
+ * The bucket default encrypts the rest — the inventory, state documents, the schedule index, change markers, leases
+ * and the certificates and chains, none of them secret — with SSE-S3, or with a state key under `encryption: 'kms'`.
+ * Only the deployment writes `inventory.json` and `deployment.json`.
  */
 export class StateStore extends Construct {
-  /** Bucket default key: inventory, state documents, certificates, leases (and the alarm topic). */
-  readonly stateKey: kms.Key;
+  /** Bucket default key under `encryption: 'kms'` (and then the alarm topic's); absent with SSE-S3. */
+  readonly stateKey: kms.Key | undefined;
   /** Private keys, pending keys and ACME account keys. */
   readonly keyMaterialKey: kms.Key;
   readonly bucket: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: StateStoreProps) {
     super(scope, id);
-    this.stateKey = new kms.Key(this, 'StateKey', {
-      description: `acme-ari ${props.serviceName}: state documents, certificates and alarm notifications`,
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.stateKey =
+      props.encryption === 'kms'
+        ? new kms.Key(this, 'StateKey', {
+            description: `acme-ari ${props.serviceName}: state documents, certificates and alarm notifications`,
+            enableKeyRotation: true,
+            removalPolicy: RemovalPolicy.RETAIN,
+          })
+        : undefined;
     this.keyMaterialKey = new kms.Key(this, 'KeyMaterialKey', {
       description: `acme-ari ${props.serviceName}: certificate private keys and ACME account keys`,
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: this.stateKey,
-      bucketKeyEnabled: true,
+      ...(this.stateKey
+        ? { encryption: s3.BucketEncryption.KMS, encryptionKey: this.stateKey, bucketKeyEnabled: true }
+        : { encryption: s3.BucketEncryption.S3_MANAGED }),
       versioned: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
@@ -72,6 +79,20 @@ export class StateStore extends Construct {
         ? { serverAccessLogsBucket: props.serverAccessLogsBucket, serverAccessLogsPrefix: 'acme-ari-state/' }
         : {}),
     });
+    // Key material only ever under the key-material key: a write without it (a missing KEY_MATERIAL_KMS_KEY_ID, a
+    // bug, another principal) is refused instead of landing under the bucket default that more roles can read.
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'KeyMaterialOnlyUnderItsKey',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: STORE_KEY_PATTERNS.keyMaterial.map((p) => this.bucket.arnForObjects(p)),
+        conditions: {
+          StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.keyMaterialKey.keyArn },
+        },
+      }),
+    );
     if (!props.serverAccessLogsBucket) {
       Validations.of(this.bucket).acknowledge({
         id: 'AwsSolutions-S1',
@@ -185,7 +206,7 @@ export class StateStore extends Construct {
         resources: [this.bucket.bucketArn],
       }),
     );
-    this.stateKey.grant(role, 'kms:Decrypt', 'kms:GenerateDataKey');
+    this.stateKey?.grant(role, 'kms:Decrypt', 'kms:GenerateDataKey');
     if (row.keyMaterial) this.keyMaterialKey.grant(role, 'kms:Decrypt', 'kms:GenerateDataKey');
     const wildcards = [...new Set([...row.read, ...row.write, ...row.remove])].filter((p) => p.includes('*'));
     acknowledgeWildcardResources(

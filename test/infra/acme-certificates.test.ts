@@ -83,26 +83,32 @@ describe('AcmeCertificates: who may reach what', () => {
     expect(result.findings).toEqual([]);
   });
 
-  it('encrypts key material with a key of its own that the scheduler is never granted', () => {
-    const result = synth({});
-    expect(result.resources('AWS::KMS::Key')).toHaveLength(2);
-    const policies = result.resources('AWS::IAM::Policy');
-    const ofRole = (name: RegExp) =>
-      JSON.stringify(policies.filter((p) => name.test(JSON.stringify(p.Properties.Roles))));
-    expect(ofRole(/SchedulerRole/)).not.toMatch(/KeyMaterialKey/);
-    expect(ofRole(/SchedulerRole/)).not.toMatch(/privkey|pending-key|accounts/);
-    expect(ofRole(/RenewerRole/)).toMatch(/KeyMaterialKey/);
-    expect(ofRole(/FirstImportRole/)).toMatch(/KeyMaterialKey/);
-    // Nothing but the deployment writes the inventory: no function role names it in a PutObject grant.
-    for (const role of [/SchedulerRole/, /RenewerRole/, /FirstImportRole/]) {
-      const puts = policies
-        .filter((p) => role.test(JSON.stringify(p.Properties.Roles)))
-        .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
-        .filter((st) => [st.Action].flat().includes('s3:PutObject'));
-      // Neither the inventory by name nor the whole bucket ("<bucket>/*").
-      expect(JSON.stringify(puts)).not.toMatch(/inventory\.json|"\/\*"/);
-    }
-  });
+  it.each([
+    ['s3-managed', 1],
+    ['kms', 2],
+  ] as const)(
+    'encrypts key material with a key of its own that the scheduler is never granted (state: %s)',
+    (stateEncryption, keys) => {
+      const result = synth({ stateEncryption });
+      expect(result.resources('AWS::KMS::Key')).toHaveLength(keys);
+      const policies = result.resources('AWS::IAM::Policy');
+      const ofRole = (name: RegExp) =>
+        JSON.stringify(policies.filter((p) => name.test(JSON.stringify(p.Properties.Roles))));
+      expect(ofRole(/SchedulerRole/)).not.toMatch(/KeyMaterialKey/);
+      expect(ofRole(/SchedulerRole/)).not.toMatch(/privkey|pending-key|accounts/);
+      expect(ofRole(/RenewerRole/)).toMatch(/KeyMaterialKey/);
+      expect(ofRole(/FirstImportRole/)).toMatch(/KeyMaterialKey/);
+      // Nothing but the deployment writes the inventory: no function role names it in a PutObject grant.
+      for (const role of [/SchedulerRole/, /RenewerRole/, /FirstImportRole/]) {
+        const puts = policies
+          .filter((p) => role.test(JSON.stringify(p.Properties.Roles)))
+          .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
+          .filter((st) => [st.Action].flat().includes('s3:PutObject'));
+        // Neither the inventory by name nor the whole bucket ("<bucket>/*").
+        expect(JSON.stringify(puts)).not.toMatch(/inventory\.json|"\/\*"/);
+      }
+    },
+  );
 
   it('requires the external id on zone roles in other accounts', () => {
     const roleArn = 'arn:aws:iam::444455556666:role/dns-challenges';
@@ -277,6 +283,39 @@ describe('AcmeCertificates', () => {
     const body = JSON.stringify(result.resources('AWS::CloudWatch::Dashboard')[0]?.Properties.DashboardBody);
     expect(body).toContain('SEARCH(');
     expect(body).not.toContain('cert-100');
+    expect(result.findings).toEqual([]);
+  });
+
+  it('keeps one KMS key by default: key material under it, the rest SSE-S3, the alarm topic on it for CloudWatch only', () => {
+    const result = synth({});
+    expect(result.resources('AWS::KMS::Key')).toHaveLength(1);
+    const [bucket] = result.resources('AWS::S3::Bucket');
+    expect(bucket?.Properties.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+    // Key material may only be stored under the key-material key, whoever writes it.
+    const policy = JSON.stringify(result.resources('AWS::S3::BucketPolicy')[0]?.Properties.PolicyDocument);
+    expect(policy).toContain('"Sid":"KeyMaterialOnlyUnderItsKey"');
+    expect(policy).toContain('s3:x-amz-server-side-encryption-aws-kms-key-id');
+    for (const key of ['privkey.pem', 'pending-key.pem', 'accounts/*']) expect(policy).toContain(key);
+    // CloudWatch may use the key for SNS messages of this account only, never for S3 data keys.
+    const [key] = result.resources('AWS::KMS::Key');
+    const statements =
+      (key?.Properties.KeyPolicy as { Statement: (Statement & { Principal?: unknown })[] } | undefined)
+        ?.Statement ?? [];
+    const cloudWatch = statements.filter((s) => JSON.stringify(s.Principal ?? {}).includes('cloudwatch'));
+    expect(cloudWatch).toHaveLength(1);
+    expect(JSON.stringify(cloudWatch[0]?.Condition)).toContain('kms:EncryptionContext:aws:sns:topicArn');
+    expect(result.resources('AWS::SNS::Topic')[0]?.Properties.KmsMasterKeyId).toBeDefined();
+    expect(result.findings).toEqual([]);
+  });
+
+  it("keeps a state key for everything that is not key material with stateEncryption: 'kms'", () => {
+    const result = synth({ stateEncryption: 'kms' });
+    expect(result.resources('AWS::KMS::Key')).toHaveLength(2);
+    const [bucket] = result.resources('AWS::S3::Bucket');
+    expect(JSON.stringify(bucket?.Properties.BucketEncryption)).toContain('"SSEAlgorithm":"aws:kms"');
+    expect(result.acme.key).toBeDefined();
     expect(result.findings).toEqual([]);
   });
 

@@ -62,14 +62,17 @@ describe('deployment.json', () => {
     expect(deploymentSchema.safeParse(raw).success).toBe(true);
   });
 
-  it('names the renewer role, the state key and the first-import function, so doctor can judge the live policy', () => {
+  it('names the renewer role, the state encryption and the first-import function, so doctor can judge the live policy', () => {
     expect(doc.keyMaterialKmsKeyId).toEqual({
       'Fn::GetAtt': [logicalIdOf(acme.keyMaterialKey as never), 'Arn'],
     });
     expect(doc.renewerRoleArn).toEqual({
       'Fn::GetAtt': [logicalIdOf(acme.renewerFunction.role as never), 'Arn'],
     });
-    expect(doc.stateKmsKeyArn).toEqual({ 'Fn::GetAtt': [logicalIdOf(acme.key as never), 'Arn'] });
+    // The default state bucket is SSE-S3: no state key, and the document says so (doctor maps no KMS call then).
+    expect(acme.key).toBeUndefined();
+    expect(doc.stateKmsKeyArn).toBeUndefined();
+    expect(doc.stateEncryption).toBe('s3-managed');
     expect(doc.firstImportFunctionName).toEqual({ Ref: logicalIdOf(acme.firstImportFunction as never) });
     expect(doc.zoneRoleExternalId).toBe('acme-ari-doc');
     // The account's default bus: the document leaves it out and the renewer's plan says `default`.

@@ -183,6 +183,23 @@ const mustBeDenied: Row[] = [
       call('scheduler', 's3', 'GetObjectCommand', get('certificates/a/privkey.pem'), keyMaterial(b)),
     only: 'kms:Decrypt',
   },
+  {
+    // The bucket default is SSE-S3: a private key written without the key-material key would sit outside KMS.
+    name: 'renewer: PutObject certificates/a/privkey.pem without the key-material key (bucket policy)',
+    principal: as('renewer'),
+    call: () => call('renewer', 's3', 'PutObjectCommand', get('certificates/a/privkey.pem')),
+    only: 's3:PutObject',
+  },
+  {
+    name: 'renewer: PutObject accounts/0123abcd.json with SSE-S3 (bucket policy)',
+    principal: as('renewer'),
+    call: () =>
+      call('renewer', 's3', 'PutObjectCommand', {
+        ...get('accounts/0123abcd.json'),
+        ServerSideEncryption: 'AES256',
+      }),
+    only: 's3:PutObject',
+  },
   ...roles.flatMap((role): Row[] => [
     {
       name: `${role}: PutObject inventory.json (only the deployment writes it)`,
@@ -307,6 +324,17 @@ const mustBeAllowed: Row[] = [
     call: (b) => call('renewer', 's3', 'GetObjectCommand', get('certificates/a/privkey.pem'), keyMaterial(b)),
   },
   {
+    name: 'renewer: PutObject certificates/a/pending-key.pem under the key-material key',
+    principal: as('renewer'),
+    call: (b) =>
+      call('renewer', 's3', 'PutObjectCommand', {
+        ...get('certificates/a/pending-key.pem'),
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: b.keyMaterialKeyArn,
+        BucketKeyEnabled: true,
+      }),
+  },
+  {
     name: 'renewer: re-import over one of its own certificates',
     principal: as('renewer'),
     call: () =>
@@ -345,5 +373,32 @@ describe('IAM: calls the functions must be allowed', () => {
     const denied = verdicts.filter((v) => v.result !== 'Allowed');
     const closest = denied[0]?.closest ?? denied[0]?.suggested;
     expect(denied, `denied:\n  ${lines(denied)}\n  closest: ${JSON.stringify(closest)}`).toEqual([]);
+  });
+});
+
+describe('IAM: what reaches KMS', () => {
+  it('is only key material: the state bucket is SSE-S3, so the scheduler makes no KMS call and has no key', () => {
+    const recorded = [
+      call('scheduler', 's3', 'GetObjectCommand', get('certificates/a/state.json')),
+      call('scheduler', 's3', 'PutObjectCommand', get('certificates/a/state.json')),
+      call('scheduler', 's3', 'GetObjectCommand', get('inventory.json')),
+    ];
+    const actions = recorded.flatMap((c) => iamRequestsFor(c, bound.mappingEnv(c.role)).map((r) => r.action));
+    expect(actions.filter((a) => a.startsWith('kms:'))).toEqual([]);
+    expect(bound.stateKeyArn).toBeUndefined();
+    const schedulerActions = (bound.identityPolicies('scheduler') ?? []).flatMap(({ policy }) =>
+      [policy.Statement].flat().flatMap((s) => [(s as { Action?: string | string[] }).Action ?? []].flat()),
+    );
+    expect(schedulerActions.filter((a) => a.startsWith('kms:'))).toEqual([]);
+    const privkey = call(
+      'renewer',
+      's3',
+      'GetObjectCommand',
+      get('certificates/a/privkey.pem'),
+      keyMaterial(bound),
+    );
+    expect(iamRequestsFor(privkey, bound.mappingEnv('renewer')).map((r) => r.action)).toContain(
+      'kms:Decrypt',
+    );
   });
 });

@@ -20,6 +20,11 @@ export const deploymentSchema = z.object({
   renewerRoleArn: z.string().min(1).optional(),
   /** The state bucket's default encryption key (inventory, state documents, certificates, leases). */
   stateKmsKeyArn: z.string().min(1).optional(),
+  /**
+   * How the state bucket encrypts what is not key material: `kms` (under `stateKmsKeyArn`) or `s3-managed`
+   * (SSE-S3, no key); absent in documents written before the choice existed, which always had a state key.
+   */
+  stateEncryption: z.enum(['kms', 's3-managed']).optional(),
   /** The event bus the renewer publishes outcomes to (absent: the account's default bus). */
   eventBusName: z.string().min(1).optional(),
   /** The function the renewer invokes for a certificate's first import into a region. */

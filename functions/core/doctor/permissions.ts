@@ -81,7 +81,7 @@ export async function preparePermissions(
       check: notChecked(
         'renewer role',
         'deployment.json names no renewer role',
-        'cdk deploy this version of the construct (it writes renewerRoleArn and stateKmsKeyArn), then run doctor again',
+        'cdk deploy this version of the construct (it writes renewerRoleArn and the state encryption), then run doctor again',
       ),
     };
   }

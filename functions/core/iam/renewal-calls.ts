@@ -13,8 +13,8 @@ export interface RenewerDeployment {
   readonly bucket: string;
   /** The `acme-ari:managed-by` tag value of the certificates the renewer may re-import. */
   readonly serviceName: string;
-  /** The state bucket's default key (inventory, state documents, certificates, leases). */
-  readonly stateKmsKeyArn: string;
+  /** The state bucket's default key (inventory, state documents, certificates, leases); absent: SSE-S3. */
+  readonly stateKmsKeyArn?: string;
   /** The key private key material is written with; absent: the bucket default. */
   readonly keyMaterialKmsKeyArn?: string;
   /** @default 'default' */

@@ -52,8 +52,11 @@ export interface IamRequest {
 /** What the mapping needs from the deployment the call belongs to. */
 export interface MappingEnv {
   readonly account: string;
-  /** The KMS key ARN S3 uses for an object of `bucket` written with `SSEKMSKeyId` = `explicitKeyId`. */
-  kmsKeyFor(bucket: string, explicitKeyId: string | undefined): string;
+  /**
+   * The KMS key ARN S3 uses for an object of `bucket` written with `SSEKMSKeyId` = `explicitKeyId`; `undefined`
+   * when such an object is SSE-S3 (no explicit key and a bucket default of SSE-S3): S3 then asks KMS nothing.
+   */
+  kmsKeyFor(bucket: string, explicitKeyId: string | undefined): string | undefined;
 }
 
 /** How one SDK command is authorized. */
@@ -87,8 +90,8 @@ function s3Context(env: MappingEnv): Record<string, string> {
 }
 
 /**
- * The KMS authorization S3 performs with the caller's credentials for an SSE-KMS object. With S3 Bucket Keys the
- * encryption context is the bucket ARN.
+ * The KMS authorization S3 performs with the caller's credentials for an SSE-KMS object (none for SSE-S3). With S3
+ * Bucket Keys the encryption context is the bucket ARN.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html ("the bucket ARN is used as the encryption context")
  */
 function s3Kms(
@@ -97,21 +100,24 @@ function s3Kms(
   env: MappingEnv,
   bucket: string,
   explicitKeyId: string | undefined,
-): IamRequest {
+): IamRequest[] {
   const keyArn = env.kmsKeyFor(bucket, explicitKeyId);
-  return {
-    action,
-    resource: keyArn,
-    context: {
-      'kms:EncryptionContext:aws:s3:arn': bucketArn(bucket),
-      'kms:EncryptionContextKeys': ['aws:s3:arn'],
-      'kms:ViaService': `s3.${call.region}.amazonaws.com`,
-      'kms:CallerAccount': env.account,
-      'aws:ViaAWSService': 'true',
+  if (keyArn === undefined) return [];
+  return [
+    {
+      action,
+      resource: keyArn,
+      context: {
+        'kms:EncryptionContext:aws:s3:arn': bucketArn(bucket),
+        'kms:EncryptionContextKeys': ['aws:s3:arn'],
+        'kms:ViaService': `s3.${call.region}.amazonaws.com`,
+        'kms:CallerAccount': env.account,
+        'aws:ViaAWSService': 'true',
+      },
+      target: { kind: 'kms-key', keyArn },
+      implied: `S3 calls ${action} on the object's KMS key (SSE-KMS, bucket key) with the caller's credentials`,
     },
-    target: { kind: 'kms-key', keyArn },
-    implied: `S3 calls ${action} on the object's KMS key (SSE-KMS, bucket key) with the caller's credentials`,
-  };
+  ];
 }
 
 const isNotFound = (call: AwsCall) =>
@@ -142,7 +148,7 @@ function objectRead(decrypts: boolean) {
           'S3 answers a missing key with 404 only to a caller allowed s3:ListBucket (else 403 AccessDenied)',
       });
     } else if (decrypts && call.outcome.ok) {
-      requests.push(s3Kms('kms:Decrypt', call, env, bucket, call.objectKmsKeyId));
+      requests.push(...s3Kms('kms:Decrypt', call, env, bucket, call.objectKmsKeyId));
     }
     return requests;
   };
@@ -150,8 +156,11 @@ function objectRead(decrypts: boolean) {
 
 const s3: Record<string, CommandPermissions> = {
   GetObjectCommand: {
-    actions: ['s3:GetObject', 'kms:Decrypt'],
-    sometimes: { 's3:ListBucket': 'when the key does not exist (404, not 403)' },
+    actions: ['s3:GetObject'],
+    sometimes: {
+      's3:ListBucket': 'when the key does not exist (404, not 403)',
+      'kms:Decrypt': 'when the object is SSE-KMS (key material; everything under a state key)',
+    },
     requests: objectRead(true),
   },
   HeadObjectCommand: {
@@ -160,7 +169,10 @@ const s3: Record<string, CommandPermissions> = {
     requests: objectRead(false),
   },
   PutObjectCommand: {
-    actions: ['s3:PutObject', 'kms:GenerateDataKey'],
+    actions: ['s3:PutObject'],
+    sometimes: {
+      'kms:GenerateDataKey': 'when the object is SSE-KMS (key material; everything under a state key)',
+    },
     requests(call, env) {
       const bucket = required(call, 'Bucket');
       const key = required(call, 'Key');
@@ -168,9 +180,8 @@ const s3: Record<string, CommandPermissions> = {
       const context: Record<string, string> = { ...s3Context(env) };
       const sse = str(call.input.ServerSideEncryption);
       if (sse !== undefined) context['s3:x-amz-server-side-encryption'] = sse;
-      if (explicitKey !== undefined) {
-        context['s3:x-amz-server-side-encryption-aws-kms-key-id'] = env.kmsKeyFor(bucket, explicitKey);
-      }
+      const explicitArn = explicitKey === undefined ? undefined : env.kmsKeyFor(bucket, explicitKey);
+      if (explicitArn !== undefined) context['s3:x-amz-server-side-encryption-aws-kms-key-id'] = explicitArn;
       if (str(call.input.IfNoneMatch) !== undefined)
         context['s3:if-none-match'] = str(call.input.IfNoneMatch)!;
       if (str(call.input.IfMatch) !== undefined) context['s3:if-match'] = str(call.input.IfMatch)!;
@@ -183,7 +194,7 @@ const s3: Record<string, CommandPermissions> = {
         },
       ];
       // A write that lost its condition stored nothing, so S3 asked KMS for no data key.
-      if (call.outcome.ok) requests.push(s3Kms('kms:GenerateDataKey', call, env, bucket, explicitKey));
+      if (call.outcome.ok) requests.push(...s3Kms('kms:GenerateDataKey', call, env, bucket, explicitKey));
       return requests;
     },
   },

@@ -100,7 +100,9 @@ beforeAll(async () => {
     forcedRenewalIntervalMinutes: 60,
     keyMaterialKmsKeyId: bound.keyMaterialKeyArn,
     renewerRoleArn: roleArn,
-    stateKmsKeyArn: bound.stateKeyArn,
+    ...(bound.stateKeyArn === undefined
+      ? { stateEncryption: 's3-managed' as const }
+      : { stateKmsKeyArn: bound.stateKeyArn, stateEncryption: 'kms' as const }),
     ...(renewerEnv.EVENT_BUS_NAME ? { eventBusName: renewerEnv.EVENT_BUS_NAME } : {}),
     ...(renewerEnv.FIRST_IMPORT_FUNCTION_NAME
       ? { firstImportFunctionName: renewerEnv.FIRST_IMPORT_FUNCTION_NAME }

@@ -156,8 +156,8 @@ export interface BoundStack {
   roleArn(role: FunctionRole): string | undefined;
   /** The environment the role's function is deployed with. */
   environment(role: FunctionRole): Readonly<Record<string, string>>;
-  /** The state bucket's default encryption key: inventory, state documents, certificates, leases. */
-  readonly stateKeyArn: string;
+  /** The state bucket's default encryption key (inventory, state documents, certificates, leases); absent: SSE-S3. */
+  readonly stateKeyArn: string | undefined;
   /** The key the functions write private key material with (`KMS_KEY_ID`). */
   readonly keyMaterialKeyArn: string;
   readonly bucketName: string;
@@ -348,7 +348,8 @@ export function bind(stack: SynthesizedStack, bindings: Bindings = {}): BoundSta
     const master = (rules[0]?.ServerSideEncryptionByDefault as JsonObject | undefined)?.KMSMasterKeyID;
     return master === undefined ? undefined : String(resolve(master));
   })();
-  const stateKeyArn = bucketKey ?? `arn:aws:kms:${REGION}:${ACCOUNT}:key/aws-managed-s3`;
+  // A bucket default of SSE-S3 has no key: S3 asks KMS nothing for objects written without one.
+  const stateKeyArn = bucketKey;
   const keyArns = ofType('AWS::KMS::Key').map(([id]) => getAtt(id, 'Arn'));
   const keyByAnyName = (value: string): string | undefined => {
     if (keyArns.includes(value)) return value;
@@ -360,7 +361,11 @@ export function bind(stack: SynthesizedStack, bindings: Bindings = {}): BoundSta
     const named = KEY_MATERIAL_ENV.map((name) => variables[name]).find((v) => v !== undefined);
     return named === undefined ? undefined : keyByAnyName(named);
   };
-  const keyMaterialKeyArn = keyMaterialOf('renewer') ?? keyMaterialOf('importer') ?? stateKeyArn;
+  const keyMaterialKeyArn =
+    keyMaterialOf('renewer') ??
+    keyMaterialOf('importer') ??
+    stateKeyArn ??
+    `arn:aws:kms:${REGION}:${ACCOUNT}:key/none`;
 
   return {
     stack,

@@ -56,6 +56,15 @@ describe('the AWS calls one renewal makes, as IAM authorizes them', () => {
     expect(kmsFor('certificates/web/fullchain.pem', 'kms:GenerateDataKey')).toBe(STATE_KEY);
   });
 
+  it('asks KMS only about key material when the state bucket is SSE-S3 (no state key)', () => {
+    const { stateKmsKeyArn: _, ...sseS3 } = deployment;
+    const planned = renewalRequests(renewalCalls(subject, sseS3, RENEWER_NAMES), sseS3);
+    const kms = planned.filter((r) => r.request.action.startsWith('kms:'));
+    expect(kms.length).toBeGreaterThan(0);
+    expect(new Set(kms.map((r) => r.request.resource))).toEqual(new Set([SECRET_KEY]));
+    expect(kms.map((r) => String(r.call.input.Key).split('/').at(-1))).not.toContain('state.json');
+  });
+
   it('asks for s3:ListBucket where a missing object must read as 404, not 403', () => {
     const listed = find('s3:ListBucket', 'arn:aws:s3:::certs-state').map((r) => r.call.input.Key);
     expect(listed).toEqual(
