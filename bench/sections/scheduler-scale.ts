@@ -6,7 +6,7 @@ import { mapLimit } from '../../functions/core/concurrency';
 import { caFor, parseInventoryLenient } from '../../functions/core/config/inventory';
 import { DEFAULT_ARI_CONCURRENCY } from '../../functions/core/contracts/environment';
 import { configHash } from '../../functions/core/renewal/config-hash';
-import type { ScheduleIndex } from '../../functions/core/renewal/schedule-index';
+import { INVENTORY_RULES, type ScheduleIndex } from '../../functions/core/renewal/schedule-index';
 import type { CertificateState } from '../../functions/core/renewal/state';
 import type { Bed } from '../../testbed/bed';
 import { pebbleRootsPem } from '../../testbed/pebble';
@@ -216,7 +216,8 @@ export async function runSchedulerScale(input: {
 
 /**
  * Writes the schedule index a first pass would have left for `ids` (seed i mod 4's config hash and expiry, every
- * certificate to be looked at in five hours), so the next pass is one where nothing is due.
+ * certificate to be looked at in five hours, and the inventory version it was computed from), so the next pass is
+ * one where nothing is due and the inventory is unchanged.
  */
 async function putWaitingIndex(
   bed: Bed,
@@ -224,27 +225,23 @@ async function putWaitingIndex(
   ids: readonly string[],
   seeds: readonly CertificateState[],
 ): Promise<void> {
-  const inventory = parseInventoryLenient(
-    JSON.parse(
-      (await (
-        await bed.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'inventory.json' }))
-      ).Body?.transformToString()) ?? '{}',
-    ),
-  ).inventory;
+  const object = await bed.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'inventory.json' }));
+  const { inventory, problems } = parseInventoryLenient(
+    JSON.parse((await object.Body?.transformToString()) ?? '{}'),
+  );
   const hashes = await Promise.all(
     inventory.certificates.slice(0, SEEDS).map((c) => configHash(c, caFor(inventory, c.ca))),
   );
   const now = new Date();
-  const lookAt = new Date(now.getTime() + 5 * 3_600_000).toISOString();
+  const lookAt = now.getTime() + 5 * 3_600_000;
   const index: ScheduleIndex = {
-    version: 1,
+    version: 2,
     updatedAt: now.toISOString(),
-    entries: Object.fromEntries(
-      ids.map((id, i) => [
-        id,
-        { configHash: hashes[i % SEEDS]!, lookAt, notAfter: seeds[i % SEEDS]!.current!.notAfter },
-      ]),
-    ),
+    inventory: { etag: object.ETag!, rules: INVENTORY_RULES, parsedAt: now.toISOString(), problems },
+    ids,
+    hashes: ids.map((_, i) => hashes[i % SEEDS]!),
+    lookAt: ids.map(() => lookAt),
+    notAfter: ids.map((_, i) => Date.parse(seeds[i % SEEDS]!.current!.notAfter)),
   };
   await bed.clients.s3.send(
     new PutObjectCommand({

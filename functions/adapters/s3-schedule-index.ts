@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import type { ChangeMarker, ScheduleIndex, ScheduleIndexStore } from '../core/renewal/schedule-index';
-import { type RetryOptions, withRetry } from './aws-retry';
-import { isPreconditionFailed, S3Objects } from './s3-objects';
+import { GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { AcmeAwsError } from '../core/errors';
+import type {
+  ChangeMarker,
+  InventoryRead,
+  ScheduleIndex,
+  ScheduleIndexStore,
+} from '../core/renewal/schedule-index';
+import { awsErrorName, awsHttpStatus, type RetryOptions, withRetry } from './aws-retry';
+import { isNotFound, isPreconditionFailed, S3Objects } from './s3-objects';
 import { storeKeys } from './s3-store';
 
 /** Where {@link S3ScheduleIndexStore} keeps the index and the change markers. */
@@ -18,7 +24,8 @@ const MARKER_PREFIX = storeKeys.changeMarker('');
 
 /**
  * The schedule index as one object (`schedule-index.json`, written by the scheduler only, conditionally on the
- * version it read) and the renewers' change markers as empty objects under `changes/`, listed once per pass.
+ * version it read), the renewers' change markers as empty objects under `changes/`, listed once per pass, and the
+ * inventory read conditionally on the version the index was computed from.
  */
 export class S3ScheduleIndexStore implements ScheduleIndexStore {
   readonly #objects: S3Objects;
@@ -55,6 +62,41 @@ export class S3ScheduleIndexStore implements ScheduleIndexStore {
       // Another pass wrote first: its index is as good as ours (both only ever err early).
       if (isPreconditionFailed(error)) return false;
       throw error;
+    }
+  }
+
+  /**
+   * `GetObject` of the inventory with `If-None-Match` on the version the index was computed from: S3 answers 304
+   * without a body when it is unchanged (the same `s3:GetObject` permission as a plain read).
+   */
+  async readInventory(knownEtag: string | undefined): Promise<InventoryRead> {
+    const key = storeKeys.inventory;
+    let object: { body: string; etag?: string } | undefined;
+    try {
+      object = await withRetry(async () => {
+        const out = await this.#client.send(
+          new GetObjectCommand({
+            Bucket: this.#bucket,
+            Key: key,
+            ...(knownEtag === undefined ? {} : { IfNoneMatch: knownEtag }),
+          }),
+        );
+        const body = (await out.Body?.transformToString('utf8')) ?? '';
+        return { body, ...(out.ETag === undefined ? {} : { etag: out.ETag }) };
+      }, this.#retry);
+    } catch (error) {
+      if (knownEtag !== undefined && isNotModified(error)) return { unchanged: true };
+      if (!isNotFound(error)) throw this.#objects.failure('Reading', key, error);
+    }
+    if (object === undefined) return { value: undefined };
+    try {
+      return { value: JSON.parse(object.body), ...(object.etag === undefined ? {} : { etag: object.etag }) };
+    } catch (error) {
+      throw new AcmeAwsError(
+        'config-invalid',
+        `s3://${this.#bucket}/${key} is not valid JSON: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
 
@@ -97,4 +139,9 @@ export class S3ScheduleIndexStore implements ScheduleIndexStore {
       if (!isPreconditionFailed(error)) throw error;
     }
   }
+}
+
+/** S3's answer to a conditional GET whose `If-None-Match` still matches (304, no body). */
+function isNotModified(error: unknown): boolean {
+  return awsHttpStatus(error) === 304 || awsErrorName(error) === 'NotModified';
 }

@@ -4,6 +4,7 @@
  * CA. Each fake records what it was asked, so a test asserts what a user would notice (what was written, imported,
  * enqueued or published) rather than how the code got there.
  */
+import { createHash } from 'node:crypto';
 import type { Clock, Random, Sleep } from '../../functions/core/clock';
 import { type EventDetail, type EventDetailType, parseEvent } from '../../functions/core/contracts/events';
 import { AcmeAwsError } from '../../functions/core/errors';
@@ -29,6 +30,7 @@ import type {
 } from '../../functions/core/renewal/ports';
 import type {
   ChangeMarker,
+  InventoryRead,
   ScheduleIndex,
   ScheduleIndexStore,
 } from '../../functions/core/renewal/schedule-index';
@@ -436,12 +438,30 @@ export function registerChangeMarks(store: object, marks: ChangeMarks): void {
   changeMarks.set(store, marks);
 }
 
-/** The schedule index and change markers in memory, with ETags, counting what a pass asks for. */
+/**
+ * The schedule index and change markers in memory, with ETags, counting what a pass asks for. Given the store whose
+ * inventory it reads (as the S3 adapter reads `inventory.json` with `If-None-Match`), it answers `unchanged` for the
+ * version named, and counts the full reads in `inventoryReads`.
+ */
 export class MemoryScheduleIndex implements ScheduleIndexStore {
   stored: { value: unknown; etag: string } | undefined;
   readonly markers = new Map<string, string>();
   saves = 0;
+  inventoryReads = 0;
   #versions = 0;
+  readonly readInventory?: (knownEtag: string | undefined) => Promise<InventoryRead>;
+
+  constructor(inventoryOf?: { readonly inventory: unknown }) {
+    if (inventoryOf !== undefined)
+      this.readInventory = async (knownEtag) => {
+        const etag = `"${createHash('md5')
+          .update(JSON.stringify(inventoryOf.inventory) ?? '')
+          .digest('hex')}"`;
+        if (knownEtag === etag) return { unchanged: true };
+        this.inventoryReads += 1;
+        return { value: structuredClone(inventoryOf.inventory), etag };
+      };
+  }
 
   async loadIndex() {
     return this.stored === undefined

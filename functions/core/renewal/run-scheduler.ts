@@ -7,7 +7,12 @@ import type { Fetch, RequestTimer } from '../http';
 import { type CheckCertificateResult, checkCertificate, rateLimitDeferral } from './check-certificate';
 import { configHash } from './config-hash';
 import type { CertificateStore, EventPublisher, RenewalQueue, RenewalReason, RenewalRequest } from './ports';
-import { IndexedPass, type ScheduleIndexStore } from './schedule-index';
+import {
+  INVENTORY_RULES,
+  IndexedPass,
+  type InventoryRecord,
+  type ScheduleIndexStore,
+} from './schedule-index';
 import { type CertificateState, emptyState, sameState, sameStateButAriTiming } from './state';
 import { type AriWindowMove, ariWindowMove, windowMovedDetail } from './window-moved';
 
@@ -241,48 +246,53 @@ function checkReport(
  * With a budget (`deps.remainingMs`) no check starts once it is spent; the pass still enqueues what it found and
  * returns in time for the caller to publish its metrics (the heartbeat). The pass then starts at a random place in
  * the inventory, so the certificates a spent budget leaves out differ from pass to pass and none is starved.
+ *
+ * With the schedule index, an inventory whose version is the one the index records is neither parsed nor hashed:
+ * the index's rows are its certificates (see `schedule-index.ts`). What a pass holds is then the index's arrays and
+ * the checks it made, not an object per inventory entry.
  * @throws the queue's error (e.g. `queue-failed`) when a batch could not be enqueued, after the pass finished
  */
 export async function runScheduler(
   deps: SchedulerDeps,
   options: { dryRun?: boolean; only?: string } = {},
 ): Promise<SchedulerReport> {
-  const { inventory, problems } = parseInventoryLenient(await deps.store.loadInventory());
-  const certificates = inventory.certificates.filter(
-    (c) => options.only === undefined || c.id === options.only,
-  );
   const dryRun = options.dryRun === true;
-  const count = certificates.length;
-  const start = deps.remainingMs && count > 1 ? Math.floor(clampUnit(deps.random()) * count) % count : 0;
-  const order = Array.from({ length: count }, (_, i) => (start + i) % count);
-  const results = new Array<CertificateCheck | undefined>(count);
-  const queue = new BatchingEnqueuer(deps.queue, dryRun);
   const pass =
     deps.index && !dryRun && options.only === undefined
       ? await IndexedPass.open(deps.index, deps.now, deps.lookaheadMs ?? 0)
       : undefined;
-  /** Expiry of each certificate the index let wait (for the soonest-expiry metric). */
-  const waiting: string[] = [];
+  const { roster, problems, record } = await rosterOf(deps, pass, options.only);
+  const count = roster.ids.length;
+  const start = deps.remainingMs && count > 1 ? Math.floor(clampUnit(deps.random()) * count) % count : 0;
+  const results = new Array<CertificateCheck | undefined>(count);
+  const queue = new BatchingEnqueuer(deps.queue, dryRun);
+  // What the index lets wait is settled here, synchronously: a pass where nothing is due makes no promise per row.
+  const toCheck: number[] = [];
   let waitingCount = 0;
+  let soonestWaiting = Number.POSITIVE_INFINITY;
+  for (let k = 0; k < count; k++) {
+    const index = (start + k) % count;
+    const entry = pass?.waiting(roster.ids[index]!, roster.hashes[index]!);
+    if (entry === undefined) {
+      toCheck.push(index);
+      continue;
+    }
+    waitingCount += 1;
+    if (entry.notAfter !== undefined) soonestWaiting = Math.min(soonestWaiting, entry.notAfter);
+  }
   let budgetSpent = false;
 
-  await mapLimit(order, deps.concurrency ?? 10, async (index) => {
-    const config = certificates[index]!;
-    const hash = await configHash(config, caFor(inventory, config.ca));
-    const entry = pass?.waiting(config.id, hash);
-    if (entry !== undefined) {
-      waitingCount += 1;
-      if (entry.notAfter !== undefined) waiting.push(entry.notAfter);
-      return;
-    }
+  await mapLimit(toCheck, deps.concurrency ?? 10, async (index) => {
     if (!budgetSpent && deps.remainingMs !== undefined && deps.remainingMs() <= 0) budgetSpent = true;
     if (budgetSpent) return;
+    const id = roster.ids[index]!;
+    const hash = roster.hashes[index]!;
     let check: CertificateCheck;
     try {
-      check = await checkOne(deps, config.id, hash, { dryRun, indexed: pass !== undefined });
+      check = await checkOne(deps, id, hash, { dryRun, indexed: pass !== undefined });
     } catch (error) {
       check = {
-        id: config.id,
+        id,
         due: false,
         reason: 'error' as const,
         explanation: `could not check: ${describeError(error)}`,
@@ -290,35 +300,88 @@ export async function runScheduler(
       };
     }
     results[index] = check;
-    pass?.record(config.id, hash, { ...check, failed: check.reason === 'error' });
+    pass?.record(id, hash, { ...check, failed: check.reason === 'error' });
     if (check.due) await queue.add(index, { id: check.id, reason: check.reason as RenewalReason });
   });
   await queue.flush();
   queue.throwIfFailed();
   // After the enqueueing: an index that says "due" for what was just enqueued is only ever early.
-  await pass?.close(inventory.certificates.map((c) => c.id));
+  await pass?.close(roster, record);
 
   const checks = results.filter((c): c is CertificateCheck => c !== undefined);
   const enqueued = results.flatMap((c, index) =>
     c !== undefined && queue.enqueued.has(index) ? [{ id: c.id, reason: c.reason as RenewalReason }] : [],
   );
-  const days = [
-    ...checks.map((c) => c.daysToExpiry),
-    ...waiting.map((notAfter) => (Date.parse(notAfter) - deps.now.getTime()) / DAY_MS),
-  ].filter((d): d is number => d !== undefined);
+  let minDays = Number.isFinite(soonestWaiting)
+    ? (soonestWaiting - deps.now.getTime()) / DAY_MS
+    : Number.POSITIVE_INFINITY;
+  for (const c of checks) if (c.daysToExpiry !== undefined) minDays = Math.min(minDays, c.daysToExpiry);
   return {
     checks,
     enqueued,
     problems,
     ariRequests: checks.filter((c) => c.ariRequested).length,
     ariErrors: checks.filter((c) => c.ariError !== undefined).length,
-    minDaysToExpiry: days.length > 0 ? Math.min(...days) : undefined,
+    minDaysToExpiry: Number.isFinite(minDays) ? minDays : undefined,
     budgetSpent,
     leftForNextPass: count - checks.length - waitingCount,
     waiting: waitingCount,
     indexRebuilt: pass?.rebuilding ?? false,
   };
 }
+
+/** The certificates a pass goes over: their ids and entries' hashes, in inventory order. */
+interface Roster {
+  readonly ids: readonly string[];
+  readonly hashes: readonly string[];
+}
+
+/**
+ * The pass's certificates: the index's rows when the inventory is the version they were computed from (nothing
+ * parsed, nothing hashed), else the inventory parsed and hashed in full — and then the record the next pass can
+ * trust (its ETag, when the store gives one). Only the ids and hashes are kept: the parsed entries are dropped here.
+ */
+async function rosterOf(
+  deps: SchedulerDeps,
+  pass: IndexedPass | undefined,
+  only: string | undefined,
+): Promise<{ roster: Roster; problems: readonly ConfigProblem[]; record?: InventoryRecord }> {
+  const trusted = pass?.trustedInventory;
+  const read =
+    pass !== undefined && deps.index?.readInventory !== undefined
+      ? await deps.index.readInventory(trusted?.etag)
+      : { value: await deps.store.loadInventory() };
+  if (read.unchanged === true && trusted !== undefined && pass !== undefined)
+    return { roster: pass.roster, problems: trusted.problems, record: trusted };
+  const value = read.unchanged === true ? await deps.store.loadInventory() : read.value;
+  const etag = read.unchanged === true ? undefined : read.etag;
+  const { inventory, problems } = parseInventoryLenient(value);
+  const certificates = inventory.certificates.filter((c) => only === undefined || c.id === only);
+  const cas = new Map<string, ReturnType<typeof caFor>>();
+  const hashes = new Array<string>(certificates.length);
+  for (let i = 0; i < certificates.length; i += HASH_BATCH) {
+    const batch = certificates.slice(i, i + HASH_BATCH);
+    const digests = await Promise.all(
+      batch.map((c) => {
+        const ca = cas.get(c.ca) ?? caFor(inventory, c.ca);
+        cas.set(c.ca, ca);
+        return configHash(c, ca);
+      }),
+    );
+    digests.forEach((digest, j) => {
+      hashes[i + j] = digest;
+    });
+  }
+  const roster = { ids: certificates.map((c) => c.id), hashes };
+  const record =
+    etag === undefined
+      ? undefined
+      : { etag, rules: INVENTORY_RULES, parsedAt: deps.now.toISOString(), problems };
+  return { roster, problems, ...(record === undefined ? {} : { record }) };
+}
+
+/** Config hashes computed at once while the inventory is hashed in full: bounds the digests in flight. */
+const HASH_BATCH = 1000;
 
 /** A random source's value forced into [0, 1), so a misbehaving one still yields a valid start. */
 function clampUnit(r: number): number {

@@ -1,55 +1,157 @@
 import * as z from 'zod';
 import type { RenewalDecision } from '../ari';
+import type { ConfigProblem } from '../config/inventory';
 
 /**
- * The schedule index: for each certificate, the inventory entry it was last checked for and the earliest time the
- * scheduler must look at it again, so a pass reads only the state documents that are due, changed or unknown — what
- * changed, not the inventory size.
+ * The schedule index: for each certificate of the inventory, the hash of its inventory entry and the earliest time
+ * the scheduler must look at it again, so a pass reads only the state documents that are due, changed or unknown —
+ * what changed, not the inventory size.
  *
  * Why it can only ever be early, never late:
- * - an entry is written only by the scheduler, from a state document it has just read and decided on, and its
- *   `lookAt` is that decision's next check (the renewal time, the next ARI refresh, a deferral's end, whichever
- *   comes first), never later than {@link MAX_LOOK_AT_MS} ahead;
+ * - a row's `lookAt` is written only by the scheduler, from a state document it has just read and decided on: that
+ *   decision's next check (the renewal time, the next ARI refresh, a deferral's end, whichever comes first), never
+ *   later than {@link MAX_LOOK_AT_MS} ahead; a row nothing was learned for yet says "now" ({@link LOOK_NOW});
  * - a renewer that changes a state document leaves a change marker (`changes/<id>`), and a marked certificate is
- *   read again whatever its entry says; the marker is removed only once the state that carried it was read;
- * - an inventory entry that changed (its config hash), a certificate with no entry, and a missing or corrupt index
- *   all mean "read the state document" — an index lost or damaged costs one full pass, which rebuilds it.
+ *   read again whatever its row says; the marker is removed only once the state that carried it was read;
+ * - an inventory entry that changed (its config hash), a certificate with no row, and a missing or corrupt index
+ *   all mean "read the state document" — an index lost or damaged costs one full pass, which rebuilds it;
+ * - the rows are those of the inventory version recorded with them (its ETag): a pass that finds the inventory
+ *   unchanged uses them without parsing or hashing the inventory again, and any other version (or rules of another
+ *   release, or a record older than {@link MAX_INVENTORY_TRUST_MS}) is parsed and hashed in full.
  */
 
 /** Every certificate is read at least this often, even when nothing says it is due: a bound on any mistake. */
 export const MAX_LOOK_AT_MS = 30 * 24 * 60 * 60_000;
 
-const isoDate = z.iso.datetime({ offset: true });
+/** A row's `lookAt` that means "look now": nothing is known of the certificate for its current entry yet. */
+export const LOOK_NOW = 0;
 
-export const scheduleIndexEntrySchema = z.object({
-  /** The inventory entry's hash when the state was last read (see `configHash`). */
-  configHash: z.string().min(1),
-  /** The earliest time the state must be read again. */
-  lookAt: isoDate,
-  /** The current certificate's expiry, so a pass that skips it still knows the soonest expiry (the alarm). */
-  notAfter: isoDate.optional(),
-});
-export type ScheduleIndexEntry = z.infer<typeof scheduleIndexEntrySchema>;
+/**
+ * Names what the rows recorded for an inventory version depend on besides its bytes: the validation rules and the
+ * config hash. Change it with either, so an index written by another release is not trusted for an unchanged
+ * inventory (the pass then parses and hashes it again).
+ */
+export const INVENTORY_RULES = 'inventory-rules-1';
 
-export const scheduleIndexSchema = z.object({
-  version: z.literal(1),
-  updatedAt: isoDate,
-  entries: z.record(z.string(), scheduleIndexEntrySchema),
-});
-export type ScheduleIndex = z.infer<typeof scheduleIndexSchema>;
+/** An unchanged inventory is still parsed and hashed again at least this often (a bound on a forgotten rules bump). */
+export const MAX_INVENTORY_TRUST_MS = 24 * 60 * 60_000;
 
-/** An index that knows nothing: every certificate is read once, which rebuilds it. */
-export function emptyScheduleIndex(now: Date): ScheduleIndex {
-  return { version: 1, updatedAt: now.toISOString(), entries: {} };
+/** The inventory version the rows were computed from, and what its parse found wrong (reported every pass). */
+export interface InventoryRecord {
+  /** The inventory object's ETag when it was parsed. */
+  readonly etag: string;
+  /** {@link INVENTORY_RULES} of the release that parsed it. */
+  readonly rules: string;
+  /** When it was last parsed and hashed in full. */
+  readonly parsedAt: string;
+  readonly problems: readonly ConfigProblem[];
 }
 
 /**
- * Reads a stored index; anything that is not one (missing, corrupt, another version) gives `undefined`, which the
- * scheduler treats as an empty index: it reads every state document once and writes a new index.
+ * The stored index, one row per usable inventory certificate in inventory order, as parallel arrays: at 100,000
+ * certificates about 8 MB of JSON that parses into a few flat arrays instead of 100,000 objects with repeated keys.
+ */
+export interface ScheduleIndex {
+  readonly version: 2;
+  readonly updatedAt: string;
+  readonly inventory?: InventoryRecord;
+  readonly ids: readonly string[];
+  /** The inventory entry's hash (see `configHash`) the row's `lookAt` was decided for. */
+  readonly hashes: readonly string[];
+  /** Epoch milliseconds: the earliest time the state must be read again ({@link LOOK_NOW}: at once). */
+  readonly lookAt: readonly number[];
+  /** Epoch milliseconds of the current certificate's expiry, so a pass that skips it still knows the soonest. */
+  readonly notAfter: readonly (number | null)[];
+}
+
+/** One certificate's row, as a pass reads it. */
+export interface ScheduleIndexEntry {
+  readonly configHash: string;
+  /** Epoch milliseconds. */
+  readonly lookAt: number;
+  /** Epoch milliseconds, when a certificate was issued. */
+  readonly notAfter?: number;
+}
+
+/** An index that knows nothing: every certificate is read once, which rebuilds it. */
+export function emptyScheduleIndex(now: Date): ScheduleIndex {
+  return { version: 2, updatedAt: now.toISOString(), ids: [], hashes: [], lookAt: [], notAfter: [] };
+}
+
+const isoDate = z.iso.datetime({ offset: true });
+
+/** The first stored form (one object per certificate), still read so an upgrade does not cost a full pass. */
+const scheduleIndexV1Schema = z.object({
+  version: z.literal(1),
+  updatedAt: isoDate,
+  entries: z.record(
+    z.string(),
+    z.object({ configHash: z.string().min(1), lookAt: isoDate, notAfter: isoDate.optional() }),
+  ),
+});
+
+const problemSchema = z.object({ path: z.string(), message: z.string() });
+const inventoryRecordSchema = z.object({
+  etag: z.string().min(1),
+  rules: z.string(),
+  parsedAt: isoDate,
+  problems: z.array(problemSchema),
+});
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** A light guard over the arrays (one `typeof` per value, no object per row): they are the bulk of the index. */
+function columnsOk(value: Record<string, unknown>): boolean {
+  const { ids, hashes, lookAt, notAfter } = value;
+  if (!Array.isArray(ids) || !Array.isArray(hashes) || !Array.isArray(lookAt) || !Array.isArray(notAfter))
+    return false;
+  const n = ids.length;
+  if (hashes.length !== n || lookAt.length !== n || notAfter.length !== n) return false;
+  for (let i = 0; i < n; i++) {
+    if (!isString(ids[i]) || !isString(hashes[i]) || !isTime(lookAt[i])) return false;
+    if (notAfter[i] !== null && !isTime(notAfter[i])) return false;
+  }
+  return true;
+}
+
+/**
+ * Reads a stored index; anything that is not one (missing, corrupt, an unknown version) gives `undefined`, which the
+ * scheduler treats as an empty index: it reads every state document once and writes a new index. The first stored
+ * form (version 1) is converted; it records no inventory version, so its first pass parses the inventory in full.
  */
 export function parseScheduleIndex(value: unknown): ScheduleIndex | undefined {
-  const parsed = scheduleIndexSchema.safeParse(value);
-  return parsed.success ? parsed.data : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  if (record.version === 1) {
+    const v1 = scheduleIndexV1Schema.safeParse(value);
+    if (!v1.success) return undefined;
+    const rows = Object.entries(v1.data.entries);
+    return {
+      version: 2,
+      updatedAt: v1.data.updatedAt,
+      ids: rows.map(([id]) => id),
+      hashes: rows.map(([, e]) => e.configHash),
+      lookAt: rows.map(([, e]) => Date.parse(e.lookAt)),
+      notAfter: rows.map(([, e]) => (e.notAfter === undefined ? null : Date.parse(e.notAfter))),
+    };
+  }
+  if (record.version !== 2 || !isString(record.updatedAt) || !columnsOk(record)) return undefined;
+  let inventory: InventoryRecord | undefined;
+  if (record.inventory !== undefined) {
+    const parsed = inventoryRecordSchema.safeParse(record.inventory);
+    // A damaged record costs one full parse of the inventory, not the rows.
+    inventory = parsed.success ? parsed.data : undefined;
+  }
+  return {
+    version: 2,
+    updatedAt: record.updatedAt,
+    ...(inventory === undefined ? {} : { inventory }),
+    ids: record.ids as string[],
+    hashes: record.hashes as string[],
+    lookAt: record.lookAt as number[],
+    notAfter: record.notAfter as (number | null)[],
+  };
 }
 
 /** When the scheduler must look at a certificate again after deciding on it now. */
@@ -79,26 +181,62 @@ export function mustCheck(input: {
   if (entry === undefined) return 'unknown';
   if (entry.configHash !== input.configHash) return 'changed-entry';
   if (input.marked) return 'marked';
-  if (Date.parse(entry.lookAt) <= input.now.getTime() + input.lookaheadMs) return 'due';
+  if (entry.lookAt <= input.now.getTime() + input.lookaheadMs) return 'due';
   return undefined;
 }
 
 /**
- * The index after a pass: entries of checked certificates replaced, entries of certificates no longer in the
- * inventory dropped, every other entry kept as it was.
+ * The index after a pass, one row per certificate of `roster` in its order: a checked certificate's row replaced,
+ * an unchecked one kept while its entry's hash is the same, and one whose entry changed (or that has no row yet)
+ * set to look now — so even with an unchanged inventory the next pass reads it. Certificates no longer in the
+ * inventory are dropped.
  */
 export function nextScheduleIndex(
   previous: ScheduleIndex,
   checked: ReadonlyMap<string, ScheduleIndexEntry>,
-  inventoryIds: readonly string[],
+  roster: { readonly ids: readonly string[]; readonly hashes: readonly string[] },
   now: Date,
+  inventory: InventoryRecord | undefined,
 ): ScheduleIndex {
-  const entries: Record<string, ScheduleIndexEntry> = {};
-  for (const id of inventoryIds) {
-    const entry = checked.get(id) ?? previous.entries[id];
-    if (entry !== undefined) entries[id] = entry;
+  const rows = rowsById(previous);
+  const n = roster.ids.length;
+  const lookAt = new Array<number>(n);
+  const notAfter = new Array<number | null>(n);
+  for (let i = 0; i < n; i++) {
+    const id = roster.ids[i]!;
+    const hash = roster.hashes[i]!;
+    const fresh = checked.get(id);
+    const row = rows.get(id);
+    const kept = fresh?.configHash === hash ? fresh : undefined;
+    const old = row === undefined ? undefined : entryAt(previous, row);
+    lookAt[i] = kept?.lookAt ?? (old?.configHash === hash ? old.lookAt : LOOK_NOW);
+    notAfter[i] = (kept ?? old)?.notAfter ?? null;
   }
-  return { version: 1, updatedAt: now.toISOString(), entries };
+  return {
+    version: 2,
+    updatedAt: now.toISOString(),
+    ...(inventory === undefined ? {} : { inventory }),
+    ids: roster.ids,
+    hashes: roster.hashes,
+    lookAt,
+    notAfter,
+  };
+}
+
+/** Row numbers of an index by certificate id. */
+function rowsById(index: ScheduleIndex): Map<string, number> {
+  const rows = new Map<string, number>();
+  for (let i = 0; i < index.ids.length; i++) rows.set(index.ids[i]!, i);
+  return rows;
+}
+
+function entryAt(index: ScheduleIndex, row: number): ScheduleIndexEntry {
+  const notAfter = index.notAfter[row];
+  return {
+    configHash: index.hashes[row]!,
+    lookAt: index.lookAt[row]!,
+    ...(notAfter === null || notAfter === undefined ? {} : { notAfter }),
+  };
 }
 
 /** A change marker a renewer left, with the version to remove once the state it announces has been read. */
@@ -107,12 +245,22 @@ export interface ChangeMarker {
   readonly etag: string;
 }
 
+/** The inventory as the index store reads it: unchanged since a known version, or its value and version. */
+export type InventoryRead =
+  | { readonly unchanged: true }
+  | { readonly unchanged?: false; readonly value: unknown; readonly etag?: string };
+
 /** Where the index and the renewers' change markers live (S3 on AWS, memory in tests). */
 export interface ScheduleIndexStore {
   /** The stored index and its version, or `undefined` when there is none (the raw value is parsed by the caller). */
   loadIndex(): Promise<{ readonly value: unknown; readonly etag: string } | undefined>;
   /** Writes the index unless another pass wrote it since `etag` (then the other pass's index is kept). */
   saveIndex(index: ScheduleIndex, etag: string | undefined): Promise<boolean>;
+  /**
+   * The inventory, or `{ unchanged: true }` when its version is still `knownEtag` (S3: a GET with `If-None-Match`,
+   * answered 304 without a body). Absent: the pass reads the inventory from the certificate store every time.
+   */
+  readInventory?(knownEtag: string | undefined): Promise<InventoryRead>;
   /** The renewer's side: this certificate's state changed; the next pass reads it whatever the index says. */
   markChanged(id: string): Promise<void>;
   listChanged(): Promise<readonly ChangeMarker[]>;
@@ -135,6 +283,7 @@ export interface IndexedCheck {
  */
 export class IndexedPass {
   readonly #checked = new Map<string, ScheduleIndexEntry>();
+  readonly #rows: Map<string, number>;
 
   private constructor(
     private readonly store: ScheduleIndexStore,
@@ -145,7 +294,9 @@ export class IndexedPass {
     private readonly lookaheadMs: number,
     /** True when the stored index was missing or unreadable: this pass rebuilds it. */
     readonly rebuilding: boolean,
-  ) {}
+  ) {
+    this.#rows = rowsById(index);
+  }
 
   /** Reads the index and the change markers; a missing or corrupt index starts empty (this pass rebuilds it). */
   static async open(store: ScheduleIndexStore, now: Date, lookaheadMs: number): Promise<IndexedPass> {
@@ -162,9 +313,26 @@ export class IndexedPass {
     );
   }
 
+  /**
+   * The inventory version whose rows this index holds, when they can be used as they are: written under the same
+   * {@link INVENTORY_RULES} and parsed in full less than {@link MAX_INVENTORY_TRUST_MS} ago.
+   */
+  get trustedInventory(): InventoryRecord | undefined {
+    const record = this.index.inventory;
+    if (record === undefined || record.rules !== INVENTORY_RULES) return undefined;
+    const age = this.now.getTime() - Date.parse(record.parsedAt);
+    return age >= 0 && age < MAX_INVENTORY_TRUST_MS ? record : undefined;
+  }
+
+  /** The certificates and their entries' hashes as this index holds them (for an unchanged inventory). */
+  get roster(): { readonly ids: readonly string[]; readonly hashes: readonly string[] } {
+    return { ids: this.index.ids, hashes: this.index.hashes };
+  }
+
   /** The entry of a certificate that can wait for a later pass; `undefined` when it must be checked now. */
   waiting(id: string, configHash: string): ScheduleIndexEntry | undefined {
-    const entry = this.index.entries[id];
+    const row = this.#rows.get(id);
+    const entry = row === undefined ? undefined : entryAt(this.index, row);
     const reason = mustCheck({
       entry,
       configHash,
@@ -179,21 +347,36 @@ export class IndexedPass {
   record(id: string, configHash: string, check: IndexedCheck): void {
     const cap = this.now.getTime() + MAX_LOOK_AT_MS;
     const next = check.nextCheckAt === undefined ? this.now.getTime() : Date.parse(check.nextCheckAt);
-    const lookAt = check.due || check.failed ? this.now : new Date(Math.min(next, cap));
+    const lookAt = check.due || check.failed ? this.now.getTime() : Math.min(next, cap);
+    const notAfter = check.notAfter === undefined ? Number.NaN : Date.parse(check.notAfter);
     this.#checked.set(id, {
       configHash,
-      lookAt: lookAt.toISOString(),
-      ...(check.notAfter === undefined ? {} : { notAfter: check.notAfter }),
+      lookAt: Number.isFinite(lookAt) ? lookAt : this.now.getTime(),
+      ...(Number.isFinite(notAfter) ? { notAfter } : {}),
     });
   }
 
-  /** Writes the new index, then clears the markers of the certificates this pass read. */
-  async close(inventoryIds: readonly string[]): Promise<void> {
-    const next = nextScheduleIndex(this.index, this.#checked, inventoryIds, this.now);
-    await this.store.saveIndex(next, this.etag);
+  /**
+   * Writes the new index for `roster` (the usable inventory certificates, in order) and `inventory` (the version
+   * they came from), then clears the markers of the certificates this pass read. A pass that checked nothing over
+   * an unchanged inventory writes nothing: the stored index already says all it learned.
+   */
+  async close(
+    roster: { readonly ids: readonly string[]; readonly hashes: readonly string[] },
+    inventory: InventoryRecord | undefined,
+  ): Promise<void> {
+    const unchanged =
+      this.#checked.size === 0 && inventory !== undefined && inventory === this.index.inventory;
+    if (!unchanged)
+      await this.store.saveIndex(
+        nextScheduleIndex(this.index, this.#checked, roster, this.now, inventory),
+        this.etag,
+      );
+    if (this.markers.size === 0) return;
+    const inInventory = new Set(roster.ids);
     for (const [id, marker] of this.markers) {
       // A marker for a certificate no longer in the inventory is cleared too: nothing will read its state again.
-      if (this.#checked.has(id) || !inventoryIds.includes(id)) await this.store.clearChanged(marker);
+      if (this.#checked.has(id) || !inInventory.has(id)) await this.store.clearChanged(marker);
     }
   }
 }

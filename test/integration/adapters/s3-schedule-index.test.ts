@@ -10,19 +10,24 @@ const NOW = new Date('2026-12-01T10:00:00.000Z');
 const aws = useMotoBucket(bucket);
 
 const store = () => new S3ScheduleIndexStore({ bucket, client: aws.s3 });
-const entry = { configHash: 'h', lookAt: NOW.toISOString() };
 
 describe('S3ScheduleIndexStore against moto', () => {
   it('writes a first index once, then only over the version it read', async () => {
-    const index = { ...emptyScheduleIndex(NOW), entries: { a: entry } };
+    const index = {
+      ...emptyScheduleIndex(NOW),
+      ids: ['a'],
+      hashes: ['h'],
+      lookAt: [NOW.getTime()],
+      notAfter: [null],
+    };
     expect(await store().loadIndex()).toBeUndefined();
     expect(await store().saveIndex(index, undefined)).toBe(true);
     // A second "first" write loses: another pass already wrote one.
     expect(await store().saveIndex(emptyScheduleIndex(NOW), undefined)).toBe(false);
     const loaded = (await store().loadIndex())!;
     expect(parseScheduleIndex(loaded.value)).toEqual(index);
-    expect(await store().saveIndex({ ...index, entries: {} }, loaded.etag)).toBe(true);
-    expect(parseScheduleIndex((await store().loadIndex())!.value)?.entries).toEqual({});
+    expect(await store().saveIndex(emptyScheduleIndex(NOW), loaded.etag)).toBe(true);
+    expect(parseScheduleIndex((await store().loadIndex())!.value)?.ids).toEqual([]);
   });
 
   it('a damaged index loads as nothing to parse, so the pass rebuilds it', async () => {
@@ -32,6 +37,34 @@ describe('S3ScheduleIndexStore against moto', () => {
     const loaded = (await store().loadIndex())!;
     expect(parseScheduleIndex(loaded.value)).toBeUndefined();
     expect(loaded.etag).toMatch(/\S/);
+  });
+
+  it('reads the inventory with its ETag, then answers unchanged (304, no body) until it is rewritten', async () => {
+    expect(await store().readInventory(undefined)).toEqual({ value: undefined });
+    const put = (body: unknown) =>
+      aws.s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: storeKeys.inventory, Body: JSON.stringify(body) }),
+      );
+    await put({ certificates: [{ id: 'a' }] });
+    const first = await store().readInventory(undefined);
+    expect(first).toMatchObject({
+      value: { certificates: [{ id: 'a' }] },
+      etag: expect.stringMatching(/\S/),
+    });
+    const etag = (first as { etag: string }).etag;
+    expect(await store().readInventory(etag)).toEqual({ unchanged: true });
+    await put({ certificates: [{ id: 'a' }, { id: 'b' }] });
+    const changed = await store().readInventory(etag);
+    expect(changed).toMatchObject({ value: { certificates: [{ id: 'a' }, { id: 'b' }] } });
+    expect((changed as { etag: string }).etag).not.toBe(etag);
+  });
+
+  it('an inventory that is not JSON is a configuration error naming the object', async () => {
+    await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: storeKeys.inventory, Body: '{"cas":' }));
+    await expect(store().readInventory(undefined)).rejects.toMatchObject({
+      code: 'config-invalid',
+      message: expect.stringContaining('inventory.json is not valid JSON'),
+    });
   });
 
   it('lists every change marker, also past one page, and clears one only at the version listed', async () => {

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { caFor, parseInventoryLenient } from '../../../functions/core/config/inventory';
 import { configHash } from '../../../functions/core/renewal/config-hash';
 import { runScheduler, type SchedulerDeps } from '../../../functions/core/renewal/run-scheduler';
-import { parseScheduleIndex } from '../../../functions/core/renewal/schedule-index';
+import {
+  INVENTORY_RULES,
+  MAX_INVENTORY_TRUST_MS,
+  parseScheduleIndex,
+} from '../../../functions/core/renewal/schedule-index';
 import type { CertificateState } from '../../../functions/core/renewal/state';
 import { constantRandom, MemoryQueue, MemoryScheduleIndex, MemoryStore } from '../../support/fakes';
 import { UNUSED_TRUST_ANCHOR_PEM } from '../acme/fake-ca';
@@ -66,7 +70,7 @@ async function bed(ages: Record<string, number>, inventory: unknown = inventoryO
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  const index = new MemoryScheduleIndex();
+  const index = new MemoryScheduleIndex(store);
   const queue = new MemoryQueue();
   const deps = (now = NOW): SchedulerDeps => ({
     store: counted,
@@ -85,7 +89,7 @@ async function bed(ages: Record<string, number>, inventory: unknown = inventoryO
     const report = await runScheduler(deps(now));
     return { report, reads: [...reads].sort() };
   };
-  return { store, index, queue, pass };
+  return { store, index, queue, pass, deps };
 }
 
 // A pass costs what changed: the index says when each certificate must be looked at again, and only those, the
@@ -96,7 +100,7 @@ describe('runScheduler with the schedule index', () => {
     const first = await t.pass();
     expect(first.reads).toEqual(IDS);
     expect(first.report.indexRebuilt).toBe(true);
-    expect(Object.keys(parseScheduleIndex(t.index.stored?.value)!.entries).sort()).toEqual(IDS);
+    expect([...parseScheduleIndex(t.index.stored?.value)!.ids].sort()).toEqual(IDS);
 
     const second = await t.pass(new Date(NOW.getTime() + 60 * 60_000));
     expect(second.reads).toEqual([]);
@@ -156,5 +160,108 @@ describe('runScheduler with the schedule index', () => {
     await t.index.markChanged('a');
     expect((await t.pass()).report.enqueued).toEqual([]);
     expect((await t.pass()).reads).not.toContain('a');
+  });
+});
+
+// An hourly pass over an inventory nobody changed should not parse and hash 100,000 entries again: the index records
+// the inventory version its rows were computed from, and the store answers "unchanged" without a body.
+describe('runScheduler over an unchanged inventory', () => {
+  const HOUR = 60 * 60_000;
+  const later = (hours: number) => new Date(NOW.getTime() + hours * HOUR);
+
+  it('reads no inventory body and writes no index when nothing is due; the soonest expiry still covers all', async () => {
+    const t = await bed({ a: 10, b: 40 });
+    await t.pass();
+    expect(t.index.inventoryReads).toBe(1);
+    const saves = t.index.saves;
+    const quiet = await t.pass(later(1));
+    expect(quiet.reads).toEqual([]);
+    expect(quiet.report).toMatchObject({ waiting: 2, checks: [], problems: [] });
+    expect(quiet.report.minDaysToExpiry).toBeCloseTo(50 - 1 / 24, 5);
+    expect(t.index.inventoryReads).toBe(1);
+    expect(t.index.saves).toBe(saves);
+  });
+
+  it('still reads what is due, what a renewer marked, and reports the inventory problems every pass', async () => {
+    const inventory = inventoryOf(['a', 'b']);
+    const broken = {
+      ...inventory,
+      certificates: [...inventory.certificates, { id: 'bad', domains: ['x y'] }],
+    };
+    const t = await bed({ a: 10, b: 59.5 }, broken);
+    const first = await t.pass();
+    expect(first.report.problems.map((p) => p.path)).toEqual(['certificates[2].domains[0]']);
+    await t.index.markChanged('a');
+    const next = await t.pass(later(24 - 1));
+    expect(t.index.inventoryReads).toBe(1);
+    expect(next.reads).toEqual(['a', 'b']);
+    expect(next.report.enqueued).toEqual([{ id: 'b', reason: 'ratio' }]);
+    expect(next.report.problems).toEqual(first.report.problems);
+  });
+
+  it('parses and hashes again when the inventory changed, when another release wrote the index, and daily', async () => {
+    const t = await bed({ a: 10, b: 10 });
+    await t.pass();
+    const next = inventoryOf(['a', 'b']);
+    next.certificates[0]!.keyType = 'rsa-2048';
+    t.store.inventory = next;
+    const changed = await t.pass(later(1));
+    expect(t.index.inventoryReads).toBe(2);
+    expect(changed.report.enqueued).toEqual([{ id: 'a', reason: 'changed' }]);
+
+    const stored = t.index.stored!.value as { inventory: { rules: string } };
+    t.index.stored = {
+      ...t.index.stored!,
+      value: { ...stored, inventory: { ...stored.inventory, rules: 'old' } },
+    };
+    await t.pass(later(2));
+    expect(t.index.inventoryReads).toBe(3);
+
+    await t.pass(later(3));
+    expect(t.index.inventoryReads).toBe(3);
+    await t.pass(new Date(later(2).getTime() + MAX_INVENTORY_TRUST_MS));
+    expect(t.index.inventoryReads).toBe(4);
+    expect((t.index.stored!.value as { inventory: { rules: string } }).inventory.rules).toBe(INVENTORY_RULES);
+  });
+
+  it('an entry changed while the budget was spent is looked at by the next pass, with the inventory unchanged', async () => {
+    const t = await bed({ a: 10, b: 10 });
+    await t.pass();
+    const next = inventoryOf(['a', 'b']);
+    next.certificates[1]!.keyType = 'rsa-2048';
+    t.store.inventory = next;
+    // No check starts in this pass: the new index must still say b is to be looked at.
+    const spent = await runScheduler({ ...t.deps(later(1)), remainingMs: () => 0 });
+    expect(spent).toMatchObject({ budgetSpent: true, waiting: 1, leftForNextPass: 1 });
+    const after = await t.pass(later(2));
+    expect(t.index.inventoryReads).toBe(2);
+    expect(after.reads).toEqual(['b']);
+    expect(after.report.enqueued).toEqual([{ id: 'b', reason: 'changed' }]);
+  });
+
+  it('an index written by the previous version is read as it is: nothing that can wait is read again', async () => {
+    const t = await bed({ a: 10, b: 20 });
+    await t.pass();
+    const v2 = parseScheduleIndex(t.index.stored!.value)!;
+    const v1 = {
+      version: 1,
+      updatedAt: v2.updatedAt,
+      entries: Object.fromEntries(
+        v2.ids.map((id, i) => [
+          id,
+          {
+            configHash: v2.hashes[i],
+            lookAt: new Date(v2.lookAt[i]!).toISOString(),
+            notAfter: new Date(v2.notAfter[i]!).toISOString(),
+          },
+        ]),
+      ),
+    };
+    t.index.stored = { ...t.index.stored!, value: v1 };
+    const upgraded = await t.pass(later(1));
+    expect(upgraded.reads).toEqual([]);
+    expect(upgraded.report).toMatchObject({ waiting: 2, indexRebuilt: false });
+    expect(parseScheduleIndex(t.index.stored!.value)).toMatchObject({ version: 2, ids: ['a', 'b'] });
+    expect((t.index.stored!.value as { version: number }).version).toBe(2);
   });
 });
