@@ -11,8 +11,8 @@ import {
 } from '@aws-sdk/client-acm';
 import type { KeyType } from '../core/config/inventory';
 import { AcmeAwsError } from '../core/errors';
-import { canonicalSerialHex } from '../core/pki/certificate';
-import { x509 } from '../core/pki/x509';
+import { canonicalSerialHex, parseCertificateDer } from '../core/pki/certificate';
+import { decodePem } from '../core/pki/pem';
 import type { CertificateImporter, FirstImporter, ImportRequest, ImportResult } from '../core/renewal/ports';
 import { awsErrorName, describeAwsError, type RetryOptions, withRetry } from './aws-retry';
 
@@ -73,14 +73,14 @@ export function sameSerial(acmSerial: string, serialHex: string): boolean {
   return /^\d+$/.test(acmSerial) && BigInt(acmSerial).toString(16) === ours;
 }
 
-/** DNS names a certificate covers (SANs, else the subject CN), lower case. */
+/** DNS names a certificate covers (SANs, else the subject CN), lower case; the PEM's first block is read. */
 function namesOf(certPem: string): Set<string> {
-  const certificate = new x509.X509Certificate(certPem);
-  const san = certificate.getExtension(x509.SubjectAlternativeNameExtension);
-  const names = (san?.names.items ?? []).filter((n) => n.type === 'dns').map((n) => n.value.toLowerCase());
-  if (names.length === 0) {
-    const cn = /(?:^|,\s*)CN=([^,]+)/.exec(certificate.subject)?.[1];
-    if (cn !== undefined) names.push(cn.toLowerCase());
+  const [block] = decodePem(certPem);
+  if (block === undefined) throw new AcmeAwsError('pki-invalid', 'No PEM block in the certificate');
+  const certificate = parseCertificateDer(block.der);
+  const names = certificate.dnsNames.map((name) => name.toLowerCase());
+  if (names.length === 0 && certificate.subjectCommonName !== undefined) {
+    names.push(certificate.subjectCommonName.toLowerCase());
   }
   return new Set(names);
 }

@@ -1,7 +1,6 @@
 import { AcmeAwsError } from '../errors';
 import { keyTypeOfKey, signingAlgorithm } from './key-type';
 import { encodePem } from './pem';
-import { x509 } from './x509';
 
 /** The longest value X.520 allows in a commonName (`ub-common-name` = 64). */
 const MAX_COMMON_NAME = 64;
@@ -27,6 +26,9 @@ export async function createCsr(input: {
     throw new AcmeAwsError('pki-invalid', 'A certificate signing request needs at least one DNS name');
   }
   const keyType = keyTypeOfKey(input.keys.privateKey);
+  // Loaded here, on first use: certificates are parsed and verified without it (certificate.ts, verify.ts), so the
+  // functions that never write a CSR (first imports) never load it, and the renewer only when it orders.
+  const { x509 } = await import('./x509');
   const commonName = names.find((name) => name.length <= MAX_COMMON_NAME);
   const san = new x509.SubjectAlternativeNameExtension(
     names.map((value) => ({ type: 'dns' as const, value })),

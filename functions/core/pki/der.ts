@@ -4,6 +4,8 @@ import { AcmeAwsError } from '../errors';
 export interface DerElement {
   /** The identifier octet (single-byte tags only, which is all X.509 and PKCS#8 use). */
   readonly tag: number;
+  /** Offset of the identifier octet: the whole TLV is `start` to `end`. */
+  readonly start: number;
   /** Offset of the first content octet. */
   readonly contentStart: number;
   /** Offset just past the last content octet. */
@@ -48,7 +50,7 @@ export function readElement(bytes: Uint8Array, offset = 0, limit = bytes.length)
   }
   const end = contentStart + length;
   if (end > limit) throw malformed('element longer than its container');
-  return { tag, contentStart, end };
+  return { tag, start: offset, contentStart, end };
 }
 
 /** Reads the TLV at `offset` and checks its tag. */
@@ -69,6 +71,11 @@ export function children(bytes: Uint8Array, parent: DerElement): DerElement[] {
     offset = child.end;
   }
   return result;
+}
+
+/** A view (not a copy) of the whole element: identifier, length and content octets. */
+export function encodingOf(bytes: Uint8Array, element: DerElement): Uint8Array {
+  return bytes.subarray(element.start, element.end);
 }
 
 /** A view (not a copy) of the element's content octets. */

@@ -15,4 +15,3 @@ export {
   type VerifyIssuedCertificateInput,
   verifyIssuedCertificate,
 } from './verify';
-export { x509 } from './x509';

@@ -1,9 +1,9 @@
+import { X509Certificate } from 'node:crypto';
 import { AcmeAwsError, describeError } from '../errors';
-import { type ParsedCertificate, parseCertificate } from './certificate';
+import { type ParsedCertificate, parseCertificate, subjectPublicKeyInfoOf } from './certificate';
 import { joinPem, splitPemChain } from './chain';
 import { keyAlgorithm } from './key-type';
 import { importPrivateKeyPem } from './keys';
-import { x509 } from './x509';
 
 /** An issued certificate that passed every check, split into the files servers and ACM expect. */
 export interface VerifiedCertificate {
@@ -286,7 +286,7 @@ async function samePublicKey(leaf: ParsedCertificate, publicKey: CryptoKey): Pro
   const subtle = globalThis.crypto.subtle;
   let leafJwk: JsonWebKey;
   try {
-    const spki = new x509.X509Certificate(leaf.der).publicKey.rawData;
+    const spki = subjectPublicKeyInfoOf(leaf.der);
     leafJwk = await subtle.exportKey(
       'jwk',
       await subtle.importKey('spki', spki, keyAlgorithm(leaf.keyType), true, []),
@@ -299,11 +299,10 @@ async function samePublicKey(leaf: ParsedCertificate, publicKey: CryptoKey): Pro
   return fields.every((field) => leafJwk[field] !== undefined && leafJwk[field] === keyJwk[field]);
 }
 
+/** Whether `issuer`'s key signed `child` (the signature alone: validity is checked against our `now` elsewhere). */
 async function isSignedBy(child: ParsedCertificate, issuer: ParsedCertificate): Promise<boolean> {
   try {
-    const issuerKey = new x509.X509Certificate(issuer.der).publicKey;
-    // signatureOnly: the library would otherwise check validity against the wall clock, not our `now`.
-    return await new x509.X509Certificate(child.der).verify({ publicKey: issuerKey, signatureOnly: true });
+    return new X509Certificate(child.der).verify(new X509Certificate(issuer.der).publicKey);
   } catch {
     return false;
   }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasCode } from '../../../functions/core/errors';
-import { parseCertificate, parseCertificateDer, toHex, x509 } from '../../../functions/core/pki';
+import { parseCertificate, parseCertificateDer, toHex } from '../../../functions/core/pki';
+import { x509 } from '../../../functions/core/pki/x509';
 import { buildTestChain, FIXED, issueTestLeaf, type TestChain } from './fixtures';
 
 let chain: TestChain;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { KeyType } from '../../../functions/core/config/inventory';
 import { hasCode } from '../../../functions/core/errors';
-import { createCsr, decodePem, generateKeyPair, x509 } from '../../../functions/core/pki';
+import { createCsr, decodePem, generateKeyPair } from '../../../functions/core/pki';
+import { x509 } from '../../../functions/core/pki/x509';
 
 const sans = (csr: x509.Pkcs10CertificateRequest) => {
   // Pkcs10CertificateRequest.getExtension matches by OID only (unlike X509Certificate's, which takes a class).

@@ -3,7 +3,8 @@
  * ARI and renewal tests can issue real certificates without a CA.
  */
 import type { KeyType } from '../../../functions/core/config/inventory';
-import { exportPrivateKeyPem, generateKeyPair, signingAlgorithm, x509 } from '../../../functions/core/pki';
+import { exportPrivateKeyPem, generateKeyPair, signingAlgorithm } from '../../../functions/core/pki';
+import { x509 } from '../../../functions/core/pki/x509';
 
 /** Fixed instants shared by the fixtures: leaves are valid for 90 days from `issued`. */
 export const FIXED = {

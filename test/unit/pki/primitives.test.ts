@@ -43,7 +43,7 @@ describe('DER reader', () => {
       end: 260,
     },
   ])('reads lengths in $name', ({ der, contentStart, end }) => {
-    expect(readElement(hex(der))).toEqual({ tag: 0x04, contentStart, end });
+    expect(readElement(hex(der))).toEqual({ tag: 0x04, start: 0, contentStart, end });
   });
 
   it.each([

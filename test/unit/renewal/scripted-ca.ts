@@ -3,7 +3,8 @@
  * (`/o/<n>`), the two dns-01 authorizations are shared (valid once answered, as a CA reuses them), and what each
  * order's certificate looks like (lifetime, names) is up to the test. Built on the `FakeCa` of the ACME tests.
  */
-import { signingAlgorithm, x509 } from '../../../functions/core/pki';
+import { signingAlgorithm } from '../../../functions/core/pki';
+import { x509 } from '../../../functions/core/pki/x509';
 import { DIRECTORY_URL, defaultDirectory, FakeCa, json, ORIGIN } from '../acme/fake-ca';
 import type { TestChain } from '../pki/fixtures';
 
