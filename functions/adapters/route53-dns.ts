@@ -92,6 +92,18 @@ interface Credentials {
 /** Record sets one probe lists: a name's CNAME, or its TXT set after the few other types it may carry. */
 const PROBE_ITEMS = 8;
 
+/** Names resolved ahead by `prepare` and not presented yet, at most. */
+const MAX_PREPARED = 100;
+
+/** One resolution per record name and the hints that apply to its identifier (apex and wildcard share it). */
+function targetKey(record: Pick<DnsTxtRecord, 'identifier' | 'name'>, hints: ZoneHints | undefined): string {
+  return [
+    hintFor(hints?.zoneRoleArns, record.identifier) ?? '',
+    hintFor(hints?.hostedZones, record.identifier) ?? '',
+    normalizeDnsName(record.name),
+  ].join(' ');
+}
+
 /** Key of a record set this provider wrote, in the memory cleanup deletes from without reading. */
 function writtenKey(roleArn: string | undefined, zoneId: string, name: string): string {
   return `${roleArn ?? ''} ${zoneId} ${name}`;
@@ -146,6 +158,8 @@ export class Route53DnsProvider implements DnsChallengeProvider, PersistentTxtWr
   readonly #zonesById = new Map<string, Promise<Zone>>();
   /** The TXT sets this provider last wrote, by role, zone and name: cleanup deletes them without a read. */
   readonly #written = new Map<string, ResourceRecordSet>();
+  /** Resolutions `prepare` started, taken (once) by the next `present` of the same name. */
+  readonly #prepared = new Map<string, Promise<Target>>();
   readonly #sleep: Sleep;
   readonly #retry: RetryOptions;
   #sts?: STSClient;
@@ -155,6 +169,18 @@ export class Route53DnsProvider implements DnsChallengeProvider, PersistentTxtWr
     this.#default = { client: options.client ?? new Route53Client(options.clientConfig ?? {}) };
     this.#sleep = options.sleep ?? realSleep;
     this.#retry = { ...options.retry, sleep: this.#sleep, random: options.random ?? Math.random };
+  }
+
+  prepare(names: readonly Pick<DnsTxtRecord, 'identifier' | 'name'>[], hints?: ZoneHints): void {
+    // Bounded: a prepared name that is never presented (its authorization was already valid) is dropped later.
+    if (this.#prepared.size > MAX_PREPARED) this.#prepared.clear();
+    for (const record of names) {
+      const key = targetKey(record, hints);
+      if (this.#prepared.has(key)) continue;
+      const target = this.#resolve(record, hints);
+      target.catch(() => this.#prepared.delete(key));
+      this.#prepared.set(key, target);
+    }
   }
 
   async present(records: readonly DnsTxtRecord[], hints?: ZoneHints): Promise<DnsChangeHandle> {
@@ -207,12 +233,16 @@ export class Route53DnsProvider implements DnsChallengeProvider, PersistentTxtWr
   async #targets(records: readonly DnsTxtRecord[], hints: ZoneHints | undefined) {
     const resolving = new Map<string, Promise<Target>>();
     const keyed = records.map((record) => {
-      const key = [
-        hintFor(hints?.zoneRoleArns, record.identifier) ?? '',
-        hintFor(hints?.hostedZones, record.identifier) ?? '',
-        normalizeDnsName(record.name),
-      ].join(' ');
-      if (!resolving.has(key)) resolving.set(key, this.#resolve(record, hints));
+      const key = targetKey(record, hints);
+      if (!resolving.has(key)) {
+        // What `prepare` found moments ago is used once: the swap in #publishZone catches anything stale.
+        const prepared = this.#prepared.get(key);
+        this.#prepared.delete(key);
+        resolving.set(
+          key,
+          prepared?.catch(() => this.#resolve(record, hints)) ?? this.#resolve(record, hints),
+        );
+      }
       return { record, key };
     });
     const settled = await Promise.allSettled(resolving.values());
@@ -402,7 +432,10 @@ export class Route53DnsProvider implements DnsChallengeProvider, PersistentTxtWr
   }
 
   /** Finds the zone and final record name for one challenge, following `_acme-challenge` CNAME delegation. */
-  async #resolve(record: DnsTxtRecord, hints: ZoneHints | undefined): Promise<Target> {
+  async #resolve(
+    record: Pick<DnsTxtRecord, 'identifier' | 'name'>,
+    hints: ZoneHints | undefined,
+  ): Promise<Target> {
     const roleArn = hintFor(hints?.zoneRoleArns, record.identifier);
     let access = this.#access(roleArn);
     let name = normalizeDnsName(record.name);

@@ -67,11 +67,11 @@ export class S3Lease implements Lease {
     };
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await this.#objects.put(key, JSON.stringify(document), {
+        const { etag } = await this.#objects.put(key, JSON.stringify(document), {
           IfNoneMatch: '*',
           ContentType: 'application/json',
         });
-        return { id, owner, expiresAt };
+        return { id, owner, expiresAt, ...(etag === undefined ? {} : { version: etag }) };
       } catch (error) {
         if (!isPreconditionFailed(error)) throw error;
       }
@@ -90,8 +90,21 @@ export class S3Lease implements Lease {
     return undefined;
   }
 
+  /**
+   * Deletes the lease only while it is the one the holder wrote: `If-Match` on the ETag its creation returned (one
+   * call), or, without it, after reading who holds it now. A renewer whose lease expired and was taken over must
+   * not free the new one; S3 answers that delete 412 and nothing is removed.
+   */
   async release(handle: LeaseHandle): Promise<void> {
     const key = leaseKey(handle.id);
+    if (handle.version !== undefined) {
+      try {
+        await this.#objects.delete(key, handle.version);
+      } catch (error) {
+        if (!isPreconditionFailed(error)) throw error;
+      }
+      return;
+    }
     const current = await this.#objects.get(key);
     if (current === undefined) return;
     // Only the holder may release: a renewer whose lease expired and was taken over must not free the new one.

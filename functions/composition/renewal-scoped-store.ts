@@ -12,12 +12,13 @@ import type { CertificateState } from '../core/renewal/state';
  * inventory is written only by the deployment. State documents always go to S3 (their ETags guard every write),
  * and nothing outlives the renewal: a new one is made per attempt, so another container's writes are never hidden.
  *
- * Saves the four GETs that re-read the PEM files `putCertificate` wrote before the ACM import, and a second
- * inventory read.
+ * Saves the four GETs that re-read the PEM files `putCertificate` wrote before the ACM import, a second
+ * inventory read, and a second read of the CA account the attempt read ahead.
  */
 export class RenewalScopedStore implements CertificateStore {
   readonly #files = new Map<string, CertificateFiles>();
   #inventory: Promise<unknown> | undefined;
+  readonly #accounts = new Map<string, Promise<StoredAccount | undefined>>();
 
   constructor(private readonly store: CertificateStore) {}
 
@@ -68,11 +69,21 @@ export class RenewalScopedStore implements CertificateStore {
     return this.store.deletePendingKey(id);
   }
 
+  /** Read once per attempt: the renewal warms it while it takes the lease, then opens the CA with it. */
   getAccount(directoryUrl: string): Promise<StoredAccount | undefined> {
-    return this.store.getAccount(directoryUrl);
+    let account = this.#accounts.get(directoryUrl);
+    if (account === undefined) {
+      account = this.store.getAccount(directoryUrl);
+      account.catch(() => this.#accounts.delete(directoryUrl));
+      this.#accounts.set(directoryUrl, account);
+    }
+    return account;
   }
 
-  putAccount(account: StoredAccount): Promise<StoredAccount> {
-    return this.store.putAccount(account);
+  async putAccount(account: StoredAccount): Promise<StoredAccount> {
+    this.#accounts.delete(account.directoryUrl);
+    const stored = await this.store.putAccount(account);
+    this.#accounts.set(account.directoryUrl, Promise.resolve(stored));
+    return stored;
   }
 }

@@ -132,10 +132,20 @@ export function createRenewerRuntime(
   const persistRecords = persistWriterFor(config, state.store, route53);
   const events = new EventBridgePublisher({ eventBusName: config.eventBusName, clientConfig: base });
   const secrets = secretsFor(config);
-  const renewerDeps = (owner: string, progress?: RenewerDeps['progress']): RenewerDeps => ({
+  const renewerDeps = (
+    owner: string,
+    progress: RenewerDeps['progress'],
+    markChanged: () => Promise<void>,
+  ): RenewerDeps => ({
     // A store per attempt: each object read once, nothing just written read back (renewal-scoped-store.ts).
     store: new RenewalScopedStore(state.store),
-    lease,
+    // The lease is released after the attempt's last state write: the change marker goes out at the same time.
+    lease: {
+      acquire: (id, holder, ttlMs, now) => lease.acquire(id, holder, ttlMs, now),
+      release: async (handle) => {
+        await Promise.all([lease.release(handle), markChanged()]);
+      },
+    },
     dns,
     persistRecords,
     importer,
@@ -154,8 +164,14 @@ export function createRenewerRuntime(
   return {
     ...state,
     renew: async (request, owner, progress) => {
+      let marked: Promise<void> | undefined;
+      // Whatever the attempt wrote, the next scheduler pass reads this state again instead of trusting its index.
+      const markChanged = () => {
+        marked ??= state.index.markChanged(request.id).catch(() => {});
+        return marked;
+      };
       try {
-        return await renewCertificate(renewerDeps(owner, progress), {
+        return await renewCertificate(renewerDeps(owner, progress, markChanged), {
           ...request,
           defaultRegion: config.region,
           // The renewer agrees with the scheduler that enqueued the certificate (RFC 9773 §4.2 lookahead).
@@ -165,8 +181,8 @@ export function createRenewerRuntime(
             : { forcedRenewalMinIntervalMs: config.forcedRenewalMinIntervalMs }),
         });
       } finally {
-        // Whatever the attempt wrote, the next scheduler pass reads this state again instead of trusting its index.
-        await state.index.markChanged(request.id).catch(() => {});
+        // Marked with the lease's release, or here when no lease was taken.
+        await markChanged();
       }
     },
   };

@@ -32,7 +32,10 @@ export interface DnsPersistSolver {
 export interface IssueInput<H> {
   readonly client: AcmeClient;
   readonly names: readonly string[];
-  /** DER CSR for the names; called only when the order reaches `ready`. */
+  /**
+   * DER CSR for the names; called at most once, as soon as the order exists and needs finalizing, so the key and
+   * CSR are made while the authorizations validate.
+   */
   readonly csr: () => Promise<Uint8Array>;
   readonly dns: Dns01Solver<H>;
   /**
@@ -116,11 +119,14 @@ async function collect<H>(input: IssueInput<H>, order: Order) {
     }
     fallbacks.push('no dns-persist-01 writer is configured');
   }
-  for (const url of order.authorizations) {
-    const authz = await getAuthorization(
-      input.client,
-      input.client.transport.checkUrl(url, 'authorization URL'),
-    );
+  // Fetched at once: the answers are independent, and the order of the lists below stays the order's own.
+  const authzs = await Promise.all(
+    order.authorizations.map((url) =>
+      getAuthorization(input.client, input.client.transport.checkUrl(url, 'authorization URL')),
+    ),
+  );
+  for (const [i, authz] of authzs.entries()) {
+    const url = order.authorizations[i]!;
     if (authz.status === 'valid') continue;
     if (authz.status !== 'pending') {
       throw new AcmeAwsError(
@@ -153,11 +159,41 @@ async function collect<H>(input: IssueInput<H>, order: Order) {
 }
 
 /**
- * Proves control of every pending authorization: persistent records ensured (no DNS change when they are in
- * place), dns-01 values published in one publication and always removed again.
+ * Answers every challenge at once, polls the first authorization until it is valid (each poll at its Retry-After),
+ * then the others at once: while the first waits, the CA validates the others, which are then usually valid at
+ * their first poll. Polling all of them from the start would only multiply the requests that answer "pending".
  */
-async function authorize<H>(input: IssueInput<H>, order: Order): Promise<Validation> {
-  const { dns01, persist, fallbacks } = await collect(input, order);
+async function answerAndWait(
+  input: Pick<IssueInput<unknown>, 'client' | 'poll'>,
+  pending: readonly Pending[],
+): Promise<void> {
+  await Promise.all(pending.map((p) => respondToChallenge(input.client, p.challengeUrl)));
+  const [first, ...rest] = pending;
+  if (first) await waitForAuthorization(input.client, first.url, input.poll);
+  await allOrFirstError(rest.map((p) => waitForAuthorization(input.client, p.url, input.poll)));
+}
+
+/** How control was proven, and the dns-01 cleanup still running (it settles, never rejects). */
+interface Authorized {
+  readonly validation: Validation;
+  readonly removed: Promise<{ error?: unknown }>;
+}
+
+const NOTHING_TO_REMOVE: Promise<{ error?: unknown }> = Promise.resolve({});
+
+/**
+ * Proves control of every pending authorization: persistent records ensured (no DNS change when they are in
+ * place), dns-01 values published in one publication and always removed again. Once every authorization is valid
+ * the removal runs on while the order is finalized; on a failure it is awaited before the error goes on.
+ */
+async function authorize<H>(
+  input: IssueInput<H>,
+  order: Order,
+  checkpoint: Early<void>,
+): Promise<Authorized> {
+  // The order's checkpoint is written while its authorizations are read; it must exist before any DNS change.
+  const [collected] = await Promise.all([collect(input, order), checkpoint.get()]);
+  const { dns01, persist, fallbacks } = collected;
   const methods: ChallengeType[] = [];
   if (persist.length > 0) {
     methods.push('dns-persist-01');
@@ -165,20 +201,79 @@ async function authorize<H>(input: IssueInput<H>, order: Order): Promise<Validat
       persist.map((p) => [`${p.wanted.domain} ${p.wanted.issuerDomainName}`, p.wanted]),
     );
     await input.persist?.ensure([...byDomain.values()]);
-    for (const p of persist) await respondToChallenge(input.client, p.challengeUrl);
-    for (const p of persist) await waitForAuthorization(input.client, p.url, input.poll);
+    await answerAndWait(input, persist);
   }
-  if (dns01.length === 0) return { methods, fallbacks };
+  if (dns01.length === 0) return { validation: { methods, fallbacks }, removed: NOTHING_TO_REMOVE };
   methods.push('dns-01');
   const handle = await input.dns.present(dns01.map((p) => p.record));
+  const remove = (): Promise<{ error?: unknown }> =>
+    input.dns.cleanup(handle).then(
+      () => ({}),
+      (error: unknown) => ({ error }),
+    );
   try {
-    await input.onDnsPresented?.(handle);
-    for (const p of dns01) await respondToChallenge(input.client, p.challengeUrl);
-    for (const p of dns01) await waitForAuthorization(input.client, p.url, input.poll);
-  } finally {
-    await input.dns.cleanup(handle);
+    // The checkpoint is written while the CA validates: it only has to exist before the records can go.
+    await allOrFirstError([input.onDnsPresented?.(handle), answerAndWait(input, dns01)]);
+  } catch (error) {
+    const removed = await remove();
+    throw removed.error ?? error;
   }
-  return { methods, fallbacks };
+  return { validation: { methods, fallbacks }, removed: remove() };
+}
+
+/** Work started now whose result is taken later: `settled` never rejects, so a failure is never unhandled. */
+interface Early<T> {
+  readonly get: () => Promise<T>;
+  readonly settled: Promise<unknown>;
+}
+
+function early<T>(make: () => Promise<T>): Early<T> {
+  const settled = make().then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  return {
+    settled,
+    get: async () => {
+      const result = await settled;
+      if ('error' in result) throw result.error;
+      return result.value;
+    },
+  };
+}
+
+/** Awaits every one of `work` (none is left running) and then throws the first failure, if any. */
+async function allOrFirstError(work: ReadonlyArray<Promise<unknown> | undefined>): Promise<void> {
+  const outcomes = await Promise.allSettled(work);
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
+
+/** Takes a proven order to its certificate: wait for `ready`, finalize, wait for `valid`, download. */
+async function finish(
+  input: Pick<IssueInput<unknown>, 'client' | 'poll'>,
+  url: string,
+  placed: Order,
+  csr: () => Promise<Uint8Array>,
+): Promise<DownloadedCertificate> {
+  let order = placed;
+  if (order.status === 'pending') {
+    // RFC 8555 §7.1.6 makes the order "ready" once every authorization is valid, but a CA may update it a moment
+    // later; finalizing a still-pending order only earns 403 orderNotReady. The first poll is immediate.
+    order = await waitForOrder(input.client, url, ['ready', 'processing', 'valid'], input.poll);
+  }
+  if (order.status === 'ready') {
+    order = await finalizeOrder(input.client, { url, order }, await csr(), input.poll);
+  } else if (order.status === 'processing') {
+    order = await waitForOrder(input.client, url, ['valid'], input.poll);
+  }
+  if (order.status !== 'valid' || !order.certificate) {
+    throw new AcmeAwsError('acme-protocol', `the order ${url} is ${order.status} without a certificate URL`);
+  }
+  return downloadCertificate(
+    input.client,
+    input.client.transport.checkUrl(order.certificate, 'certificate URL'),
+  );
 }
 
 /**
@@ -202,30 +297,31 @@ export async function issueCertificate<H>(input: IssueInput<H>): Promise<IssueRe
     placed = { url: result.url, order: result.order };
     replaced = result.replaced;
     replacesDropped = result.replacesDropped;
-    await input.onOrder?.({ url: placed.url, replaced });
   }
-  let order = placed.order;
+  const order = placed.order;
+  const newOrder = !resumed;
+  const url = placed.url;
+  const checkpoint = early(async () => {
+    if (newOrder) await input.onOrder?.({ url, replaced });
+  });
+  // The key and CSR are made while the CA validates, not after; a valid or processing order needs neither.
+  const needsCsr = order.status === 'pending' || order.status === 'ready';
+  const csr = needsCsr ? early(input.csr) : { get: input.csr, settled: Promise.resolve() };
   let validation: Validation = { methods: [], fallbacks: [] };
-  if (order.status === 'pending') {
-    validation = await authorize(input, order);
-    // RFC 8555 §7.1.6 makes the order "ready" once every authorization is valid, but a CA may update it a moment
-    // later; finalizing a still-pending order only earns 403 orderNotReady. The first poll is immediate.
-    order = await waitForOrder(input.client, placed.url, ['ready', 'processing', 'valid'], input.poll);
+  let removed = NOTHING_TO_REMOVE;
+  let certificate: DownloadedCertificate;
+  try {
+    if (order.status === 'pending') ({ validation, removed } = await authorize(input, order, checkpoint));
+    await checkpoint.get();
+    certificate = await finish(input, url, order, csr.get);
+  } catch (error) {
+    // Nothing started here outlives the attempt: the caller records the failure once all of it has settled.
+    await Promise.all([checkpoint.settled, csr.settled, removed]);
+    throw error;
   }
-  if (order.status === 'ready') {
-    order = await finalizeOrder(input.client, { url: placed.url, order }, await input.csr(), input.poll);
-  } else if (order.status === 'processing') {
-    order = await waitForOrder(input.client, placed.url, ['valid'], input.poll);
-  }
-  if (order.status !== 'valid' || !order.certificate) {
-    throw new AcmeAwsError(
-      'acme-protocol',
-      `the order ${placed.url} is ${order.status} without a certificate URL`,
-    );
-  }
-  const certificate = await downloadCertificate(
-    input.client,
-    input.client.transport.checkUrl(order.certificate, 'certificate URL'),
-  );
+  // The records go while the order is finalized; a failed removal fails the attempt (its checkpoint still names
+  // them, so the retry removes them and resumes the order).
+  const cleanup = await removed;
+  if (cleanup.error !== undefined) throw cleanup.error;
   return { orderUrl: placed.url, certificate, resumed, replaced, replacesDropped, validation, notes };
 }

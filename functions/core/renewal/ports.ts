@@ -31,6 +31,11 @@ export interface DnsChangeHandle {
 
 /** Publishes and removes dns-01 TXT records. */
 export interface DnsChallengeProvider {
+  /**
+   * Starts finding where the records for these names will be written (zones, delegations, what is there now) while
+   * the order is placed, so `present` finds it done. Optional; its failures are left for `present` to meet.
+   */
+  prepare?(names: readonly Pick<DnsTxtRecord, 'identifier' | 'name'>[], hints?: ZoneHints): void;
   /** Publishes all records (one change per zone) and resolves once the change is in sync. */
   present(records: readonly DnsTxtRecord[], hints?: ZoneHints): Promise<DnsChangeHandle>;
   /** Removes exactly the values in `handle`, leaving other values of the same record set in place. */
@@ -112,6 +117,8 @@ export interface LeaseHandle {
   readonly id: string;
   readonly owner: string;
   readonly expiresAt: Date;
+  /** The version the holder wrote (an S3 ETag), when known: release is then conditional on it, with no read. */
+  readonly version?: string;
 }
 
 /** Mutual exclusion per certificate, so two renewers never work on one certificate. */

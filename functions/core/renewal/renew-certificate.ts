@@ -6,7 +6,7 @@ import { configHash } from './config-hash';
 import { shouldFailOver, startingCa } from './failover';
 import { planRenewal, type RenewalPlan } from './plan-renewal';
 import type { CertificateState, FailoverRecord } from './state';
-import { type CaSession, openCaSession, profileFor } from './steps/ca-session';
+import { type CaSession, openCaSession, profileFor, warmCaSession } from './steps/ca-session';
 import {
   arnsByRegion,
   type RenewalContext,
@@ -45,6 +45,7 @@ export async function renewCertificate(deps: RenewerDeps, request: RenewRequest)
   const entry = await findEntry(deps, request);
   if ('outcome' in entry) return entry.outcome;
   const { inventory, config } = entry;
+  warmCaSession(deps, caFor(inventory, config.ca));
   const lease = await deps.lease.acquire(config.id, deps.owner, LEASE_TTL_MS, deps.clock.now());
   if (!lease) {
     deps.progress?.('lease_busy', { id: config.id });
@@ -111,8 +112,8 @@ async function orderWithFailover(
   inventory: Inventory,
 ): Promise<RenewOutcome> {
   const { deps, config, record } = ctx;
-  if (plan.recordForcedAt)
-    await record.save({ ...record.state, lastForcedAt: deps.clock.now().toISOString() });
+  // The forced order is counted in the attempt's first write: the order's checkpoint, or its failure record.
+  if (plan.recordForcedAt) record.amend({ ...record.state, lastForcedAt: deps.clock.now().toISOString() });
   const before = record.state;
   const cas = casOf(config);
   const kept = plan.action === 'resume' ? before.pendingOrder : undefined;
@@ -126,6 +127,8 @@ async function orderWithFailover(
       prepared = prepared ? forAnotherCa(prepared) : await prepareOrder(attempt, plan);
       return await orderAndInstall(attempt, plan, session, prepared);
     } catch (error) {
+      // A pending key still being written would race the failure record's clean-up of it.
+      await prepared?.settled;
       const now = deps.clock.now();
       const decision = shouldFailOver({ error, now, state: before, cas, from: attempt.caName });
       if (cas.length > 1)
@@ -177,7 +180,11 @@ async function orderAndInstall(
     deps.progress?.('replaces_dropped', { id: config.id, why: issued.replacesDropped });
   const installed = await installCertificate(ctx, plan, session, prepared, issued, profile.note);
 
-  const imported = await importEverywhere(ctx, record.state);
+  // The state names the new certificate now, so no stored order needs the pending key: it goes during the import.
+  const [imported] = await Promise.all([
+    importEverywhere(ctx, record.state),
+    deps.store.deletePendingKey(config.id).catch(() => {}),
+  ]);
   await record.save(imported.state);
   if (imported.failures.length > 0) {
     throw new AcmeAwsError(

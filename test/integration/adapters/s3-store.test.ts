@@ -192,7 +192,12 @@ describe('S3Lease against moto', () => {
 
   it('refuses a second acquire while the first holder is live', async () => {
     const held = await lease().acquire('www', 'renewer-a', 60_000, now);
-    expect(held).toEqual({ id: 'www', owner: 'renewer-a', expiresAt: later(60_000) });
+    expect(held).toEqual({
+      id: 'www',
+      owner: 'renewer-a',
+      expiresAt: later(60_000),
+      version: expect.any(String),
+    });
     expect(await lease().acquire('www', 'renewer-b', 60_000, later(30_000))).toBeUndefined();
     // Another certificate is independent.
     expect(await lease().acquire('api', 'renewer-b', 60_000, now)).toMatchObject({ owner: 'renewer-b' });
@@ -214,8 +219,10 @@ describe('S3Lease against moto', () => {
     expect(await lease().acquire('www', 'renewer-c', 60_000, later(1_000))).toMatchObject({
       owner: 'renewer-c',
     });
-    // Releasing a lease that is no longer ours (taken over) leaves the new holder in place.
+    // Releasing a lease that is no longer ours (taken over) leaves the new holder in place: with the version it
+    // was written at (no read), and without it (read first).
     await lease().release(held!);
+    await lease().release({ ...held!, version: undefined });
     expect(JSON.parse(await body('leases/www.json'))).toMatchObject({ owner: 'renewer-c' });
   });
 

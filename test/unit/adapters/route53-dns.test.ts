@@ -241,6 +241,22 @@ describe('Route53DnsProvider round trips', () => {
     ]);
   });
 
+  it('finds the zone and reads the set while the order is placed, and does not read them again at present', async () => {
+    route53
+      .on(ChangeResourceRecordSetsCommand)
+      .resolves({ ChangeInfo: { Id: '/change/C1', Status: 'INSYNC', SubmittedAt: new Date() } });
+    const dns = provider();
+
+    dns.prepare([record, wildcard]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const readAhead = route53.commandCalls(ListResourceRecordSetsCommand).length;
+    await dns.present([record, wildcard]);
+
+    expect(readAhead).toBe(1);
+    expect(route53.commandCalls(ListResourceRecordSetsCommand)).toHaveLength(1);
+    expect(route53.commandCalls(ListHostedZonesCommand)).toHaveLength(1);
+  });
+
   it('reads the set again when it changed since it was written, and leaves the other value in place', async () => {
     const foreign = { ...ours, ResourceRecords: [...ours.ResourceRecords, { Value: '"foreign"' }] };
     let writes = 0;

@@ -231,11 +231,13 @@ describe('renewCertificate: a renewal that reaches the CA', () => {
     // RFC 9773 §5: the order names the certificate it replaces.
     expect(ca.to('/order', 'POST')[0]?.payload).toMatchObject({ replaces: oldCertId });
 
-    // PEMs first, then the state that names the new serial; the pending key goes only after that.
+    // PEMs first, then the state that names the new serial; the pending key goes only after that. The pending key
+    // is written while the order is placed and validated, but always before the CSR goes out (the PEMs follow it).
     const writes = store.writes.map((w) => `${w.op}${w.serial ? `:${w.serial}` : ''}`);
-    expect(writes).toEqual([
+    expect(writes.indexOf('putPendingKey')).toBeGreaterThan(-1);
+    expect(writes.indexOf('putPendingKey')).toBeLessThan(writes.indexOf('putCertificate'));
+    expect(writes.filter((w) => w !== 'putPendingKey')).toEqual([
       `putAccount`,
-      'putPendingKey',
       `putState:${oldSerial}`, // pendingOrder checkpoint
       `putState:${oldSerial}`, // the DNS handle, so a crash can clean up
       'putCertificate',
@@ -309,6 +311,25 @@ describe('renewCertificate: a renewal that reaches the CA', () => {
     expect(saved).toMatchObject({ failures: 1, lastResult: 'failed' });
     expect(importer.requests).toEqual([]);
     expect(events.published.map((e) => e.detailType)).toEqual(['Certificate Renewal Failed']);
+  });
+
+  it('a pending key that cannot be stored stops the attempt before the CSR is sent, and removes its records', async () => {
+    const { ca, store, dns, importer, deps } = await renewerBed();
+    store.putPendingKey = async () => {
+      throw new AcmeAwsError('store-failed', 'S3 PutObject failed (fake)');
+    };
+
+    const error = await renewCertificate(deps, { id: 'shop', reason: 'ari-window' }).catch((e: unknown) => e);
+
+    expect(hasCode(error, 'store-failed')).toBe(true);
+    // The key is made while the CA validates, but no order is finalized with a key the store does not hold.
+    expect(ca.to('/finalize')).toEqual([]);
+    expect(dns.records.size).toBe(0);
+    const saved = store.state('shop')!;
+    expect(saved.current?.serial).toBe(oldSerial);
+    expect(saved.pendingOrder?.url).toBe(`${ORIGIN}/o/1`);
+    expect(saved).toMatchObject({ failures: 1, lastResult: 'failed' });
+    expect(importer.requests).toEqual([]);
   });
 
   it("a rate limit defers with the CA's Retry-After, and the next scheduler pass leaves the certificate alone", async () => {

@@ -16,6 +16,15 @@ export async function openCaSession(deps: RenewerDeps, ca: CaConfig): Promise<Ca
   return { transport, client, directory: await transport.directory() };
 }
 
+/**
+ * Starts reading our stored account at the CA while the lease and the state are read: the attempt's store keeps
+ * it, so `openCaSession` finds it in hand. Nothing reaches the CA before the plan says to order; a failure here is
+ * left for `openCaSession` to meet and report.
+ */
+export function warmCaSession(deps: RenewerDeps, ca: CaConfig): void {
+  deps.store.getAccount(ca.directoryUrl).catch(() => {});
+}
+
 async function accountFor(deps: RenewerDeps, ca: CaConfig, transport: AcmeTransport): Promise<AcmeClient> {
   const stored = await deps.store.getAccount(ca.directoryUrl);
   const eab = ca.eab

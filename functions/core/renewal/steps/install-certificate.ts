@@ -25,7 +25,8 @@ function issuerNames(pem: string): string[] {
 /**
  * Verifies the issued certificate, stores its PEM files, then the state that names it (PEMs first, so a reader
  * never sees a state pointing at files that are not there), with the new certificate's ARI window fetched right
- * away (best effort, through the scheduler's own refresh); the pending key goes last.
+ * away (best effort, through the scheduler's own refresh, while the PEMs upload). The pending key is the caller's to
+ * delete, now that no stored order needs it.
  * Never stores what does not match its key, its names or a valid chain; and, where the plan's rules say so, what
  * expires sooner than the current certificate.
  */
@@ -39,27 +40,22 @@ export async function installCertificate(
 ): Promise<Installed> {
   const { deps, config, ca, record } = ctx;
   const current = record.state.current;
+  const { keyPem } = await prepared.key();
   const verified = await verifyIssuedCertificate({
     fullchainPem: selectChain(issued.certificate, ca.preferredChain, issuerNames),
     alternateChains: [issued.certificate.pem, ...issued.certificate.alternates],
     trustAnchors: ca.trustAnchors,
     caName: ctx.caName,
-    privateKeyPem: prepared.keyPem,
+    privateKeyPem: keyPem,
     expectedNames: config.domains,
     now: deps.clock.now(),
     notExpiringBefore: current && plan.rules.notSoonerThanCurrent ? new Date(current.notAfter) : undefined,
-  });
-  await deps.store.putCertificate(config.id, {
-    certPem: verified.certPem,
-    chainPem: verified.chainPem,
-    fullchainPem: verified.fullchainPem,
-    privateKeyPem: prepared.keyPem,
   });
   const leaf = verified.leaf;
   const newCertId = leaf.authorityKeyId
     ? certId({ authorityKeyId: leaf.authorityKeyId, serialDer: leaf.serialDer })
     : undefined;
-  let state = renewedState(ctx, plan, session, issued, profileNote, {
+  const renewed = renewedState(ctx, plan, session, issued, profileNote, {
     serial: leaf.serialHex,
     notBefore: leaf.notBefore.toISOString(),
     notAfter: leaf.notAfter.toISOString(),
@@ -67,13 +63,25 @@ export async function installCertificate(
     ...(newCertId === undefined ? {} : { certId: newCertId }),
     issuedBy: issuedByRecord(ctx, session, leaf.authorityKeyId),
   });
+  // The new certificate's ARI window is asked for while its PEM files are uploaded; the state waits for both.
   const renewalInfoUrl = session.directory.renewalInfo;
-  if (newCertId && renewalInfoUrl) {
-    const now = deps.clock.now();
-    ({ state } = await refreshAri({ state, renewalInfoUrl, fetch: deps.fetch, now, random: deps.random }));
-  }
-  await record.save(state);
-  await deps.store.deletePendingKey(config.id).catch(() => {});
+  const withAri =
+    newCertId && renewalInfoUrl
+      ? refreshAri({
+          state: renewed,
+          renewalInfoUrl,
+          fetch: deps.fetch,
+          now: deps.clock.now(),
+          random: deps.random,
+        }).catch(() => ({ state: renewed }))
+      : Promise.resolve({ state: renewed });
+  await deps.store.putCertificate(config.id, {
+    certPem: verified.certPem,
+    chainPem: verified.chainPem,
+    fullchainPem: verified.fullchainPem,
+    privateKeyPem: keyPem,
+  });
+  await record.save((await withAri).state);
   deps.progress?.('certificate_stored', {
     id: config.id,
     serial: leaf.serialHex,

@@ -19,6 +19,11 @@ export function replacesFor(ctx: RenewalContext, session: CaSession): string | u
   return 'certId' in choice ? choice.certId : undefined;
 }
 
+/** The dns-01 record name of an identifier as ordered (RFC 8555 §8.4; a wildcard's is its base domain's). */
+function challengeName(identifier: string): { identifier: string; name: string } {
+  return { identifier, name: `_acme-challenge.${identifier.replace(/^\*\./, '')}` };
+}
+
 /**
  * Places (or resumes) the order and runs it to a downloaded certificate: dns-persist-01 where the entry asks for it
  * and the CA offers it (persistent records through the persist-record step), dns-01 through the DNS port otherwise,
@@ -42,15 +47,19 @@ export async function obtainCertificate(
     resume: prepared.resumeUrl,
     replaces: replaces ?? null,
   });
+  const challenge = config.challenge ?? ctx.ca.challenge ?? 'dns-01';
+  // A new order's dns-01 records go to names known now: where they go is looked up while the order is placed.
+  if (challenge === 'dns-01' && prepared.resumeUrl === undefined)
+    deps.dns.prepare?.(config.domains.map(challengeName), config);
   return issueCertificate<DnsChangeHandle>({
     client: session.client,
     names: config.domains,
-    csr: async () => (await createCsr({ keys: prepared.keys, names: config.domains })).der,
+    csr: async () => (await createCsr({ keys: (await prepared.key()).keys, names: config.domains })).der,
     dns: {
       present: (records) => deps.dns.present(records, config),
       cleanup: (handle) => deps.dns.cleanup(handle),
     },
-    challenge: config.challenge ?? ctx.ca.challenge ?? 'dns-01',
+    challenge,
     dns01Fallback: config.dns01Fallback ?? ctx.ca.dns01Fallback ?? true,
     ...(deps.persistRecords === undefined
       ? {}

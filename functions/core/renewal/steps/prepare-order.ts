@@ -5,18 +5,29 @@ import type { RenewalContext } from './context';
 /** A plan that reaches the CA. */
 export type OrderPlan = Extract<RenewalPlan, { action: 'order' | 'resume' }>;
 
-/** The key the CSR will carry, and the order to resume with it (none: place a new one). */
-export interface PreparedOrder {
-  /** PKCS#8 PEM of the certificate's new key, checkpointed as the pending key. Never logged. */
+/** The certificate's new key: PKCS#8 PEM (stored as the pending key, never logged) and the imported pair. */
+export interface PreparedKey {
   readonly keyPem: string;
   readonly keys: CryptoKeyPair;
+}
+
+/** The key the CSR will carry, and the order to resume with it (none: place a new one). */
+export interface PreparedOrder {
+  /**
+   * The key, once it is checkpointed as the pending key: a CSR made from it may be sent, because an interrupted
+   * attempt's successor finds the key its finalized order's certificate carries.
+   */
+  readonly key: () => Promise<PreparedKey>;
+  /** Settles (never rejects) once no write of the key is in flight: failures are recorded only after it. */
+  readonly settled: Promise<unknown>;
   readonly resumeUrl?: string;
 }
 
 /**
  * Readies one attempt's order: removes DNS records a crashed attempt left (exactly those it checkpointed),
  * abandons the kept order when the plan says so, and resumes the kept order only with the key its CSR would
- * carry; otherwise a new key is generated and checkpointed before any order exists.
+ * carry. Otherwise a new key is generated and checkpointed while the order is placed and its authorizations
+ * validate: the CSR waits for the checkpoint, so no order is finalized with a key the store does not hold.
  */
 export async function prepareOrder(ctx: RenewalContext, plan: OrderPlan): Promise<PreparedOrder> {
   const { deps, config, record } = ctx;
@@ -25,16 +36,37 @@ export async function prepareOrder(ctx: RenewalContext, plan: OrderPlan): Promis
   if (plan.abandon) await abandonKeptOrder(ctx, plan.abandon);
   // An order lives at the CA that created it (one placed before orders recorded theirs, at the entry's `ca`).
   const sameCa = (pending?.ca ?? config.ca) === ctx.caName;
-  let resumeUrl = plan.action === 'resume' && sameCa ? pending?.url : undefined;
-  let keyPem = resumeUrl ? await deps.store.getPendingKey(config.id) : undefined;
-  if (!keyPem) {
-    resumeUrl = undefined;
-    // A new key replaces the abandoned order's pending key: nothing can resume that order any more.
-    keyPem = await exportPrivateKeyPem((await generateKeyPair(config.keyType)).privateKey);
-    await deps.store.putPendingKey(config.id, keyPem);
+  const resumeUrl = plan.action === 'resume' && sameCa ? pending?.url : undefined;
+  const keptPem = resumeUrl ? await deps.store.getPendingKey(config.id) : undefined;
+  if (resumeUrl && keptPem) {
+    const kept = importPrivateKeyPem(keptPem).then(({ keys }) => ({ keyPem: keptPem, keys }));
+    return { ...settle(kept), resumeUrl };
   }
-  const { keys } = await importPrivateKeyPem(keyPem);
-  return { keyPem, keys, ...(resumeUrl ? { resumeUrl } : {}) };
+  // A new key replaces the abandoned order's pending key: nothing can resume that order any more.
+  return settle(
+    (async () => {
+      const keyPem = await exportPrivateKeyPem((await generateKeyPair(config.keyType)).privateKey);
+      const { keys } = await importPrivateKeyPem(keyPem);
+      await deps.store.putPendingKey(config.id, keyPem);
+      return { keyPem, keys };
+    })(),
+  );
+}
+
+/** The prepared order's key as the steps take it: awaited when needed, its failure never unhandled. */
+function settle(making: Promise<PreparedKey>): Pick<PreparedOrder, 'key' | 'settled'> {
+  const settled = making.then(
+    (key) => ({ key }),
+    (error: unknown) => ({ error }),
+  );
+  return {
+    settled,
+    key: async () => {
+      const made = await settled;
+      if ('error' in made) throw made.error;
+      return made.key;
+    },
+  };
 }
 
 /**
@@ -42,7 +74,7 @@ export async function prepareOrder(ctx: RenewalContext, plan: OrderPlan): Promis
  * kept order to resume, since that order lives at the CA the attempt left.
  */
 export function forAnotherCa(prepared: PreparedOrder): PreparedOrder {
-  return { keyPem: prepared.keyPem, keys: prepared.keys };
+  return { key: prepared.key, settled: prepared.settled };
 }
 
 /**

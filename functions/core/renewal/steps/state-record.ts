@@ -39,6 +39,14 @@ export class StateRecord {
   }
 
   /**
+   * Makes `next` the state the next write starts from, without writing it now: for a field that only has to be in
+   * S3 with the attempt's next checkpoint (or its failure record), not one round trip earlier.
+   */
+  amend(next: CertificateState): void {
+    this.#state = next;
+  }
+
+  /**
    * Writes `next` conditionally; on a conflict re-reads and retries with the scheduler's ARI fields merged in.
    * @throws AcmeAwsError `state-conflict` when another renewer changed the document, or conflicts do not stop
    */
