@@ -316,9 +316,25 @@ export function parseInventory(input: unknown, source = 'inventory'): Inventory 
  * entries (duplicate ids, unknown CAs) alike.
  */
 export function parseInventoryLenient(input: unknown): { inventory: Inventory; problems: ConfigProblem[] } {
+  const certificates: CertificateConfig[] = [];
+  const { cas, problems } = scanInventoryLenient(input, (cert) => {
+    certificates.push(cert);
+  });
+  return { inventory: { cas, certificates }, problems };
+}
+
+/**
+ * {@link parseInventoryLenient} without keeping the certificates: each usable one is handed to `use` as soon as it
+ * is validated (with the usable CAs), so a caller that keeps less of it — the scheduler keeps an id and a hash —
+ * never holds every parsed entry of a large inventory at once.
+ */
+export function scanInventoryLenient(
+  input: unknown,
+  use: (cert: CertificateConfig, cas: Readonly<Record<string, CaConfig>>) => void,
+): { cas: Record<string, CaConfig>; problems: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
   const shape = shapeSchema.safeParse(input);
-  if (!shape.success) return { inventory: { cas: {}, certificates: [] }, problems: problemsOf(shape.error) };
+  if (!shape.success) return { cas: {}, problems: problemsOf(shape.error) };
   // CA by CA, like certificates: one unusable CA (say, a custom one without trustAnchors) stops only its own
   // certificates, and they are told why instead of being called unknown.
   const casRecord = casSchema.safeParse(shape.data.cas ?? {});
@@ -344,7 +360,6 @@ export function parseInventoryLenient(input: unknown): { inventory: Inventory; p
   }
   const cas: Record<string, CaConfig> = Object.fromEntries(usableCas);
 
-  const certificates: CertificateConfig[] = [];
   const ids = new Set<string>();
   shape.data.certificates.forEach((entry, index) => {
     const where = `certificates[${index}]`;
@@ -383,9 +398,9 @@ export function parseInventoryLenient(input: unknown): { inventory: Inventory; p
         usable = false;
       }
     }
-    if (usable) certificates.push(cert);
+    if (usable) use(cert, cas);
   });
-  return { inventory: { cas, certificates }, problems };
+  return { cas, problems };
 }
 
 /**

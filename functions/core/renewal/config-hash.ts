@@ -6,12 +6,24 @@ import type { CaConfig, CertificateConfig } from '../config/inventory';
  * and zones are left out: changing them needs a re-import or new DNS setup, not a new certificate.
  */
 export async function configHash(config: CertificateConfig, ca: CaConfig): Promise<string> {
-  const canonical = JSON.stringify({
+  return configDigest(configCanonical(config, ca));
+}
+
+/** What {@link configHash} digests, computed synchronously (a pass over a large inventory digests in batches). */
+export function configCanonical(
+  config: Pick<CertificateConfig, 'domains' | 'keyType' | 'profile'>,
+  ca: Pick<CaConfig, 'directoryUrl'>,
+): string {
+  return JSON.stringify({
     domains: [...config.domains].sort(),
     keyType: config.keyType,
     directoryUrl: ca.directoryUrl,
     profile: config.profile ?? null,
   });
+}
+
+/** The config hash of a {@link configCanonical} text: the first 32 hex digits of its SHA-256. */
+export async function configDigest(canonical: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonical));
   return Buffer.from(digest).toString('hex').slice(0, 32);
 }

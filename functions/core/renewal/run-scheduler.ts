@@ -1,15 +1,16 @@
 import type { RequestRate } from '../ari';
 import type { Random } from '../clock';
 import { mapLimit } from '../concurrency';
-import { type ConfigProblem, caFor, parseInventoryLenient } from '../config/inventory';
+import { type ConfigProblem, caFor, type ResolvedCa, scanInventoryLenient } from '../config/inventory';
 import { describeError, hasCode } from '../errors';
 import type { Fetch, RequestTimer } from '../http';
 import { type CheckCertificateResult, checkCertificate, rateLimitDeferral } from './check-certificate';
-import { configHash } from './config-hash';
+import { configCanonical, configDigest } from './config-hash';
 import type { CertificateStore, EventPublisher, RenewalQueue, RenewalReason, RenewalRequest } from './ports';
 import {
   INVENTORY_RULES,
   IndexedPass,
+  type InventoryRead,
   type InventoryRecord,
   type ScheduleIndexStore,
 } from './schedule-index';
@@ -133,9 +134,8 @@ async function checkOne(
     const read = await deps.store.readState(id);
     const checked = await checkState(deps, hash, read?.state ?? emptyState(id));
     const next = checked.result.state;
-    const changed =
-      read === undefined ||
-      (!sameState(read.state, next) && !(write.indexed && sameStateButAriTiming(read.state, next)));
+    const same = write.indexed ? sameStateButAriTiming : sameState;
+    const changed = read === undefined || !same(read.state, next);
     try {
       if (!write.dryRun && changed) await deps.store.putStateIf(id, next, read?.etag);
       const report = checkReport(deps.now, id, checked.result, checked.directoryError);
@@ -347,37 +347,46 @@ async function rosterOf(
   only: string | undefined,
 ): Promise<{ roster: Roster; problems: readonly ConfigProblem[]; record?: InventoryRecord }> {
   const trusted = pass?.trustedInventory;
-  const read =
+  let read: InventoryRead | undefined =
     pass !== undefined && deps.index?.readInventory !== undefined
       ? await deps.index.readInventory(trusted?.etag)
       : { value: await deps.store.loadInventory() };
   if (read.unchanged === true && trusted !== undefined && pass !== undefined)
     return { roster: pass.roster, problems: trusted.problems, record: trusted };
-  const value = read.unchanged === true ? await deps.store.loadInventory() : read.value;
   const etag = read.unchanged === true ? undefined : read.etag;
-  const { inventory, problems } = parseInventoryLenient(value);
-  const certificates = inventory.certificates.filter((c) => only === undefined || c.id === only);
-  const cas = new Map<string, ReturnType<typeof caFor>>();
-  const hashes = new Array<string>(certificates.length);
-  for (let i = 0; i < certificates.length; i += HASH_BATCH) {
-    const batch = certificates.slice(i, i + HASH_BATCH);
-    const digests = await Promise.all(
-      batch.map((c) => {
-        const ca = cas.get(c.ca) ?? caFor(inventory, c.ca);
-        cas.set(c.ca, ca);
-        return configHash(c, ca);
-      }),
-    );
-    digests.forEach((digest, j) => {
-      hashes[i + j] = digest;
-    });
+  const scanned = scanRoster(read.unchanged === true ? await deps.store.loadInventory() : read.value, only);
+  // The parsed JSON is the largest thing a pass holds; nothing needs it past the scan.
+  read = undefined;
+  const { ids, canonical, problems } = scanned;
+  const hashes = new Array<string>(canonical.length);
+  for (let i = 0; i < canonical.length; i += HASH_BATCH) {
+    const digests = await Promise.all(canonical.slice(i, i + HASH_BATCH).map(configDigest));
+    for (let j = 0; j < digests.length; j++) hashes[i + j] = digests[j]!;
   }
-  const roster = { ids: certificates.map((c) => c.id), hashes };
+  canonical.length = 0;
   const record =
     etag === undefined
       ? undefined
       : { etag, rules: INVENTORY_RULES, parsedAt: deps.now.toISOString(), problems };
-  return { roster, problems, ...(record === undefined ? {} : { record }) };
+  return { roster: { ids, hashes }, problems, ...(record === undefined ? {} : { record }) };
+}
+
+/** The usable certificates' ids and config-hash texts, each parsed entry dropped as soon as it is read. */
+function scanRoster(
+  value: unknown,
+  only: string | undefined,
+): { ids: string[]; canonical: string[]; problems: ConfigProblem[] } {
+  const ids: string[] = [];
+  const canonical: string[] = [];
+  const resolved = new Map<string, ResolvedCa>();
+  const { problems } = scanInventoryLenient(value, (cert, cas) => {
+    if (only !== undefined && cert.id !== only) return;
+    const ca = resolved.get(cert.ca) ?? caFor({ cas, certificates: [] }, cert.ca);
+    resolved.set(cert.ca, ca);
+    ids.push(cert.id);
+    canonical.push(configCanonical(cert, ca));
+  });
+  return { ids, canonical, problems };
 }
 
 /** Config hashes computed at once while the inventory is hashed in full: bounds the digests in flight. */

@@ -231,11 +231,10 @@ export function sameState(a: CertificateState, b: CertificateState): boolean {
  * scheduler keeps its next check in the schedule index instead of rewriting the document.
  */
 export function sameStateButAriTiming(a: CertificateState, b: CertificateState): boolean {
-  if (a.ari === undefined || b.ari === undefined) return false;
-  const untimed = (state: CertificateState): CertificateState => ({
-    ...state,
-    ari: { ...state.ari!, checkedAt: UNTIMED, nextCheckAt: UNTIMED },
-  });
+  const untimed = (state: CertificateState): CertificateState =>
+    state.ari === undefined
+      ? state
+      : { ...state, ari: { ...state.ari, checkedAt: UNTIMED, nextCheckAt: UNTIMED } };
   return sameState(untimed(a), untimed(b));
 }
 

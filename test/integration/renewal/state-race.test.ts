@@ -70,11 +70,13 @@ afterAll(async () => {
 describe('a scheduler pass that read the state before a renewal finished writes after it', () => {
   it('cannot lose the renewal: the final state names the renewer’s new serial, as S3 does', async () => {
     const before = await world.snapshot(ID);
-    // Due for an ARI refresh, so the pass has something to write.
+    // Due for an ARI refresh, and with an ARI error the refresh clears, so the pass has something to write (a
+    // refresh that only confirms the window writes nothing: its next check goes into the schedule index).
     const stored = (await world.state(ID))!;
     await overwriteState(world.runtime().store, ID, {
       ...stored,
       ari: { ...stored.ari!, nextCheckAt: new Date(0).toISOString() },
+      ariError: 'renewalInfo answered 503 (test)',
     });
     let renewedSerial: string | undefined;
     const failedWrites: string[] = [];

@@ -6,6 +6,7 @@ import {
   keepRenewerFields,
   sameRenewerFields,
   sameState,
+  sameStateButAriTiming,
 } from '../../../functions/core/renewal/state';
 
 const withPending = (pendingOrder: unknown) => ({
@@ -66,6 +67,30 @@ describe('comparing and merging state documents', () => {
       true,
     );
     expect(sameState(base, { ...base, failures: 2 })).toBe(false);
+  });
+
+  it('a refresh that only moves when ARI was asked and is asked next is not a change worth a write', () => {
+    const ari = {
+      certId: 'c1',
+      windowStart: '2025-04-11T00:00:00.000Z',
+      windowEnd: '2025-04-13T00:00:00.000Z',
+      selectedTime: '2025-04-12T00:00:00.000Z',
+      nextCheckAt: '2025-04-01T12:00:00.000Z',
+      checkedAt: '2025-04-01T06:00:00.000Z',
+    };
+    const asked = { ...ari, nextCheckAt: '2025-04-01T18:00:00.000Z', checkedAt: '2025-04-01T12:00:00.000Z' };
+    expect(sameStateButAriTiming({ ...base, ari }, { ...base, ari: asked })).toBe(true);
+    expect(sameStateButAriTiming(base, { ...base })).toBe(true);
+    expect(sameStateButAriTiming(base, { ...base, ari })).toBe(false);
+    expect(
+      sameStateButAriTiming({ ...base, ari }, { ...base, ari: { ...asked, windowEnd: ari.windowStart } }),
+    ).toBe(false);
+    expect(
+      sameStateButAriTiming({ ...base, ari }, { ...base, ari: { ...asked, selectedTime: ari.windowEnd } }),
+    ).toBe(false);
+    expect(
+      sameStateButAriTiming({ ...base, ari }, { ...base, ari: asked, ariError: 'renewalInfo 503' }),
+    ).toBe(false);
   });
 
   it('the ARI fields are the scheduler’s: they do not count as a renewer change', () => {
