@@ -50,6 +50,11 @@ export interface ScaleResult {
   readonly first?: PassResult;
   /** The pass right after, when nothing is due: the schedule index lets every certificate wait. */
   readonly second: PassResult;
+  /**
+   * Above {@link FULL_PASS_LIMIT}: the same nothing-due pass once the index no longer names the inventory's version
+   * (as after an inventory edit), so the inventory is parsed and hashed in full.
+   */
+  readonly changedInventory?: PassResult;
   /** True when the index was written by the bench (above {@link FULL_PASS_LIMIT}) instead of by a first pass. */
   readonly seededIndex: boolean;
 }
@@ -209,7 +214,19 @@ export async function runSchedulerScale(input: {
     };
     const first = full ? await pass(1) : undefined;
     const second = await pass(2);
-    sizes.push({ certificates: size, seedMs, ...(first ? { first } : {}), second, seededIndex: !full });
+    let changedInventory: PassResult | undefined;
+    if (!full) {
+      await forgetInventoryVersion(bed, stack.bucket);
+      changedInventory = await pass(3);
+    }
+    sizes.push({
+      certificates: size,
+      seedMs,
+      ...(first ? { first } : {}),
+      second,
+      ...(changedInventory ? { changedInventory } : {}),
+      seededIndex: !full,
+    });
   }
   return { seeds: SEEDS, ariRetryAfter, sizes, concurrency: DEFAULT_ARI_CONCURRENCY };
 }
@@ -242,6 +259,29 @@ async function putWaitingIndex(
     hashes: ids.map((_, i) => hashes[i % SEEDS]!),
     lookAt: ids.map(() => lookAt),
     notAfter: ids.map((_, i) => Date.parse(seeds[i % SEEDS]!.current!.notAfter)),
+  };
+  await bed.clients.s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: 'schedule-index.json',
+      Body: JSON.stringify(index),
+      ContentType: 'application/json',
+    }),
+  );
+}
+
+/**
+ * Drops the inventory version from the stored index, as an inventory edit would make it stale: the next pass parses
+ * and hashes the whole inventory (its rows still match, so nothing is read).
+ */
+async function forgetInventoryVersion(bed: Bed, bucket: string): Promise<void> {
+  const object = await bed.clients.s3.send(
+    new GetObjectCommand({ Bucket: bucket, Key: 'schedule-index.json' }),
+  );
+  const { inventory: _inventory, ...index } = JSON.parse(
+    (await object.Body?.transformToString()) ?? '{}',
+  ) as {
+    inventory?: unknown;
   };
   await bed.clients.s3.send(
     new PutObjectCommand({
