@@ -255,6 +255,7 @@ async function finish(
   url: string,
   placed: Order,
   csr: () => Promise<Uint8Array>,
+  meanwhile: Promise<unknown>,
 ): Promise<DownloadedCertificate> {
   let order = placed;
   if (order.status === 'pending') {
@@ -263,7 +264,7 @@ async function finish(
     order = await waitForOrder(input.client, url, ['ready', 'processing', 'valid'], input.poll);
   }
   if (order.status === 'ready') {
-    order = await finalizeOrder(input.client, { url, order }, await csr(), input.poll);
+    order = await finalizeOrder(input.client, { url, order }, await csr(), input.poll, meanwhile);
   } else if (order.status === 'processing') {
     order = await waitForOrder(input.client, url, ['valid'], input.poll);
   }
@@ -313,7 +314,7 @@ export async function issueCertificate<H>(input: IssueInput<H>): Promise<IssueRe
   try {
     if (order.status === 'pending') ({ validation, removed } = await authorize(input, order, checkpoint));
     await checkpoint.get();
-    certificate = await finish(input, url, order, csr.get);
+    certificate = await finish(input, url, order, csr.get, removed);
   } catch (error) {
     // Nothing started here outlives the attempt: the caller records the failure once all of it has settled.
     await Promise.all([checkpoint.settled, csr.settled, removed]);

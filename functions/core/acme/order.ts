@@ -149,6 +149,8 @@ export async function finalizeOrder(
   placed: PlacedOrder,
   csrDer: Uint8Array,
   poll: PollOptions,
+  /** Work the client does anyway (e.g. removing TXT records): a processing order is polled once it is done. */
+  meanwhile?: Promise<unknown>,
 ): Promise<Order> {
   const response = await client.post(placed.order.finalize, {
     csr: Buffer.from(csrDer).toString('base64url'),
@@ -156,6 +158,9 @@ export async function finalizeOrder(
   const order = parseResource(orderSchema, response.body, 'the finalized order');
   if (order.status === 'valid') return order;
   if (order.status === 'invalid') throw orderFailure(order, placed.url);
+  // The CA signs while the client finishes its own work; polling the moment the finalize returns mostly meets
+  // "processing" and its Retry-After, a whole wait for a signature that takes milliseconds.
+  await meanwhile;
   return waitForOrder(client, placed.url, ['valid'], poll);
 }
 
