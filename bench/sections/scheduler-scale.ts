@@ -259,6 +259,7 @@ async function putWaitingIndex(
     hashes: ids.map((_, i) => hashes[i % SEEDS]!),
     lookAt: ids.map(() => lookAt),
     notAfter: ids.map((_, i) => Date.parse(seeds[i % SEEDS]!.current!.notAfter)),
+    ariAt: ids.map(() => lookAt),
   };
   await bed.clients.s3.send(
     new PutObjectCommand({

@@ -1,4 +1,4 @@
-import type { RequestRate } from '../ari';
+import { ARI_MAX_CHECK_INTERVAL_MS, type RequestRate } from '../ari';
 import type { Random } from '../clock';
 import { mapLimit } from '../concurrency';
 import { type ConfigProblem, caFor, type ResolvedCa, scanInventoryLenient } from '../config/inventory';
@@ -128,17 +128,21 @@ async function checkOne(
   deps: SchedulerDeps,
   id: string,
   hash: string,
-  write: { readonly dryRun: boolean; readonly indexed: boolean },
-): Promise<CertificateCheck> {
+  write: { readonly dryRun: boolean; readonly indexed: boolean; readonly ariNotBefore?: number },
+): Promise<CertificateCheck & { readonly ariNextCheckAt?: string }> {
   for (let conflicts = 0; ; conflicts++) {
     const read = await deps.store.readState(id);
-    const checked = await checkState(deps, hash, read?.state ?? emptyState(id));
+    const stored = read?.state ?? emptyState(id);
+    const checked = await checkState(deps, hash, withAriNotBefore(stored, write.ariNotBefore, deps.now));
     const next = checked.result.state;
     const same = write.indexed ? sameStateButAriTiming : sameState;
     const changed = read === undefined || !same(read.state, next);
     try {
       if (!write.dryRun && changed) await deps.store.putStateIf(id, next, read?.etag);
-      const report = checkReport(deps.now, id, checked.result, checked.directoryError);
+      const report = {
+        ...checkReport(deps.now, id, checked.result, checked.directoryError),
+        ...(next.ari === undefined ? {} : { ariNextCheckAt: next.ari.nextCheckAt }),
+      };
       const moved = ariWindowMove(read?.state, checked.result.state);
       return moved === undefined
         ? report
@@ -147,6 +151,29 @@ async function checkOne(
       if (!hasCode(error, 'state-conflict') || conflicts >= MAX_STATE_CONFLICTS) throw error;
     }
   }
+}
+
+/**
+ * The state as the check must see it: a window confirmed by an earlier refresh kept its next renewalInfo request in
+ * the index only, so the stored `ari.nextCheckAt` (and the `checkedAt` its one-day cap counts from) may be older.
+ * The later of the two is honoured, never more than a day ahead; Retry-After is not cut short because the state
+ * was not rewritten.
+ * @see RFC 9773 §4.3 (Retry-After)
+ */
+function withAriNotBefore(
+  state: CertificateState,
+  ariNotBefore: number | undefined,
+  now: Date,
+): CertificateState {
+  const ari = state.ari;
+  if (ari === undefined || ariNotBefore === undefined || ari.certId !== state.current?.certId) return state;
+  const at = Math.min(ariNotBefore, now.getTime() + ARI_MAX_CHECK_INTERVAL_MS);
+  if (!(at > Date.parse(ari.nextCheckAt))) return state;
+  const checkedAt = Math.max(Date.parse(ari.checkedAt), at - ARI_MAX_CHECK_INTERVAL_MS);
+  return {
+    ...state,
+    ari: { ...ari, nextCheckAt: new Date(at).toISOString(), checkedAt: new Date(checkedAt).toISOString() },
+  };
 }
 
 /**
@@ -287,9 +314,14 @@ export async function runScheduler(
     if (budgetSpent) return;
     const id = roster.ids[index]!;
     const hash = roster.hashes[index]!;
-    let check: CertificateCheck;
+    let check: CertificateCheck & { readonly ariNextCheckAt?: string };
     try {
-      check = await checkOne(deps, id, hash, { dryRun, indexed: pass !== undefined });
+      const ariNotBefore = pass?.ariNotBefore(id, hash);
+      check = await checkOne(deps, id, hash, {
+        dryRun,
+        indexed: pass !== undefined,
+        ...(ariNotBefore === undefined ? {} : { ariNotBefore }),
+      });
     } catch (error) {
       check = {
         id,
@@ -299,8 +331,13 @@ export async function runScheduler(
         ariRequested: false,
       };
     }
-    results[index] = check;
-    pass?.record(id, hash, { ...check, failed: check.reason === 'error' });
+    const { ariNextCheckAt, ...reported } = check;
+    results[index] = reported;
+    pass?.record(id, hash, {
+      ...reported,
+      failed: check.reason === 'error',
+      ...(ariNextCheckAt === undefined ? {} : { ariNextCheckAt }),
+    });
     if (check.due) await queue.add(index, { id: check.id, reason: check.reason as RenewalReason });
   });
   await queue.flush();

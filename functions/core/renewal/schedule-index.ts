@@ -62,6 +62,11 @@ export interface ScheduleIndex {
   readonly lookAt: readonly number[];
   /** Epoch milliseconds of the current certificate's expiry, so a pass that skips it still knows the soonest. */
   readonly notAfter: readonly (number | null)[];
+  /**
+   * Epoch milliseconds: not before this may the CA's renewalInfo be asked again (its Retry-After, as the last
+   * refresh learned it). A refresh that confirms the stored window records it here only, not in the state document.
+   */
+  readonly ariAt: readonly (number | null)[];
 }
 
 /** One certificate's row, as a pass reads it. */
@@ -71,11 +76,21 @@ export interface ScheduleIndexEntry {
   readonly lookAt: number;
   /** Epoch milliseconds, when a certificate was issued. */
   readonly notAfter?: number;
+  /** Epoch milliseconds: the next renewalInfo request the last refresh allowed. */
+  readonly ariAt?: number;
 }
 
 /** An index that knows nothing: every certificate is read once, which rebuilds it. */
 export function emptyScheduleIndex(now: Date): ScheduleIndex {
-  return { version: 2, updatedAt: now.toISOString(), ids: [], hashes: [], lookAt: [], notAfter: [] };
+  return {
+    version: 2,
+    updatedAt: now.toISOString(),
+    ids: [],
+    hashes: [],
+    lookAt: [],
+    notAfter: [],
+    ariAt: [],
+  };
 }
 
 const isoDate = z.iso.datetime({ offset: true });
@@ -103,14 +118,15 @@ const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFi
 
 /** A light guard over the arrays (one `typeof` per value, no object per row): they are the bulk of the index. */
 function columnsOk(value: Record<string, unknown>): boolean {
-  const { ids, hashes, lookAt, notAfter } = value;
-  if (!Array.isArray(ids) || !Array.isArray(hashes) || !Array.isArray(lookAt) || !Array.isArray(notAfter))
-    return false;
-  const n = ids.length;
-  if (hashes.length !== n || lookAt.length !== n || notAfter.length !== n) return false;
+  const { ids, hashes, lookAt, notAfter, ariAt } = value;
+  const columns = [ids, hashes, lookAt, notAfter, ariAt];
+  if (!columns.every(Array.isArray)) return false;
+  const n = (ids as unknown[]).length;
+  if (!columns.every((c) => (c as unknown[]).length === n)) return false;
+  const [id, hash, look, expiry, ari] = columns as unknown[][];
   for (let i = 0; i < n; i++) {
-    if (!isString(ids[i]) || !isString(hashes[i]) || !isTime(lookAt[i])) return false;
-    if (notAfter[i] !== null && !isTime(notAfter[i])) return false;
+    if (!isString(id![i]) || !isString(hash![i]) || !isTime(look![i])) return false;
+    if ((expiry![i] !== null && !isTime(expiry![i])) || (ari![i] !== null && !isTime(ari![i]))) return false;
   }
   return true;
 }
@@ -134,6 +150,7 @@ export function parseScheduleIndex(value: unknown): ScheduleIndex | undefined {
       hashes: rows.map(([, e]) => e.configHash),
       lookAt: rows.map(([, e]) => Date.parse(e.lookAt)),
       notAfter: rows.map(([, e]) => (e.notAfter === undefined ? null : Date.parse(e.notAfter))),
+      ariAt: rows.map(() => null),
     };
   }
   if (record.version !== 2 || !isString(record.updatedAt) || !columnsOk(record)) return undefined;
@@ -151,6 +168,7 @@ export function parseScheduleIndex(value: unknown): ScheduleIndex | undefined {
     hashes: record.hashes as string[],
     lookAt: record.lookAt as number[],
     notAfter: record.notAfter as (number | null)[],
+    ariAt: record.ariAt as (number | null)[],
   };
 }
 
@@ -202,6 +220,7 @@ export function nextScheduleIndex(
   const n = roster.ids.length;
   const lookAt = new Array<number>(n);
   const notAfter = new Array<number | null>(n);
+  const ariAt = new Array<number | null>(n);
   for (let i = 0; i < n; i++) {
     const id = roster.ids[i]!;
     const hash = roster.hashes[i]!;
@@ -211,6 +230,7 @@ export function nextScheduleIndex(
     const old = row === undefined ? undefined : entryAt(previous, row);
     lookAt[i] = kept?.lookAt ?? (old?.configHash === hash ? old.lookAt : LOOK_NOW);
     notAfter[i] = (kept ?? old)?.notAfter ?? null;
+    ariAt[i] = (kept ?? (old?.configHash === hash ? old : undefined))?.ariAt ?? null;
   }
   return {
     version: 2,
@@ -220,6 +240,7 @@ export function nextScheduleIndex(
     hashes: roster.hashes,
     lookAt,
     notAfter,
+    ariAt,
   };
 }
 
@@ -232,10 +253,12 @@ function rowsById(index: ScheduleIndex): Map<string, number> {
 
 function entryAt(index: ScheduleIndex, row: number): ScheduleIndexEntry {
   const notAfter = index.notAfter[row];
+  const ariAt = index.ariAt[row];
   return {
     configHash: index.hashes[row]!,
     lookAt: index.lookAt[row]!,
     ...(notAfter === null || notAfter === undefined ? {} : { notAfter }),
+    ...(ariAt === null || ariAt === undefined ? {} : { ariAt }),
   };
 }
 
@@ -274,6 +297,8 @@ export interface IndexedCheck {
   readonly failed: boolean;
   readonly nextCheckAt?: string;
   readonly notAfter?: string;
+  /** The next renewalInfo request the check's state allows (`ari.nextCheckAt`), when it has a window. */
+  readonly ariNextCheckAt?: string;
 }
 
 /**
@@ -343,16 +368,28 @@ export class IndexedPass {
     return reason === undefined ? entry : undefined;
   }
 
+  /**
+   * The next renewalInfo request the index knows of for a certificate whose state nothing changed since (same entry,
+   * no renewer marker): the state document may hold an older one, since a confirmed window is not written back.
+   */
+  ariNotBefore(id: string, configHash: string): number | undefined {
+    const row = this.#rows.get(id);
+    if (row === undefined || this.markers.has(id) || this.index.hashes[row] !== configHash) return undefined;
+    return this.index.ariAt[row] ?? undefined;
+  }
+
   /** Records what checking a certificate taught. */
   record(id: string, configHash: string, check: IndexedCheck): void {
     const cap = this.now.getTime() + MAX_LOOK_AT_MS;
     const next = check.nextCheckAt === undefined ? this.now.getTime() : Date.parse(check.nextCheckAt);
     const lookAt = check.due || check.failed ? this.now.getTime() : Math.min(next, cap);
     const notAfter = check.notAfter === undefined ? Number.NaN : Date.parse(check.notAfter);
+    const ariAt = check.ariNextCheckAt === undefined ? Number.NaN : Date.parse(check.ariNextCheckAt);
     this.#checked.set(id, {
       configHash,
       lookAt: Number.isFinite(lookAt) ? lookAt : this.now.getTime(),
       ...(Number.isFinite(notAfter) ? { notAfter } : {}),
+      ...(Number.isFinite(ariAt) ? { ariAt } : {}),
     });
   }
 

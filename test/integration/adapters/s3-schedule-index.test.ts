@@ -19,6 +19,7 @@ describe('S3ScheduleIndexStore against moto', () => {
       hashes: ['h'],
       lookAt: [NOW.getTime()],
       notAfter: [null],
+      ariAt: [null],
     };
     expect(await store().loadIndex()).toBeUndefined();
     expect(await store().saveIndex(index, undefined)).toBe(true);

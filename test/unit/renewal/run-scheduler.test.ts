@@ -693,9 +693,12 @@ describe('runScheduler: a window the CA moved (issue 14)', () => {
 describe('runScheduler: a refresh that confirms the stored window', () => {
   const SELECTED = '2025-04-12T00:00:00.000Z';
 
-  async function confirmedBed(answer: { window: typeof WINDOW; explanationURL?: string }) {
+  async function confirmedBed(
+    answer: { window: typeof WINDOW; explanationURL?: string },
+    lookaheadMs?: number,
+  ) {
     const inventory = inventoryOf(['live']);
-    const b = bed(inventory);
+    const b = bed(inventory, lookaheadMs === undefined ? {} : { lookaheadMs });
     b.store.seedState(
       await issued(inventory, 'live', 1, {
         ari: {
@@ -735,6 +738,21 @@ describe('runScheduler: a refresh that confirms the stored window', () => {
     const first = await runScheduler(deps);
     const later = await runScheduler({ ...deps, now: new Date(Date.parse(first.checks[0]!.nextCheckAt!)) });
     expect(later.checks[0]).toMatchObject({ ariRequested: true });
+    expect(ari.requests).toHaveLength(2);
+    expect(store.writes).toEqual([]);
+  });
+
+  it('a pass that reads it early (the lookahead) honours the Retry-After the index kept, not the stale state', async () => {
+    const { deps, store, ari } = await confirmedBed({ window: WINDOW }, HOUR);
+    const first = await runScheduler(deps);
+    const nextCheckAt = Date.parse(first.checks[0]!.nextCheckAt!);
+    // Within the lookahead: the state is read, but the CA is not asked before its Retry-After.
+    const early = await runScheduler({ ...deps, now: new Date(nextCheckAt - 30 * MINUTE) });
+    expect(early.checks[0]).toMatchObject({ id: 'live', ariRequested: false, due: false });
+    expect(Date.parse(early.checks[0]!.nextCheckAt!)).toBe(nextCheckAt);
+    expect(ari.requests).toHaveLength(1);
+    const due = await runScheduler({ ...deps, now: new Date(nextCheckAt + MINUTE) });
+    expect(due.checks[0]).toMatchObject({ ariRequested: true });
     expect(ari.requests).toHaveLength(2);
     expect(store.writes).toEqual([]);
   });

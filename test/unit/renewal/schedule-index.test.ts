@@ -93,6 +93,7 @@ describe('the index as stored', () => {
     hashes: ['ha', 'hb'],
     lookAt: [ms(1), LOOK_NOW],
     notAfter: [ms(900), null],
+    ariAt: [ms(6), null],
   };
 
   it('reads back what it wrote', () => {
@@ -135,6 +136,7 @@ describe('the index as stored', () => {
       hashes: ['ha', 'hb'],
       lookAt: [ms(1), ms(2)],
       notAfter: [ms(900), null],
+      ariAt: [null, null],
     });
   });
 
@@ -145,8 +147,9 @@ describe('the index as stored', () => {
       hashes: ['ha', 'hb', 'hc', 'hg'],
       lookAt: [ms(10), ms(20), ms(30), ms(1)],
       notAfter: [ms(100), ms(200), ms(300), null],
+      ariAt: [ms(5), ms(6), ms(7), null],
     };
-    const checked = new Map([['b', { configHash: 'hb2', lookAt: ms(40), notAfter: ms(400) }]]);
+    const checked = new Map([['b', { configHash: 'hb2', lookAt: ms(40), notAfter: ms(400), ariAt: ms(8) }]]);
     const roster = { ids: ['a', 'b', 'c', 'new'], hashes: ['ha', 'hb2', 'hc2', 'hn'] };
     const next = nextScheduleIndex(previous, checked, roster, NOW, undefined);
     expect(next).toMatchObject({
@@ -155,6 +158,7 @@ describe('the index as stored', () => {
       // c changed in the inventory but was not checked (a spent budget): the next pass looks at it at once.
       lookAt: [ms(10), ms(40), LOOK_NOW, LOOK_NOW],
       notAfter: [ms(100), ms(400), ms(300), null],
+      ariAt: [ms(5), ms(8), null, null],
     });
   });
 });
