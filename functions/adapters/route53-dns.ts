@@ -9,7 +9,7 @@ import {
   Route53Client,
   type Route53ClientConfig,
 } from '@aws-sdk/client-route-53';
-import { AssumeRoleCommand, STSClient, type STSClientConfig } from '@aws-sdk/client-sts';
+import type { STSClient, STSClientConfig } from '@aws-sdk/client-sts';
 import { issuerOfValue } from '../core/acme/dns-persist';
 import type { Random, Sleep } from '../core/clock';
 import { AcmeAwsError } from '../core/errors';
@@ -670,17 +670,17 @@ export class Route53DnsProvider implements DnsChallengeProvider, PersistentTxtWr
         return cached;
       inflight ??= (async () => {
         try {
-          this.#sts ??= this.#options.sts ?? new STSClient(this.#options.stsConfig ?? {});
-          const sts = this.#sts;
-          const out = await this.#call(`Assuming role ${roleArn}`, () =>
-            sts.send(
-              new AssumeRoleCommand({
-                RoleArn: roleArn,
-                RoleSessionName: this.#options.roleSessionName ?? 'acme-ari-aws',
-                ...(this.#options.externalId === undefined ? {} : { ExternalId: this.#options.externalId }),
-              }),
-            ),
-          );
+          // Loaded on first use: only zones in other accounts need STS, so most renewers never load the client.
+          const { assumeRole } = await import('./sts-assume-role');
+          const out = await this.#call(`Assuming role ${roleArn}`, () => {
+            const call = assumeRole(this.#sts ?? this.#options.sts, this.#options.stsConfig ?? {}, {
+              roleArn,
+              sessionName: this.#options.roleSessionName ?? 'acme-ari-aws',
+              ...(this.#options.externalId === undefined ? {} : { externalId: this.#options.externalId }),
+            });
+            this.#sts = call.client;
+            return call.output;
+          });
           const c = out.Credentials;
           if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
             throw new AcmeAwsError('dns-failed', `STS returned no credentials for ${roleArn}`);

@@ -52,9 +52,9 @@ describe('the Lambda bundles', () => {
     },
   );
 
-  it('loads the Lambda and Secrets Manager clients of the renewer only on first use', () => {
+  it('loads the Lambda, Secrets Manager and STS clients of the renewer only on first use', () => {
     const lazyOnly =
-      /node_modules\/@aws-sdk\/client-(lambda|secrets-manager)\/|functions\/adapters\/(lambda-first-import|lambda-persist-record|lambda-invoke|secrets-reader)\.ts$/;
+      /node_modules\/@aws-sdk\/client-(lambda|secrets-manager|sts)\/|functions\/adapters\/(lambda-first-import|lambda-persist-record|lambda-invoke|secrets-reader|sts-assume-role)\.ts$/;
     const eager = inputsOf('renewer', (path, e) => e.has(path));
     const lazy = inputsOf('renewer', (path, e) => !e.has(path) && path.endsWith('.mjs'));
     expect(eager.filter((path) => lazyOnly.test(path))).toEqual([]);
@@ -63,6 +63,8 @@ describe('the Lambda bundles', () => {
         'functions/adapters/lambda-first-import.ts',
         'functions/adapters/lambda-persist-record.ts',
         'functions/adapters/secrets-reader.ts',
+        'functions/adapters/sts-assume-role.ts',
+        expect.stringMatching(/node_modules\/@aws-sdk\/client-sts\//),
       ]),
     );
   });
