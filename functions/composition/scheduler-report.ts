@@ -25,8 +25,8 @@ export const DETAILED_SCHEDULER_METRICS = [
 
 /**
  * Logs and publishes one scheduler pass: one line per inventory problem and per certificate that is due, failed,
- * or whose ARI was refreshed (the quiet majority shows only in the pass summary, so logs cost what changed, not the
- * inventory size), the per-certificate metric where configured, and `MinDaysToExpiry`, whose data points are also
+ * or whose state the check changed (a first or moved window, a new selected time; a refresh that only confirmed the
+ * window is counted in the summary, like the quiet majority, so logs cost what changed, not the inventory size), the per-certificate metric where configured, and `MinDaysToExpiry`, whose data points are also
  * the scheduler's heartbeat (one per completed pass that knows an expiry; the "scheduler stopped" alarm counts them).
  */
 export function publishSchedulerReport(
@@ -38,7 +38,9 @@ export function publishSchedulerReport(
   for (const problem of report.problems)
     logger.error('inventory_problem', { path: problem.path, problem: problem.message });
   for (const check of report.checks) {
-    if (check.due || check.reason === 'error' || check.ariRequested || check.ariError)
+    // A refresh that only confirmed the stored window changed nothing: the pass summary counts it (ari_requests).
+    const changed = check.stateChanged ?? check.ariRequested;
+    if (check.due || check.reason === 'error' || check.ariError || changed)
       logger.info('certificate_checked', {
         certificate_id: check.id,
         due: check.due,

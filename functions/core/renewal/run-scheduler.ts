@@ -75,6 +75,11 @@ export interface CertificateCheck {
   readonly nextCheckAt?: string;
   readonly ariRequested: boolean;
   readonly ariError?: string;
+  /**
+   * The check changed what the state records (a first window, a new selected time, an error or its recovery):
+   * false for a refresh that only confirmed the stored window. Absent where nothing is written (`check`).
+   */
+  readonly stateChanged?: boolean;
   /** The CA moved this certificate's ARI window since the last check (an incident, RFC 9773 §4.2). */
   readonly windowMoved?: AriWindowMove;
   /** Why the `ARI Window Moved` event could not be published, when it could not. */
@@ -141,6 +146,7 @@ async function checkOne(
       if (!write.dryRun && changed) await deps.store.putStateIf(id, next, read?.etag);
       const report = {
         ...checkReport(deps.now, id, checked.result, checked.directoryError),
+        stateChanged: changed,
         ...(next.ari === undefined ? {} : { ariNextCheckAt: next.ari.nextCheckAt }),
       };
       const moved = ariWindowMove(read?.state, checked.result.state);

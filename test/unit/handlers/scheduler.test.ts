@@ -106,3 +106,45 @@ describe('scheduler handler metrics', () => {
     expect(docs.filter((d) => 'MinDaysToExpiry' in d)).toEqual([]);
   });
 });
+
+describe('scheduler log lines', () => {
+  /** The `certificate_checked` lines one pass writes, by certificate id. */
+  async function checkedIds(checks: SchedulerReport['checks']): Promise<unknown[]> {
+    const lines: string[] = [];
+    const original = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: unknown) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      const metrics = new Metrics({ namespace: 'Test', serviceName: 'test' });
+      const logger = new Logger({ serviceName: 'test' });
+      publishSchedulerReport({ ...report, checks, ariRequests: checks.length }, undefined, {
+        logger,
+        metrics,
+      });
+    } finally {
+      process.stdout.write = original;
+    }
+    return lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.includes('"certificate_checked"'))
+      .map((l) => (JSON.parse(l) as { certificate_id: unknown }).certificate_id);
+  }
+  const quiet = { due: false, reason: 'not-yet', explanation: '', ariRequested: true } as const;
+
+  it('a refresh that only confirmed the window writes no line; a changed state, a due one and an error do', async () => {
+    const ids = await checkedIds([
+      { ...quiet, id: 'confirmed', stateChanged: false },
+      { ...quiet, id: 'first-window', stateChanged: true },
+      { ...quiet, id: 'ari-failed', stateChanged: true, ariError: 'HTTP 503' },
+      { ...quiet, id: 'due', due: true, reason: 'ari-window', stateChanged: false },
+      { ...quiet, id: 'not-looked-at', ariRequested: false },
+    ]);
+    expect(ids).toEqual(['first-window', 'ari-failed', 'due']);
+  });
+
+  it('a refresh whose write is unknown (a dry run through check) still writes its line', async () => {
+    expect(await checkedIds([{ ...quiet, id: 'dry' }])).toEqual(['dry']);
+  });
+});

@@ -720,7 +720,13 @@ describe('runScheduler: a refresh that confirms the stored window', () => {
   it('writes no state; the next check is in the index, and the next pass asks nothing before it', async () => {
     const { deps, store, ari, index, events } = await confirmedBed({ window: WINDOW });
     const report = await runScheduler(deps);
-    expect(report.checks[0]).toMatchObject({ id: 'live', due: false, ariRequested: true });
+    // stateChanged false: the pass logs no line for it (scheduler-report), only counts it in the summary.
+    expect(report.checks[0]).toMatchObject({
+      id: 'live',
+      due: false,
+      ariRequested: true,
+      stateChanged: false,
+    });
     expect(store.writes).toEqual([]);
     expect(store.state('live')?.ari?.selectedTime).toBe(SELECTED);
     expect(events.published).toEqual([]);
@@ -759,8 +765,9 @@ describe('runScheduler: a refresh that confirms the stored window', () => {
 
   it('a new explanation URL for the same window is written (status shows it)', async () => {
     const { deps, store } = await confirmedBed({ window: WINDOW, explanationURL: 'https://ca.test/why' });
-    await runScheduler(deps);
+    const report = await runScheduler(deps);
     expect(store.writes).toHaveLength(1);
+    expect(report.checks[0]).toMatchObject({ stateChanged: true });
     expect(store.state('live')?.ari?.explanationUrl).toBe('https://ca.test/why');
   });
 
