@@ -18,11 +18,11 @@ const s3 = (p: PassResult) =>
 /**
  * The refresh pass at the modelled latencies: each check reads its state, asks renewalInfo and writes the state
  * (one S3 GET, one CA request, one S3 PUT: the bench's refresh pass selects every window for the first time; a
- * refresh that confirms a stored window makes no PUT), `concurrency` at a time, never faster than the per-CA rate;
+ * refresh that confirms a stored window makes no PUT: `writesState` false), `concurrency` at a time, never faster than the per-CA rate;
  * plus the inventory, index and marker listing before and the index write after.
  */
-export function modelRefreshMs(certificates: number, concurrency: number): number {
-  const perCheck = MODEL.s3Ms + MODEL.renewalInfoMs + MODEL.s3Ms;
+export function modelRefreshMs(certificates: number, concurrency: number, writesState = true): number {
+  const perCheck = MODEL.s3Ms + MODEL.renewalInfoMs + (writesState ? MODEL.s3Ms : 0);
   const byConcurrency = (certificates * perCheck) / concurrency;
   const byRate = (Math.max(0, certificates - ARI_REQUEST_BURST) / ARI_REQUESTS_PER_SECOND) * 1000;
   return Math.max(byConcurrency, byRate) + 4 * MODEL.s3Ms;
@@ -33,7 +33,11 @@ function row(s: ScaleResult, p: PassResult, label: string, concurrency: number):
     int(s.certificates),
     label,
     seconds(p.handlerMs),
-    label.startsWith('1') ? seconds(modelRefreshMs(s.certificates, concurrency)) : seconds(4 * MODEL.s3Ms),
+    label.startsWith('1')
+      ? seconds(modelRefreshMs(s.certificates, concurrency))
+      : label.startsWith('4')
+        ? seconds(modelRefreshMs(s.certificates, concurrency, false))
+        : seconds(4 * MODEL.s3Ms),
     int(p.ariRequests),
     s3(p),
     int(p.awsCalls['s3:ListObjectsV2'] ?? p.awsCalls['s3:ListObjects'] ?? 0),
@@ -64,6 +68,9 @@ export function schedulerSection(r: SchedulerResults): string[] {
     ...(s.first ? [row(s, s.first, '1: every ARI due (index rebuilt)', c)] : []),
     row(s, s.second, s.seededIndex ? '2: nothing due (index seeded)' : '2: nothing due (right after)', c),
     ...(s.changedInventory ? [row(s, s.changedInventory, '3: nothing due, inventory changed', c)] : []),
+    ...(s.confirmed
+      ? [row(s, s.confirmed, '4: every ARI due again, windows confirmed (+1.5 × Retry-After)', c)]
+      : []),
   ]);
   const header = ['certificates', 'pass', 'handler time (bed)', 'model at AWS latencies', 'ARI requests'];
   header.push('S3 GET / PUT', 'S3 LIST', 'peak RSS', 'CPU (user+sys)', 'logs + EMF', 'enqueued');

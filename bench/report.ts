@@ -308,9 +308,12 @@ function costSection(
   out.push(
     `Largest item per size — ${dominant.join('; ')}.` +
       ' With the index, S3 requests grow with ARI refreshes, not with passes: a refresh that rewrites its ' +
-      "certificate's state document costs a PUT ($0.005 per 1,000), about 97 a month per certificate at a 6-hour " +
-      `Retry-After; the model assumes ${(c.refreshStateWriteShare * 100).toFixed(0)} % of refreshes do ` +
-      '(`refreshStateWriteShare`: the measured refresh pass selects every window for the first time). ' +
+      "certificate's state document costs a PUT ($0.005 per 1,000), and a certificate is refreshed about 97 times a " +
+      'month at a 6-hour Retry-After; only its first refresh after a renewal selects a new window and writes the ' +
+      'state (pass 1), every other one confirms the window and writes ' +
+      (c.refreshMeasured
+        ? `${c.refreshStateWriteShare.toFixed(4)} S3 PUTs per refresh as measured (pass 4, the index's write included). `
+        : `${(c.refreshStateWriteShare * 100).toFixed(0)} % of the time as assumed (no confirming pass measured). `) +
       "With CloudWatch's always-free tier unused by anything else in the account " +
       '(10 metrics, 10 alarms), the 1,000-certificate total drops by the metrics and alarms lines.',
     '',

@@ -4,7 +4,10 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { RuntimeConfig } from '../../functions/composition/runtime';
 import { mapLimit } from '../../functions/core/concurrency';
 import { caFor, parseInventoryLenient } from '../../functions/core/config/inventory';
-import { DEFAULT_ARI_CONCURRENCY } from '../../functions/core/contracts/environment';
+import {
+  DEFAULT_ARI_CONCURRENCY,
+  schedulerEnvironmentSchema,
+} from '../../functions/core/contracts/environment';
 import { configHash } from '../../functions/core/renewal/config-hash';
 import { INVENTORY_RULES, type ScheduleIndex } from '../../functions/core/renewal/schedule-index';
 import type { CertificateState } from '../../functions/core/renewal/state';
@@ -51,6 +54,11 @@ export interface ScaleResult {
   /** The pass right after, when nothing is due: the schedule index lets every certificate wait. */
   readonly second: PassResult;
   /**
+   * Up to {@link FULL_PASS_LIMIT}: a pass 1.5 × Retry-After later, when every certificate's next ARI check has come
+   * and the CA confirms the window it gave: what a steady-state refresh costs (no state rewrite).
+   */
+  readonly confirmed?: PassResult;
+  /**
    * Above {@link FULL_PASS_LIMIT}: the same nothing-due pass once the index no longer names the inventory's version
    * (as after an inventory edit), so the inventory is parsed and hashed in full.
    */
@@ -70,6 +78,15 @@ export interface SchedulerResults {
 }
 
 const SEEDS = 4;
+
+/**
+ * The per-certificate metric setting a deployed scheduler gets by default (the environment contract's defaults):
+ * the bed's in-process config names none, which would mean one DaysToExpiry document per certificate per pass.
+ */
+const DEPLOYED_PER_CERTIFICATE_METRICS = {
+  mode: schedulerEnvironmentSchema.shape.PER_CERTIFICATE_METRICS.parse(undefined),
+  days: schedulerEnvironmentSchema.shape.PER_CERTIFICATE_METRIC_DAYS.parse(undefined),
+} as const;
 
 /**
  * Larger inventories get only the nothing-due pass, over a schedule index the bench writes (every certificate
@@ -149,16 +166,21 @@ export async function runSchedulerScale(input: {
     });
     const seedMs = performance.now() - seedStarted;
     log(`  ${size} certificates seeded in ${(seedMs / 1000).toFixed(1)} s`);
-    const pass = async (n: number): Promise<PassResult> => {
+    const pass = async (n: number, clockOffsetMs = 0): Promise<PassResult> => {
       const config: Omit<RuntimeConfig, 'fetch' | 'clock' | 'decorate'> = (({
         fetch: _f,
         clock: _c,
         decorate: _d,
         ...rest
-      }) => ({ ...rest, endpoint: proxy.endpoint, ariConcurrency: DEFAULT_ARI_CONCURRENCY }))(stack.config);
+      }) => ({
+        ...rest,
+        endpoint: proxy.endpoint,
+        ariConcurrency: DEFAULT_ARI_CONCURRENCY,
+        perCertificateMetrics: DEPLOYED_PER_CERTIFICATE_METRICS,
+      }))(stack.config);
       const configFile = join(input.scratch, `sched-${size}-${n}.json`);
       const outFile = join(input.scratch, `sched-${size}-${n}.out.json`);
-      writeFileSync(configFile, JSON.stringify({ config }));
+      writeFileSync(configFile, JSON.stringify({ config, clockOffsetMs }));
       proxy.reset();
       const run = assertSucceeded(
         `scheduler pass over ${size} certificates`,
@@ -186,7 +208,7 @@ export async function runSchedulerScale(input: {
       };
       // The first pass reads every state (it builds the schedule index); later ones read what is due or changed.
       const seen = out.checked + (out.waiting ?? 0);
-      if (seen !== size || (n === 1 && out.checked !== size) || (!full && out.checked !== 0))
+      if (seen !== size || ((n === 1 || n === 4) && out.checked !== size) || (!full && out.checked !== 0))
         throw new Error(
           `the pass checked ${out.checked} and let ${out.waiting ?? 0} wait of ${size} certificates`,
         );
@@ -214,6 +236,9 @@ export async function runSchedulerScale(input: {
     };
     const first = full ? await pass(1) : undefined;
     const second = await pass(2);
+    // Past every jittered next check (at most 1.5 × Retry-After), a minute to spare: every window is asked again.
+    const laterMs = Math.ceil(1.5 * Number(ariRetryAfter ?? 21_600) * 1000) + 60_000;
+    const confirmed = full ? await pass(4, laterMs) : undefined;
     let changedInventory: PassResult | undefined;
     if (!full) {
       await forgetInventoryVersion(bed, stack.bucket);
@@ -224,6 +249,7 @@ export async function runSchedulerScale(input: {
       seedMs,
       ...(first ? { first } : {}),
       second,
+      ...(confirmed ? { confirmed } : {}),
       ...(changedInventory ? { changedInventory } : {}),
       seededIndex: !full,
     });
