@@ -90,7 +90,8 @@ export function schedulerSection(r: SchedulerResults): string[] {
       "config hash and expiry, and the inventory's ETag) and runs only the nothing-due pass, then the same pass " +
       'with the ETag dropped from the index (as after an inventory edit); the refresh pass at that size is the ' +
       'model. ' +
-      'Each pass runs the real scheduler handler (logs and EMF metrics included) in a fresh process bundled like ' +
+      'Each pass runs the real scheduler handler (logs and EMF metrics included) in a fresh Node.js ' +
+      `${r.node} process (the Lambda runtime's major) bundled like ` +
       `the Lambda, at the deployed \`ARI_CONCURRENCY\` default (${c}) and per-CA rate (${ARI_REQUESTS_PER_SECOND}/s, ` +
       `burst ${ARI_REQUEST_BURST}), with the AWS calls counted at a proxy in front of moto and the CA's requests ` +
       "counted at the fetch. Peak RSS is GNU time's figure for the whole process; seeding time is excluded.",

@@ -135,7 +135,8 @@ function issuanceSection(r: IssuanceResults, peers: Peers): string[] {
       'lego (`--dns exec`, `EXEC_PATH`) and certbot (`--manual-auth-hook`/`--manual-cleanup-hook`) through a ' +
       '`curl` hook to a small endpoint in the bench process that makes the same SDK calls. Each run is one process ' +
       'under `/usr/bin/time -v` (wall time from spawn to exit, "Maximum resident set size"); ours is the renewer ' +
-      'path (`createRenewerRuntime(config).renew({ force: true })`) bundled like the Lambda and run with `node`, so it ' +
+      'path (`createRenewerRuntime(config).renew({ force: true })`) bundled like the Lambda and run with ' +
+      `Node.js ${r.node} (the Lambda runtime's major) and its NODE_OPTIONS, so it ` +
       'pays Node.js start, bundle loading, the S3 lease and state, and the ACM import, which the peers do not do. ' +
       "Runs are interleaved ours → lego → certbot; one unmeasured warm-up round registers each tool's account first " +
       "(each then reuses it, as a renewal would). lego's exec provider solves challenges one at a time; " +

@@ -14,6 +14,7 @@ import { PROJECT_ROOT } from '../infra/lib/lambda-bundling';
 import { startBed } from '../testbed/bed';
 import { BENCH_CACHE } from './lib/bundle';
 import { startCountingProxy } from './lib/counting-proxy';
+import { lambdaNode } from './lib/lambda-node';
 import { describeMachine } from './lib/machine';
 import { ensurePeers } from './lib/peers';
 import { renderReport } from './report';
@@ -101,7 +102,9 @@ try {
   await bed.stop();
   rmSync(scratch, { recursive: true, force: true });
 }
-const cold = await section('3. cold start and footprint', () => runColdStart({ runs: options.coldRuns }));
+const cold = await section('3. cold start and footprint', () =>
+  runColdStart({ runs: options.coldRuns, node: lambdaNode().path }),
+);
 const s = scheduler;
 const c = calls;
 const cost: CostModel | undefined =

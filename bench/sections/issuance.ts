@@ -1,12 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RuntimeConfig } from '../../functions/composition/runtime';
+import { LAMBDA_NODE_OPTIONS } from '../../infra/lib/lambda-bundling';
 import type { Bed } from '../../testbed/bed';
 import { pebbleRootsPem } from '../../testbed/pebble';
 import { testBedTls } from '../../testbed/tls';
 import { createFloorRunner } from '../lib/acme-floor';
 import { bundleLikeLambda } from '../lib/bundle';
 import { startDnsHookServer } from '../lib/dns-hook-server';
+import { lambdaNode } from '../lib/lambda-node';
 import { assertSucceeded, type MeasuredRun, measure } from '../lib/measure';
 import type { Peers } from '../lib/peers';
 import { type Summary, summarize } from '../lib/stats';
@@ -33,6 +35,8 @@ export interface IssuanceResults {
   /** Bare replay: Pebble's own time (tight polling) and the polite floor (Retry-After honoured). */
   readonly floor: Record<Shape, { tight: Summary; polite: Summary }>;
   readonly notes: readonly string[];
+  /** The Node.js ours ran on (`--version`): the Lambda runtime's, when the bed has it. */
+  readonly node: string;
 }
 
 const SHAPES: readonly Shape[] = ['apex+wildcard', 'single'];
@@ -59,6 +63,8 @@ export async function runIssuance(input: {
 }): Promise<IssuanceResults> {
   const { bed, peers, n, scratch, log } = input;
   const notes: string[] = [];
+  const node = lambdaNode();
+  if (!node.runtimeMajor) notes.push(`ours ran on ${node.version}: the bed has no Node.js 24`);
   const tls = testBedTls();
   const zoneIds = new Map<string, string>();
   for (const tool of ['ours', 'lego', 'certbot', 'floor'] as const) {
@@ -93,8 +99,8 @@ export async function runIssuance(input: {
       writeFileSync(file, JSON.stringify({ config, id }));
       const run = assertSucceeded(
         'our issuance',
-        await measure(process.execPath, [child.path, file], {
-          env: { ...baseEnv, NODE_EXTRA_CA_CERTS: tls.caPath },
+        await measure(node.path, [child.path, file], {
+          env: { ...baseEnv, NODE_EXTRA_CA_CERTS: tls.caPath, NODE_OPTIONS: LAMBDA_NODE_OPTIONS },
         }),
       );
       const line = JSON.parse(run.stdout.trim().split('\n').pop()!) as { renewMs: number; result: string };
@@ -254,5 +260,5 @@ export async function runIssuance(input: {
       };
       for (const f of s.failures) notes.push(`${tool} ${shape}: ${f}`);
     }
-  return { n, byShape, floor, notes };
+  return { n, byShape, floor, notes, node: node.version };
 }

@@ -11,11 +11,13 @@ import {
 import { configHash } from '../../functions/core/renewal/config-hash';
 import { INVENTORY_RULES, type ScheduleIndex } from '../../functions/core/renewal/schedule-index';
 import type { CertificateState } from '../../functions/core/renewal/state';
+import { LAMBDA_NODE_OPTIONS } from '../../infra/lib/lambda-bundling';
 import type { Bed } from '../../testbed/bed';
 import { pebbleRootsPem } from '../../testbed/pebble';
 import { testBedTls } from '../../testbed/tls';
 import { bundleLikeLambda } from '../lib/bundle';
 import type { CountingProxy } from '../lib/counting-proxy';
+import { lambdaNode } from '../lib/lambda-node';
 import { assertSucceeded, measure } from '../lib/measure';
 
 /** One measured scheduler pass. */
@@ -75,6 +77,8 @@ export interface SchedulerResults {
   readonly sizes: readonly ScaleResult[];
   /** The scheduler's concurrency in these passes (the deployed default). */
   readonly concurrency: number;
+  /** The Node.js the passes ran on (`--version`): the Lambda runtime's, when the bed has it. */
+  readonly node: string;
 }
 
 const SEEDS = 4;
@@ -137,6 +141,7 @@ export async function runSchedulerScale(input: {
   const ariRetryAfter = probe.headers.get('retry-after');
 
   const child = await bundleLikeLambda('bench/children/scheduler-pass.ts', 'scheduler-pass');
+  const node = lambdaNode();
   const sizes: ScaleResult[] = [];
   for (const size of input.sizes) {
     const stack = await bed.createStack(`sched-${size}`);
@@ -184,13 +189,14 @@ export async function runSchedulerScale(input: {
       proxy.reset();
       const run = assertSucceeded(
         `scheduler pass over ${size} certificates`,
-        await measure(process.execPath, [child.path, configFile, outFile], {
+        await measure(node.path, [child.path, configFile, outFile], {
           env: {
             PATH: process.env.PATH,
             NODE_EXTRA_CA_CERTS: tls.caPath,
             POWERTOOLS_SERVICE_NAME: 'acme-ari-bench',
             POWERTOOLS_METRICS_NAMESPACE: 'AcmeAriBench',
             POWERTOOLS_METRICS_DISABLED: 'false',
+            NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
           },
           timeoutMs: 15 * 60_000,
         }),
@@ -254,7 +260,7 @@ export async function runSchedulerScale(input: {
       seededIndex: !full,
     });
   }
-  return { seeds: SEEDS, ariRetryAfter, sizes, concurrency: DEFAULT_ARI_CONCURRENCY };
+  return { seeds: SEEDS, ariRetryAfter, sizes, concurrency: DEFAULT_ARI_CONCURRENCY, node: node.version };
 }
 
 /**

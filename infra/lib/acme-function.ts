@@ -9,6 +9,7 @@ import { RENEWER_TIMEOUT_MS, SCHEDULER_TIMEOUT_MS } from '../../functions/core/t
 import {
   bundleHandlerSync,
   HANDLER_ENTRIES,
+  LAMBDA_NODE_OPTIONS,
   LAMBDA_RUNTIME,
   PROJECT_ROOT,
   prebuiltBundleDir,
@@ -75,7 +76,7 @@ export function createAcmeFunction(
     role,
     logGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
-    environment: { ...options.environment, NODE_OPTIONS: '--enable-source-maps' },
+    environment: { ...options.environment, NODE_OPTIONS: LAMBDA_NODE_OPTIONS },
     code: existsSync(entry)
       ? bundledFromSource(options.handler)
       : lambda.Code.fromAsset(prebuiltBundle(options.handler)),
