@@ -272,6 +272,43 @@ function checkReport(
 }
 
 /**
+ * Checks one certificate of the pass (an error becomes an `error` check, never the pass's) and records the outcome
+ * in the index, with the next renewalInfo request the check chose.
+ */
+async function checkAndRecord(
+  deps: SchedulerDeps,
+  pass: IndexedPass | undefined,
+  id: string,
+  hash: string,
+  dryRun: boolean,
+): Promise<CertificateCheck> {
+  let check: CertificateCheck & { readonly ariNextCheckAt?: string };
+  try {
+    const ariNotBefore = pass?.ariNotBefore(id, hash);
+    check = await checkOne(deps, id, hash, {
+      dryRun,
+      indexed: pass !== undefined,
+      ...(ariNotBefore === undefined ? {} : { ariNotBefore }),
+    });
+  } catch (error) {
+    check = {
+      id,
+      due: false,
+      reason: 'error' as const,
+      explanation: `could not check: ${describeError(error)}`,
+      ariRequested: false,
+    };
+  }
+  const { ariNextCheckAt, ...reported } = check;
+  pass?.record(id, hash, {
+    ...reported,
+    failed: check.reason === 'error',
+    ...(ariNextCheckAt === undefined ? {} : { ariNextCheckAt }),
+  });
+  return reported;
+}
+
+/**
  * One scheduler pass: read the inventory, refresh ARI where its Retry-After has passed, decide per certificate,
  * and enqueue the due ones in batches as they are found, so a slow endpoint late in the pass cannot cost the
  * renewals found before it. A bad inventory entry or one failing certificate never stops the others.
@@ -318,32 +355,8 @@ export async function runScheduler(
   await mapLimit(toCheck, deps.concurrency ?? 10, async (index) => {
     if (!budgetSpent && deps.remainingMs !== undefined && deps.remainingMs() <= 0) budgetSpent = true;
     if (budgetSpent) return;
-    const id = roster.ids[index]!;
-    const hash = roster.hashes[index]!;
-    let check: CertificateCheck & { readonly ariNextCheckAt?: string };
-    try {
-      const ariNotBefore = pass?.ariNotBefore(id, hash);
-      check = await checkOne(deps, id, hash, {
-        dryRun,
-        indexed: pass !== undefined,
-        ...(ariNotBefore === undefined ? {} : { ariNotBefore }),
-      });
-    } catch (error) {
-      check = {
-        id,
-        due: false,
-        reason: 'error' as const,
-        explanation: `could not check: ${describeError(error)}`,
-        ariRequested: false,
-      };
-    }
-    const { ariNextCheckAt, ...reported } = check;
-    results[index] = reported;
-    pass?.record(id, hash, {
-      ...reported,
-      failed: check.reason === 'error',
-      ...(ariNextCheckAt === undefined ? {} : { ariNextCheckAt }),
-    });
+    const check = await checkAndRecord(deps, pass, roster.ids[index]!, roster.hashes[index]!, dryRun);
+    results[index] = check;
     if (check.due) await queue.add(index, { id: check.id, reason: check.reason as RenewalReason });
   });
   await queue.flush();
