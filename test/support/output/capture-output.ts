@@ -57,3 +57,20 @@ export function captureOutput(): { text(): string; stop(): void } {
     },
   };
 }
+
+/**
+ * The lines `run` writes to stdout (Powertools log lines and EMF documents), kept from the terminal: what a unit
+ * test of a handler's telemetry reads.
+ */
+export async function stdoutLines(run: () => unknown): Promise<string[]> {
+  let text = '';
+  const restore = redirectWrites(process.stdout, (chunk) => {
+    text += chunk;
+  });
+  try {
+    await run();
+  } finally {
+    restore();
+  }
+  return text.split('\n').filter((line) => line !== '');
+}

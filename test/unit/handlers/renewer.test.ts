@@ -3,6 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renewRecord } from '../../../functions/composition/renew-record';
 import type { RenewerRuntime } from '../../../functions/composition/runtime';
+import { stdoutLines } from '../../support/output/capture-output';
 
 type Outcome = Awaited<ReturnType<RenewerRuntime['renew']>>;
 
@@ -11,13 +12,7 @@ async function metricNames(
   result: 'renewed' | 'deferred' | Error,
   detailedMetrics?: boolean,
 ): Promise<string[]> {
-  const lines: string[] = [];
-  const original = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: unknown) => {
-    lines.push(String(chunk));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
+  const lines = await stdoutLines(async () => {
     const metrics = new Metrics({ namespace: 'Test', serviceName: 'test' });
     const renew = async (): Promise<Outcome> => {
       if (result instanceof Error) throw result;
@@ -30,11 +25,8 @@ async function metricNames(
       ...(detailedMetrics === undefined ? {} : { detailedMetrics }),
     });
     metrics.publishStoredMetrics();
-  } finally {
-    process.stdout.write = original;
-  }
+  });
   return lines
-    .flatMap((l) => l.split('\n'))
     .filter((l) => l.includes('"_aws"'))
     .flatMap((l) =>
       (

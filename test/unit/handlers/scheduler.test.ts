@@ -5,6 +5,7 @@ import type { Runtime, RuntimeConfig } from '../../../functions/composition/runt
 import { publishSchedulerReport } from '../../../functions/composition/scheduler-report';
 import type { SchedulerReport } from '../../../functions/core/renewal/run-scheduler';
 import { createSchedulerHandler } from '../../../functions/handlers/scheduler';
+import { stdoutLines } from '../../support/output/capture-output';
 
 const report: SchedulerReport = {
   checks: [
@@ -36,19 +37,7 @@ function runtimeWith(perCertificateMetrics?: RuntimeConfig['perCertificateMetric
 
 /** The EMF documents the handler wrote, parsed. */
 async function emfOf(run: () => Promise<unknown>): Promise<Array<Record<string, unknown>>> {
-  const lines: string[] = [];
-  const original = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: unknown) => {
-    lines.push(String(chunk));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await run();
-  } finally {
-    process.stdout.write = original;
-  }
-  return lines
-    .flatMap((l) => l.split('\n'))
+  return (await stdoutLines(run))
     .filter((l) => l.includes('"_aws"'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
@@ -110,24 +99,15 @@ describe('scheduler handler metrics', () => {
 describe('scheduler log lines', () => {
   /** The `certificate_checked` lines one pass writes, by certificate id. */
   async function checkedIds(checks: SchedulerReport['checks']): Promise<unknown[]> {
-    const lines: string[] = [];
-    const original = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: unknown) => {
-      lines.push(String(chunk));
-      return true;
-    }) as typeof process.stdout.write;
-    try {
-      const metrics = new Metrics({ namespace: 'Test', serviceName: 'test' });
-      const logger = new Logger({ serviceName: 'test' });
+    const metrics = new Metrics({ namespace: 'Test', serviceName: 'test' });
+    const logger = new Logger({ serviceName: 'test' });
+    const lines = await stdoutLines(() =>
       publishSchedulerReport({ ...report, checks, ariRequests: checks.length }, undefined, {
         logger,
         metrics,
-      });
-    } finally {
-      process.stdout.write = original;
-    }
+      }),
+    );
     return lines
-      .flatMap((l) => l.split('\n'))
       .filter((l) => l.includes('"certificate_checked"'))
       .map((l) => (JSON.parse(l) as { certificate_id: unknown }).certificate_id);
   }
