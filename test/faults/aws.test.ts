@@ -87,7 +87,12 @@ describe('Route 53 faults', () => {
         refused += 1;
         return route53Error(code, message);
       });
-      const response = await world.renew(world.message(id));
+      let response = await world.renew(world.message(id));
+      // Pebble 2.10 reuses a valid authorization about 1 % of the time even with PEBBLE_AUTHZREUSE=0 (its wfe.go makes
+      // a new one only when rand.Intn(100) > the percentage): that order needs no change batch for the fault to
+      // meet, so the renewal is forced again (a fresh authorization is then all but certain).
+      for (let again = 0; refused === 0 && again < 2; again++)
+        response = await world.renew(world.message(id));
       world.aws.clearRules();
       expect(response.batchItemFailures).toEqual([]);
       expect(refused).toBe(times);
