@@ -15,6 +15,7 @@ import {
   type RetryOptions,
   withRetry,
 } from './aws-retry';
+import { kmsReadFailure } from './s3-errors';
 
 /** S3 answers "slow down" as 503 SlowDown and sometimes a bare 500/503 that a later retry gets past. */
 function retryableS3(error: unknown): boolean {
@@ -69,7 +70,7 @@ export class S3Objects {
       );
     } catch (error) {
       if (isNotFound(error)) return undefined;
-      throw this.failure('Reading', key, error);
+      throw this.readFailure(key, error);
     }
   }
 
@@ -116,6 +117,11 @@ export class S3Objects {
       if (ifMatch !== undefined && isPreconditionFailed(error)) throw error;
       throw this.failure('Deleting', key, error);
     }
+  }
+
+  /** The domain error for a failed read of `key`; a KMS key the caller cannot use is named as such (s3-errors.ts). */
+  readFailure(key: string, error: unknown): AcmeAwsError {
+    return kmsReadFailure(this.bucket, key, error, this.code) ?? this.failure('Reading', key, error);
   }
 
   /** The domain error for a failed call on `key`. */

@@ -86,7 +86,7 @@ export class S3ScheduleIndexStore implements ScheduleIndexStore {
       }, this.#retry);
     } catch (error) {
       if (knownEtag !== undefined && isNotModified(error)) return { unchanged: true };
-      if (!isNotFound(error)) throw this.#objects.failure('Reading', key, error);
+      if (!isNotFound(error)) throw this.#objects.readFailure(key, error);
     }
     if (object === undefined) return { value: undefined };
     try {

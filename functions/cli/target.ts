@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { kmsReadFailure } from '../adapters/s3-errors';
 import { createRuntime, type Runtime, type RuntimeConfig } from '../composition/runtime';
 import { DEPLOYMENT_KEY, type Deployment, deploymentSchema } from '../core/contracts/deployment';
 import { type RenewalMessage, renewalMessageBody } from '../core/contracts/renewal-message';
@@ -84,10 +85,13 @@ async function readDeployment(
   } catch (error) {
     const name = (error as { name?: string }).name;
     if (name === 'NoSuchKey' || name === 'NotFound') return undefined;
-    throw new AcmeAwsError(
-      'store-failed',
-      `could not read s3://${bucket}/${DEPLOYMENT_KEY}: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
+    throw (
+      kmsReadFailure(bucket, DEPLOYMENT_KEY, error) ??
+      new AcmeAwsError(
+        'store-failed',
+        `could not read s3://${bucket}/${DEPLOYMENT_KEY}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      )
     );
   } finally {
     s3.destroy();
