@@ -33,8 +33,8 @@ export interface IssueInput<H> {
   readonly client: AcmeClient;
   readonly names: readonly string[];
   /**
-   * DER CSR for the names; called at most once, as soon as the order exists and needs finalizing, so the key and
-   * CSR are made while the authorizations validate.
+   * DER CSR for the names; called at most once: as soon as every challenge is answered, so the CSR is made while
+   * the authorizations validate, or when a ready order is finalized.
    */
   readonly csr: () => Promise<Uint8Array>;
   readonly dns: Dns01Solver<H>;
@@ -166,8 +166,10 @@ async function collect<H>(input: IssueInput<H>, order: Order) {
 async function answerAndWait(
   input: Pick<IssueInput<unknown>, 'client' | 'poll'>,
   pending: readonly Pending[],
+  whileValidating: () => void,
 ): Promise<void> {
   await Promise.all(pending.map((p) => respondToChallenge(input.client, p.challengeUrl)));
+  whileValidating();
   const [first, ...rest] = pending;
   if (first) await waitForAuthorization(input.client, first.url, input.poll);
   await allOrFirstError(rest.map((p) => waitForAuthorization(input.client, p.url, input.poll)));
@@ -190,6 +192,7 @@ async function authorize<H>(
   input: IssueInput<H>,
   order: Order,
   checkpoint: Early<void>,
+  whileValidating: () => void,
 ): Promise<Authorized> {
   // The order's checkpoint is written while its authorizations are read; it must exist before any DNS change.
   const [collected] = await Promise.all([collect(input, order), checkpoint.get()]);
@@ -201,7 +204,7 @@ async function authorize<H>(
       persist.map((p) => [`${p.wanted.domain} ${p.wanted.issuerDomainName}`, p.wanted]),
     );
     await input.persist?.ensure([...byDomain.values()]);
-    await answerAndWait(input, persist);
+    await answerAndWait(input, persist, whileValidating);
   }
   if (dns01.length === 0) return { validation: { methods, fallbacks }, removed: NOTHING_TO_REMOVE };
   methods.push('dns-01');
@@ -213,7 +216,7 @@ async function authorize<H>(
     );
   try {
     // The checkpoint is written while the CA validates: it only has to exist before the records can go.
-    await allOrFirstError([input.onDnsPresented?.(handle), answerAndWait(input, dns01)]);
+    await allOrFirstError([input.onDnsPresented?.(handle), answerAndWait(input, dns01, whileValidating)]);
   } catch (error) {
     const removed = await remove();
     throw removed.error ?? error;
@@ -225,6 +228,22 @@ async function authorize<H>(
 interface Early<T> {
   readonly get: () => Promise<T>;
   readonly settled: Promise<unknown>;
+}
+
+/** Like {@link early}, but started by `start()` or the first `get()`; `settled` is resolved until then. */
+function onDemand<T>(make: () => Promise<T>): Early<T> & { readonly start: () => void } {
+  let started: Early<T> | undefined;
+  const start = () => {
+    started ??= early(make);
+    return started;
+  };
+  return {
+    start: () => void start(),
+    get: () => start().get(),
+    get settled() {
+      return started?.settled ?? Promise.resolve();
+    },
+  };
 }
 
 function early<T>(make: () => Promise<T>): Early<T> {
@@ -305,14 +324,16 @@ export async function issueCertificate<H>(input: IssueInput<H>): Promise<IssueRe
   const checkpoint = early(async () => {
     if (newOrder) await input.onOrder?.({ url, replaced });
   });
-  // The key and CSR are made while the CA validates, not after; a valid or processing order needs neither.
-  const needsCsr = order.status === 'pending' || order.status === 'ready';
-  const csr = needsCsr ? early(input.csr) : { get: input.csr, settled: Promise.resolve() };
+  // The CSR is made while the CA validates: started once every challenge is answered, so its CPU (the x509
+  // library's first load, the signature) is not spent on the way to the CA, or when finalizing needs it first. A
+  // valid or processing order needs none.
+  const csr = onDemand(input.csr);
   let validation: Validation = { methods: [], fallbacks: [] };
   let removed = NOTHING_TO_REMOVE;
   let certificate: DownloadedCertificate;
   try {
-    if (order.status === 'pending') ({ validation, removed } = await authorize(input, order, checkpoint));
+    if (order.status === 'pending')
+      ({ validation, removed } = await authorize(input, order, checkpoint, csr.start));
     await checkpoint.get();
     certificate = await finish(input, url, order, csr.get, removed);
   } catch (error) {

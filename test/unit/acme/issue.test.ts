@@ -130,6 +130,40 @@ describe('issueCertificate', () => {
     },
   );
 
+  it('makes the CSR once every challenge is answered, while the CA validates, not on the way to the CA', async () => {
+    const ca = orderingCa(0);
+    const answeredWhenMade: number[] = [];
+    await issueCertificate({
+      client: await clientFor(ca),
+      names: NAMES,
+      csr: async () => {
+        answeredWhenMade.push(ca.to('/chall/1', 'POST').length + ca.to('/chall/2', 'POST').length);
+        return new Uint8Array([1, 2, 3]);
+      },
+      dns: new RecordingSolver(),
+      poll: { clock: { now: () => new Date('2025-06-01T12:00:00Z') }, sleep: async () => {} },
+    });
+    expect(answeredWhenMade).toEqual([2]);
+  });
+
+  it('makes no CSR for an order that fails before finalizing', async () => {
+    const ca = orderingCa(0).on('/chall/2', () => problem(400, 'malformed', 'challenge gone'));
+    let made = 0;
+    await expect(
+      issueCertificate({
+        client: await clientFor(ca),
+        names: NAMES,
+        csr: async () => {
+          made += 1;
+          return new Uint8Array([1]);
+        },
+        dns: new RecordingSolver(),
+        poll: { clock: { now: () => new Date('2025-06-01T12:00:00Z') }, sleep: async () => {} },
+      }),
+    ).rejects.toThrow(/challenge gone/);
+    expect(made).toBe(0);
+  });
+
   it('removes the TXT records even when validation fails', async () => {
     const ca = orderingCa(0).on('/chall/2', () => problem(400, 'malformed', 'challenge gone'));
     const solver = new RecordingSolver();
