@@ -1,3 +1,5 @@
+// First, as in the renewer's entry point (functions/handlers/renewer.ts): schemas built without zod's JIT.
+import '../../functions/composition/one-shot-parsing';
 import { readFileSync } from 'node:fs';
 import { createRenewerRuntime } from '../../functions/composition/runtime';
 import type { RuntimeConfig } from '../../functions/composition/runtime-config';

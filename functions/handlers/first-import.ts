@@ -1,3 +1,5 @@
+// First: every schema below is built without zod's JIT (one-shot-parsing.ts says why).
+import '../composition/one-shot-parsing';
 import { AcmImporter } from '../adapters/acm-importer';
 import { Route53DnsProvider } from '../adapters/route53-dns';
 import { S3CertificateStore } from '../adapters/s3-store';

@@ -1,3 +1,5 @@
+// First: every schema below is built without zod's JIT (one-shot-parsing.ts says why).
+import '../composition/one-shot-parsing';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { renewRecord } from '../composition/renew-record';
 import { createRenewerRuntime, type RenewerRuntime } from '../composition/runtime';
