@@ -128,6 +128,25 @@ function bed(
   return { store, queue, ari, deps, directoriesRead };
 }
 
+/** A bed whose one certificate, `live`, has `WINDOW` stored with `selectedTime` in it and its Retry-After passed. */
+async function liveWindowBed(selectedTime: string, options: Parameters<typeof bed>[1] = {}) {
+  const inventory = inventoryOf(['live']);
+  const b = bed(inventory, options);
+  b.store.seedState(
+    await issued(inventory, 'live', 1, {
+      ari: {
+        certId: certIdOf(1),
+        windowStart: WINDOW.start,
+        windowEnd: WINDOW.end,
+        selectedTime,
+        nextCheckAt: at(-MINUTE),
+        checkedAt: at(-6 * HOUR),
+      },
+    }),
+  );
+  return b;
+}
+
 describe('runScheduler: inventory', () => {
   it('lists every problem of a mixed inventory and still checks and enqueues the valid entries', async () => {
     const { store, queue, ari, deps } = bed(MIXED_INVENTORY);
@@ -617,20 +636,7 @@ describe('runScheduler: a window the CA moved (issue 14)', () => {
 
   /** `live` with a stored window whose Retry-After has passed, and the CA now answering `MOVED`. */
   async function movedBed(events: SchedulerDeps['events']) {
-    const inventory = inventoryOf(['live']);
-    const b = bed(inventory);
-    b.store.seedState(
-      await issued(inventory, 'live', 1, {
-        ari: {
-          certId: certIdOf(1),
-          windowStart: WINDOW.start,
-          windowEnd: WINDOW.end,
-          selectedTime: '2025-04-12T00:00:00.000Z',
-          nextCheckAt: at(-MINUTE),
-          checkedAt: at(-6 * HOUR),
-        },
-      }),
-    );
+    const b = await liveWindowBed('2025-04-12T00:00:00.000Z');
     b.ari.answers.set(certIdOf(1), { window: MOVED, explanationURL: 'https://ca.test/incident' });
     return { ...b, deps: { ...b.deps, ...(events ? { events } : {}) } };
   }
@@ -697,20 +703,7 @@ describe('runScheduler: a refresh that confirms the stored window', () => {
     answer: { window: typeof WINDOW; explanationURL?: string },
     lookaheadMs?: number,
   ) {
-    const inventory = inventoryOf(['live']);
-    const b = bed(inventory, lookaheadMs === undefined ? {} : { lookaheadMs });
-    b.store.seedState(
-      await issued(inventory, 'live', 1, {
-        ari: {
-          certId: certIdOf(1),
-          windowStart: WINDOW.start,
-          windowEnd: WINDOW.end,
-          selectedTime: SELECTED,
-          nextCheckAt: at(-MINUTE),
-          checkedAt: at(-6 * HOUR),
-        },
-      }),
-    );
+    const b = await liveWindowBed(SELECTED, lookaheadMs === undefined ? {} : { lookaheadMs });
     b.ari.answers.set(certIdOf(1), answer);
     const index = new MemoryScheduleIndex();
     const events = new MemoryEvents();
