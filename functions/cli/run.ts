@@ -2,11 +2,12 @@ import { parseArgs } from 'node:util';
 import type { Fetch } from '../core/http';
 import { checkCommand } from './commands/check';
 import { doctorCommand } from './commands/doctor';
+import { migrateEncryptionCommand } from './commands/migrate-encryption';
 import { renewCommand } from './commands/renew';
 import { statusCommand } from './commands/status';
 import { validateCommand } from './commands/validate';
 import { type CliIo, describeFailure, EXIT, exitCodeFor, UsageError } from './failure';
-import { awsTarget, type Target, targetFor } from './target';
+import { awsLocation, awsTarget, stateBucketClient, type Target, targetFor } from './target';
 
 /** The usage text `acme-ari --help` prints. */
 export const USAGE = `acme-ari — operate ACME certificates renewed by acme-ari-aws
@@ -20,6 +21,10 @@ Usage:
                                                  CloudFront rules, name limits, projected ACM quota use
     [--dns-server HOST[:PORT]]... [--caa-identity [CA=]DOMAIN]...
     [--acm-import-quota N] [--acm-certificate-quota N]
+  acme-ari migrate-encryption [--dry-run] [--json]
+                                                 re-encrypt the state bucket's SSE-KMS objects (all but key
+                                                 material) to SSE-S3 in place, after upgrading to stateEncryption
+                                                 's3-managed' (the default); copies conditional on each ETag
 
 Target (not for validate):
   --bucket NAME       state bucket (env STATE_BUCKET)
@@ -54,6 +59,7 @@ const commandOptions = {
     'acm-import-quota': { type: 'string' },
     'acm-certificate-quota': { type: 'string' },
   },
+  'migrate-encryption': { 'dry-run': { type: 'boolean', default: false } },
 } as const;
 
 type CommandName = keyof typeof commandOptions;
@@ -63,6 +69,7 @@ const allOptions = {
   ...commandOptions.status,
   ...commandOptions.renew,
   ...commandOptions.doctor,
+  ...commandOptions['migrate-encryption'],
 } as const;
 
 /** Seams for tests and embedding; the installed CLI uses the process's own. */
@@ -111,7 +118,7 @@ function checkCommandLine(
     if (token.kind === 'option' && !Object.hasOwn(allowed, token.name))
       throw new UsageError(`${token.rawName} is not an option of ${name}; try acme-ari --help`);
   }
-  const maxPositionals = name === 'status' ? 0 : 1;
+  const maxPositionals = name === 'status' || name === 'migrate-encryption' ? 0 : 1;
   if (positionals.length > maxPositionals)
     throw new UsageError(
       `${name} takes ${maxPositionals ? 'one argument' : 'no arguments'}, not "${positionals.join(' ')}"`,
@@ -144,6 +151,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     checkCommandLine(name, tokens, positionals);
     const json = values.json === true;
     if (name === 'validate') return await validateCommand({ file: positionals[0], json }, io);
+    if (name === 'migrate-encryption') return await migrateEncryption(values, json, env, io);
 
     const run = (target: Target) => runCommand(name, target, { values, positionals, json }, io);
     if (values.bed) return await onBed(run, io);
@@ -163,9 +171,24 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
   }
 }
 
+/** `migrate-encryption` needs only the bucket and the operator's credentials: no deployment document, no runtime. */
+async function migrateEncryption(values: Values, json: boolean, env: NodeJS.ProcessEnv, io: CliIo) {
+  if (values.bed)
+    throw new UsageError(
+      "migrate-encryption runs against a deployment's state bucket, not --bed; pass --bucket",
+    );
+  const { bucket, region, endpoint } = awsLocation({ bucket: values.bucket, region: values.region }, env);
+  const s3 = stateBucketClient(region, endpoint);
+  try {
+    return await migrateEncryptionCommand(s3, { bucket, dryRun: values['dry-run'], json }, io);
+  } finally {
+    s3.destroy();
+  }
+}
+
 /** One command that needs a deployment (or the bed) against its target, with its own options. */
 function runCommand(
-  name: Exclude<CommandName, 'validate'>,
+  name: Exclude<CommandName, 'validate' | 'migrate-encryption'>,
   target: Target,
   args: { readonly values: Values; readonly positionals: string[]; readonly json: boolean },
   io: CliIo,

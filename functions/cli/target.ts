@@ -40,14 +40,7 @@ export interface AwsOptions {
  * usual chain.
  */
 export async function awsTarget(options: AwsOptions, env: NodeJS.ProcessEnv, fetch?: Fetch): Promise<Target> {
-  const bucket = options.bucket ?? env.STATE_BUCKET;
-  if (!bucket)
-    throw new UsageError(
-      'which deployment? pass --bucket <state bucket> or set STATE_BUCKET (or use --bed for the local test bed)',
-    );
-  const region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  if (!region) throw new UsageError('which region? pass --region or set AWS_REGION');
-  const endpoint = env.AWS_ENDPOINT_URL;
+  const { bucket, region, endpoint } = awsLocation(options, env);
   const deployment = await readDeployment(bucket, region, endpoint);
   const queueUrl = options.queueUrl ?? env.RENEWAL_QUEUE_URL ?? deployment?.renewalQueueUrl;
   const config: RuntimeConfig = {
@@ -71,13 +64,33 @@ export async function awsTarget(options: AwsOptions, env: NodeJS.ProcessEnv, fet
   return deployment ? { ...target, deployment } : target;
 }
 
+/** The state bucket, its region and the AWS endpoint, from flags, then environment; a usage error names what is missing. */
+export function awsLocation(
+  options: AwsOptions,
+  env: NodeJS.ProcessEnv,
+): { bucket: string; region: string; endpoint: string | undefined } {
+  const bucket = options.bucket ?? env.STATE_BUCKET;
+  if (!bucket)
+    throw new UsageError(
+      'which deployment? pass --bucket <state bucket> or set STATE_BUCKET (or use --bed for the local test bed)',
+    );
+  const region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (!region) throw new UsageError('which region? pass --region or set AWS_REGION');
+  return { bucket, region, endpoint: env.AWS_ENDPOINT_URL };
+}
+
+/** An S3 client for the state bucket with the operator's credentials (the SDK's usual chain). */
+export function stateBucketClient(region: string, endpoint: string | undefined): S3Client {
+  return new S3Client({ region, ...(endpoint ? { endpoint, forcePathStyle: true } : {}) });
+}
+
 /** The deployment document, or `undefined` for a bucket deployed before it existed (then imports stay untagged). */
 async function readDeployment(
   bucket: string,
   region: string,
   endpoint: string | undefined,
 ): Promise<Deployment | undefined> {
-  const s3 = new S3Client({ region, ...(endpoint ? { endpoint, forcePathStyle: true } : {}) });
+  const s3 = stateBucketClient(region, endpoint);
   let text: string;
   try {
     const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: DEPLOYMENT_KEY }));
