@@ -293,14 +293,7 @@ async function putWaitingIndex(
     notAfter: ids.map((_, i) => Date.parse(seeds[i % SEEDS]!.current!.notAfter)),
     ariAt: ids.map(() => lookAt),
   };
-  await bed.clients.s3.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: 'schedule-index.json',
-      Body: JSON.stringify(index),
-      ContentType: 'application/json',
-    }),
-  );
+  await putIndex(bed, bucket, index);
 }
 
 /**
@@ -313,9 +306,12 @@ async function forgetInventoryVersion(bed: Bed, bucket: string): Promise<void> {
   );
   const { inventory: _inventory, ...index } = JSON.parse(
     (await object.Body?.transformToString()) ?? '{}',
-  ) as {
-    inventory?: unknown;
-  };
+  ) as ScheduleIndex;
+  await putIndex(bed, bucket, index);
+}
+
+/** Stores `index` as the bucket's schedule index, as the scheduler writes it. */
+async function putIndex(bed: Bed, bucket: string, index: ScheduleIndex): Promise<void> {
   await bed.clients.s3.send(
     new PutObjectCommand({
       Bucket: bucket,
