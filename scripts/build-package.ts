@@ -30,13 +30,6 @@ function runtimePackages(): string[] {
 }
 
 /**
- * Bundled in although they are dependencies: `@peculiar/x509` loads `tsyringe`, which throws unless a Reflect
- * metadata polyfill ran first; functions/core/pki/reflect-metadata.ts is that polyfill, and only inside one
- * bundle does it run before the library (an ES module's imports of other packages all run before its body).
- */
-const BUNDLED_DEPENDENCIES: readonly string[] = ['@peculiar/x509'];
-
-/**
  * Never bundled although not dependencies: `doctor`'s IAM policy evaluator (AGPL-3.0, about 19 MB with its IAM
  * data) is loaded only when the operator installed it (functions/cli/doctor-permissions.ts).
  */
@@ -44,12 +37,10 @@ const OPTIONAL_PACKAGES: readonly string[] = ['@cloud-copilot/iam-simulate'];
 
 /**
  * Dependencies and peers stay imports, resolved from the consumer's node_modules; anything else shipped code
- * reaches (a development dependency, {@link BUNDLED_DEPENDENCIES}) is bundled in.
+ * reaches (a development dependency) is bundled in.
  */
 function externalsFor(packages: readonly string[]): string[] {
-  return packages
-    .filter((name) => !BUNDLED_DEPENDENCIES.includes(name))
-    .flatMap((name) => [name, `${name}/*`]);
+  return packages.flatMap((name) => [name, `${name}/*`]);
 }
 
 /** The handlers, exactly as the construct bundles them from source, so the package deploys the tested code. */

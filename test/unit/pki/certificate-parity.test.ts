@@ -4,7 +4,7 @@ import { decodePem, type ParsedCertificate, parseCertificateDer, toHex } from '.
 import { keyTypeFromSpki } from '../../../functions/core/pki/key-type';
 import { sha256 } from '../../../functions/core/pki/sha256';
 import { PRESET_TRUST_ANCHORS } from '../../../functions/core/pki/trust-anchors';
-import { x509 } from '../../../functions/core/pki/x509';
+import { x509 } from '../../support/pki/x509';
 import { buildTestChain, FIXED, type TestChain } from './fixtures';
 
 // parseCertificateDer reads certificates with node:crypto and the DER reader instead of @peculiar/x509 (which the

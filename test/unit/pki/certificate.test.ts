@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasCode } from '../../../functions/core/errors';
 import { parseCertificate, parseCertificateDer, toHex } from '../../../functions/core/pki';
-import { x509 } from '../../../functions/core/pki/x509';
+import { x509 } from '../../support/pki/x509';
 import { buildTestChain, FIXED, issueTestLeaf, type TestChain } from './fixtures';
 
 let chain: TestChain;

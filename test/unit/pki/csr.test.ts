@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { KeyType } from '../../../functions/core/config/inventory';
 import { hasCode } from '../../../functions/core/errors';
 import { createCsr, decodePem, generateKeyPair } from '../../../functions/core/pki';
-import { x509 } from '../../../functions/core/pki/x509';
+import { x509 } from '../../support/pki/x509';
 
 const sans = (csr: x509.Pkcs10CertificateRequest) => {
   // Pkcs10CertificateRequest.getExtension matches by OID only (unlike X509Certificate's, which takes a class).
@@ -70,6 +70,23 @@ describe('createCsr', () => {
       'dns:example.test',
       'dns:*.example.test',
     ]);
+  });
+
+  it.each<KeyType>(['ec-p256', 'rsa-4096'])(
+    '%s: 100 names (long-form DER lengths) are all carried and the signature verifies',
+    async (keyType) => {
+      const names = Array.from({ length: 100 }, (_, i) => `host-${i}.example.test`);
+      const { der } = await createCsr({ keys: await generateKeyPair(keyType), names });
+      const csr = new x509.Pkcs10CertificateRequest(der);
+      expect(await csr.verify()).toBe(true);
+      expect(sans(csr).names).toEqual(names.map((name) => `dns:${name}`));
+    },
+  );
+
+  it('refuses a name that is not ASCII, naming the A-label fix', async () => {
+    await expect(
+      createCsr({ keys: await generateKeyPair('ec-p256'), names: ['bücher.example.test'] }),
+    ).rejects.toThrow(/"bücher\.example\.test" is not ASCII; write internationalised names as A-labels/);
   });
 
   it('refuses an empty name list', async () => {

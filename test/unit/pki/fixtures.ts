@@ -4,7 +4,7 @@
  */
 import type { KeyType } from '../../../functions/core/config/inventory';
 import { exportPrivateKeyPem, generateKeyPair, signingAlgorithm } from '../../../functions/core/pki';
-import { x509 } from '../../../functions/core/pki/x509';
+import { x509 } from '../../support/pki/x509';
 
 /** Fixed instants shared by the fixtures: leaves are valid for 90 days from `issued`. */
 export const FIXED = {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CA_PRESETS } from '../../../functions/core/config/inventory';
 import { parseCertificate } from '../../../functions/core/pki';
 import { PRESET_TRUST_ANCHORS, type TrustAnchor } from '../../../functions/core/pki/trust-anchors';
-import { x509 } from '../../../functions/core/pki/x509';
+import { x509 } from '../../support/pki/x509';
 
 const ALL: [string, TrustAnchor][] = Object.entries(PRESET_TRUST_ANCHORS).flatMap(([preset, anchors]) =>
   anchors.map((anchor): [string, TrustAnchor] => [`${preset}: ${anchor.name}`, anchor]),

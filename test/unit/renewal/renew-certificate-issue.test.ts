@@ -10,7 +10,7 @@ import { caFor, parseInventory } from '../../../functions/core/config/inventory'
 import { AcmeAwsError, hasCode } from '../../../functions/core/errors';
 import type { Fetch } from '../../../functions/core/http';
 import { parseCertificate, signingAlgorithm } from '../../../functions/core/pki';
-import { x509 } from '../../../functions/core/pki/x509';
+import { x509 } from '../../support/pki/x509';
 import { configHash } from '../../../functions/core/renewal/config-hash';
 import { type RenewerDeps, renewCertificate } from '../../../functions/core/renewal/renew-certificate';
 import { runScheduler } from '../../../functions/core/renewal/run-scheduler';

@@ -4,7 +4,7 @@
  * order's certificate looks like (lifetime, names) is up to the test. Built on the `FakeCa` of the ACME tests.
  */
 import { signingAlgorithm } from '../../../functions/core/pki';
-import { x509 } from '../../../functions/core/pki/x509';
+import { x509 } from '../../support/pki/x509';
 import { DIRECTORY_URL, defaultDirectory, FakeCa, json, ORIGIN } from '../acme/fake-ca';
 import type { TestChain } from '../pki/fixtures';
 
