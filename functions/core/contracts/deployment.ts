@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod';
 
 /**
  * `deployment.json`, written next to the inventory by every `cdk deploy`: what a local run (the CLI's
@@ -10,26 +10,26 @@ import * as z from 'zod';
 export const DEPLOYMENT_KEY = 'deployment.json';
 
 export const deploymentSchema = z.object({
-  serviceName: z.string().min(1),
-  region: z.string().min(1),
-  scheduleIntervalMinutes: z.number().int().min(1),
-  forcedRenewalIntervalMinutes: z.number().int().min(0),
-  keyMaterialKmsKeyId: z.string().min(1).optional(),
-  renewalQueueUrl: z.string().min(1).optional(),
+  serviceName: z.string().check(z.minLength(1)),
+  region: z.string().check(z.minLength(1)),
+  scheduleIntervalMinutes: z.number().check(z.int(), z.gte(1)),
+  forcedRenewalIntervalMinutes: z.number().check(z.int(), z.gte(0)),
+  keyMaterialKmsKeyId: z.optional(z.string().check(z.minLength(1))),
+  renewalQueueUrl: z.optional(z.string().check(z.minLength(1))),
   /** What `doctor` judges the live policy with: the renewer's role and what its renewal calls touch. */
-  renewerRoleArn: z.string().min(1).optional(),
+  renewerRoleArn: z.optional(z.string().check(z.minLength(1))),
   /** The state bucket's default encryption key (inventory, state documents, certificates, leases). */
-  stateKmsKeyArn: z.string().min(1).optional(),
+  stateKmsKeyArn: z.optional(z.string().check(z.minLength(1))),
   /**
    * How the state bucket encrypts what is not key material: `kms` (under `stateKmsKeyArn`) or `s3-managed`
    * (SSE-S3, no key); absent in documents written before the choice existed, which always had a state key.
    */
-  stateEncryption: z.enum(['kms', 's3-managed']).optional(),
+  stateEncryption: z.optional(z.enum(['kms', 's3-managed'])),
   /** The event bus the renewer publishes outcomes to (absent: the account's default bus). */
-  eventBusName: z.string().min(1).optional(),
+  eventBusName: z.optional(z.string().check(z.minLength(1))),
   /** The function the renewer invokes for a certificate's first import into a region. */
-  firstImportFunctionName: z.string().min(1).optional(),
+  firstImportFunctionName: z.optional(z.string().check(z.minLength(1))),
   /** The external id the renewer assumes cross-account zone roles with. */
-  zoneRoleExternalId: z.string().min(1).optional(),
+  zoneRoleExternalId: z.optional(z.string().check(z.minLength(1))),
 });
 export type Deployment = z.infer<typeof deploymentSchema>;

@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { ConfigError } from '../config/inventory';
+import * as z from '../zod';
 
 /**
  * The Lambda environment, defined once: the CDK construct builds each function's variables with
@@ -7,21 +7,21 @@ import { ConfigError } from '../config/inventory';
  * sets and the other never reads (the scheduling interval once was one) cannot ship again.
  */
 
-const minutes = z.coerce.number().int().min(0);
+const minutes = z.coerce.number().check(z.int(), z.gte(0));
 
 /** Variables every function reads. */
 const commonSchema = z.object({
-  STATE_BUCKET: z.string().min(3, 'must name the state bucket'),
-  INVENTORY_KEY: z.string().min(1).default('inventory.json'),
+  STATE_BUCKET: z.string().check(z.minLength(3, 'must name the state bucket')),
+  INVENTORY_KEY: z._default(z.string().check(z.minLength(1)), 'inventory.json'),
   /** Names this deployment; also the ACM `acme-ari:managed-by` tag the IAM policies condition on. */
-  POWERTOOLS_SERVICE_NAME: z.string().min(1).optional(),
-  POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).optional(),
-  POWERTOOLS_LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).optional(),
-  AWS_REGION: z.string().default('us-east-1'),
+  POWERTOOLS_SERVICE_NAME: z.optional(z.string().check(z.minLength(1))),
+  POWERTOOLS_METRICS_NAMESPACE: z.optional(z.string().check(z.minLength(1))),
+  POWERTOOLS_LOG_LEVEL: z.optional(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR'])),
+  AWS_REGION: z._default(z.string(), 'us-east-1'),
   /** Local runs only (demo, tests): one endpoint for every AWS API, e.g. moto. */
-  AWS_ENDPOINT_URL: z.string().optional(),
+  AWS_ENDPOINT_URL: z.optional(z.string()),
   /** How often the scheduler runs: its lookahead, and the renewer's, so both agree on what is due. */
-  SCHEDULE_INTERVAL_MINUTES: z.coerce.number().int().min(1).default(60),
+  SCHEDULE_INTERVAL_MINUTES: z._default(z.coerce.number().check(z.int(), z.gte(1)), 60),
 });
 
 /**
@@ -39,7 +39,7 @@ export const DEFAULT_ARI_CONCURRENCY = 50;
 export const DEFAULT_NEAR_EXPIRY_DAYS = 14;
 
 /** `DETAILED_METRICS`: also publish the informational counts as custom metrics (they are always logged). */
-const detailedMetricsSchema = z.enum(['true', 'false']).default('false');
+const detailedMetricsSchema = z._default(z.enum(['true', 'false']), 'false');
 
 /** Whether a function publishes its informational counts as metrics (`DETAILED_METRICS`, default `false`). */
 export function detailedMetricsOf(env: Readonly<Record<string, string | undefined>>): boolean {
@@ -47,31 +47,35 @@ export function detailedMetricsOf(env: Readonly<Record<string, string | undefine
 }
 
 /** The scheduler: inventory and state documents only, never key material. */
-export const schedulerEnvironmentSchema = commonSchema.extend({
-  RENEWAL_QUEUE_URL: z.string().min(1, 'must be the renewal queue URL'),
-  ARI_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(DEFAULT_ARI_CONCURRENCY),
+export const schedulerEnvironmentSchema = z.extend(commonSchema, {
+  RENEWAL_QUEUE_URL: z.string().check(z.minLength(1, 'must be the renewal queue URL')),
+  ARI_CONCURRENCY: z._default(
+    z.coerce.number().check(z.int(), z.gte(1), z.lte(100)),
+    DEFAULT_ARI_CONCURRENCY,
+  ),
   /** renewalInfo requests per second to each CA (`ARI_REQUESTS_PER_SECOND` in core/ari/request-rate.ts). */
-  ARI_REQUESTS_PER_SECOND: z.coerce.number().min(1).max(1000).default(200),
+  ARI_REQUESTS_PER_SECOND: z._default(z.coerce.number().check(z.gte(1), z.lte(1000)), 200),
   /** The bus `ARI Window Moved` events go to (absent: the account's default bus). */
-  EVENT_BUS_NAME: z.string().min(1).optional(),
-  PER_CERTIFICATE_METRICS: z
-    .enum(['all', 'near-expiry', 'none'], { error: "must be 'all', 'near-expiry' or 'none'" })
-    .default('near-expiry'),
-  PER_CERTIFICATE_METRIC_DAYS: z.coerce.number().min(0).default(DEFAULT_NEAR_EXPIRY_DAYS),
+  EVENT_BUS_NAME: z.optional(z.string().check(z.minLength(1))),
+  PER_CERTIFICATE_METRICS: z._default(
+    z.enum(['all', 'near-expiry', 'none'], { error: "must be 'all', 'near-expiry' or 'none'" }),
+    'near-expiry',
+  ),
+  PER_CERTIFICATE_METRIC_DAYS: z._default(z.coerce.number().check(z.gte(0)), DEFAULT_NEAR_EXPIRY_DAYS),
   DETAILED_METRICS: detailedMetricsSchema,
 });
 
 /** The renewer: orders, DNS-01, state, re-imports. */
-export const renewerEnvironmentSchema = commonSchema.extend({
-  EVENT_BUS_NAME: z.string().min(1).optional(),
+export const renewerEnvironmentSchema = z.extend(commonSchema, {
+  EVENT_BUS_NAME: z.optional(z.string().check(z.minLength(1))),
   /** KMS key for private keys and ACME account keys (the scheduler has no use of it). */
-  KEY_MATERIAL_KMS_KEY_ID: z.string().min(1).optional(),
+  KEY_MATERIAL_KMS_KEY_ID: z.optional(z.string().check(z.minLength(1))),
   /** The function that performs first imports into ACM (the renewer may not tag certificates itself). */
-  FIRST_IMPORT_FUNCTION_NAME: z.string().min(1).optional(),
+  FIRST_IMPORT_FUNCTION_NAME: z.optional(z.string().check(z.minLength(1))),
   /** `sts:ExternalId` sent when assuming a zone role in another account. */
-  ZONE_ROLE_EXTERNAL_ID: z.string().min(2).max(1224).optional(),
+  ZONE_ROLE_EXTERNAL_ID: z.optional(z.string().check(z.minLength(2), z.maxLength(1224))),
   /** At most one forced order per certificate in this many minutes (0: no limit). */
-  FORCED_RENEWAL_MIN_INTERVAL_MINUTES: minutes.default(60),
+  FORCED_RENEWAL_MIN_INTERVAL_MINUTES: z._default(minutes, 60),
   DETAILED_METRICS: detailedMetricsSchema,
 });
 

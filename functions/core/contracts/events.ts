@@ -1,6 +1,6 @@
-import * as z from 'zod';
 import { AcmeAwsError } from '../errors';
 import { failoverRecordSchema, problemSchema } from '../renewal/state';
+import * as z from '../zod';
 import { RENEWAL_REASONS } from './renewal-message';
 
 /**
@@ -22,36 +22,36 @@ const windowSchema = z.strictObject({ start: isoDate, end: isoDate });
 
 /** A certificate was issued and imported, or (with `importOnly`) an earlier renewal's import finished. */
 export const certificateRenewedSchema = z.strictObject({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   domains: z.array(z.string()),
   reason,
-  serial: z.string().optional(),
-  notAfter: isoDate.optional(),
-  replaced: z.string().nullable().optional(),
-  replacesDropped: z.string().nullable().optional(),
-  profileNote: z.string().nullable().optional(),
-  abandonedOrder: z.string().nullable().optional(),
-  importOnly: z.literal(true).optional(),
+  serial: z.optional(z.string()),
+  notAfter: z.optional(isoDate),
+  replaced: z.optional(z.nullable(z.string())),
+  replacesDropped: z.optional(z.nullable(z.string())),
+  profileNote: z.optional(z.nullable(z.string())),
+  abandonedOrder: z.optional(z.nullable(z.string())),
+  importOnly: z.optional(z.literal(true)),
   acm: acmArns,
   /** The inventory name of the CA that issued the certificate (docs/failover.md). */
-  issuedBy: z.string().nullable().optional(),
+  issuedBy: z.optional(z.nullable(z.string())),
   /** The failover that led to that CA: from which CA, why, when; null when the first CA issued it. */
-  failover: failoverRecordSchema.nullable().optional(),
+  failover: z.optional(z.nullable(failoverRecordSchema)),
   /** Why the order went without `replaces` although there was a predecessor (another CA or account issued it). */
-  replacesWithheld: z.string().nullable().optional(),
+  replacesWithheld: z.optional(z.nullable(z.string())),
 });
 
 /** A renewal attempt failed (or an unknown id was asked for); `code` is the error's stable code. */
 export const certificateRenewalFailedSchema = z.strictObject({
-  id: z.string().min(1),
-  domains: z.array(z.string()).optional(),
+  id: z.string().check(z.minLength(1)),
+  domains: z.optional(z.array(z.string())),
   reason,
-  code: z.string().min(1),
+  code: z.string().check(z.minLength(1)),
   error: z.string(),
-  problem: problemSchema.optional(),
-  failures: z.number().int().nonnegative().optional(),
-  retryAfter: isoDate.optional(),
-  orderFailedAttempts: z.number().int().nonnegative().optional(),
+  problem: z.optional(problemSchema),
+  failures: z.optional(z.number().check(z.int(), z.nonnegative())),
+  retryAfter: z.optional(isoDate),
+  orderFailedAttempts: z.optional(z.number().check(z.int(), z.nonnegative())),
 });
 
 /**
@@ -60,11 +60,11 @@ export const certificateRenewalFailedSchema = z.strictObject({
  *   pointing to a page which may explain why the suggested renewal window has its current value."
  */
 export const ariWindowMovedSchema = z.strictObject({
-  id: z.string().min(1),
-  certId: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
+  certId: z.string().check(z.minLength(1)),
   previousWindow: windowSchema,
   window: windowSchema,
-  explanationUrl: z.string().nullable(),
+  explanationUrl: z.nullable(z.string()),
   selectedTime: isoDate,
 });
 

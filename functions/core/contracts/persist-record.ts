@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod';
 
 /**
  * The request the renewer sends the persist-record step (the first-import function on AWS, in-process locally)
@@ -11,18 +11,17 @@ export const persistRecordRequestSchema = z.strictObject({
   /** Marks the payload apart from a first-import request on the same function. */
   kind: z.literal('persist-record'),
   /** Inventory id of the certificate whose domains the records authorize. */
-  certificateId: z.string().min(1),
+  certificateId: z.string().check(z.minLength(1)),
   records: z
     .array(
       z.strictObject({
         /** Base domain (no `*.`); the record is `_validation-persist.<domain>`. */
-        domain: z.string().min(1).max(253),
+        domain: z.string().check(z.minLength(1), z.maxLength(253)),
         /** The whole TXT value: `<issuer-domain-name>; accounturi=…[; policy=wildcard]; persistUntil=…`. */
-        value: z.string().min(1).max(255),
+        value: z.string().check(z.minLength(1), z.maxLength(255)),
       }),
     )
-    .min(1)
-    .max(100),
+    .check(z.minLength(1), z.maxLength(100)),
 });
 export type PersistRecordRequest = z.infer<typeof persistRecordRequestSchema>;
 

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod';
 
 /**
  * The renewal queue's message, defined once: the scheduler and the CLI write it, the renewer parses it, and the
@@ -20,15 +20,16 @@ export type RenewalReason = (typeof RENEWAL_REASONS)[number];
 
 export const renewalMessageSchema = z.strictObject({
   /** Inventory id of the certificate. */
-  id: z.string().min(1, 'must be the inventory id of a certificate'),
-  reason: z
-    .enum(RENEWAL_REASONS, { error: `must be one of ${RENEWAL_REASONS.join(', ')}` })
-    .default('manual'),
+  id: z.string().check(z.minLength(1, 'must be the inventory id of a certificate')),
+  reason: z._default(
+    z.enum(RENEWAL_REASONS, { error: `must be one of ${RENEWAL_REASONS.join(', ')}` }),
+    'manual',
+  ),
   /**
    * Order even when the certificate is not due. At most one forced order per certificate per
    * `forcedRenewalInterval` (1 hour by default), so a sender in a loop cannot exhaust the CA's duplicate limit.
    */
-  force: z.boolean().optional(),
+  force: z.optional(z.boolean()),
 });
 export type RenewalMessage = z.infer<typeof renewalMessageSchema>;
 
