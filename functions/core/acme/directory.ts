@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod';
 
 const url = z.url({ protocol: /^https?$/ });
 
@@ -11,19 +11,19 @@ export const directorySchema = z.looseObject({
   newAccount: url,
   newOrder: url,
   revokeCert: url,
-  keyChange: url.optional(),
-  newAuthz: url.optional(),
+  keyChange: z.optional(url),
+  newAuthz: z.optional(url),
   /** @see RFC 9773 §4 "The server MUST advertise the renewalInfo resource in its directory" */
-  renewalInfo: url.optional(),
-  meta: z
-    .looseObject({
-      termsOfService: z.string().optional(),
-      website: z.string().optional(),
-      caaIdentities: z.array(z.string()).optional(),
-      externalAccountRequired: z.boolean().optional(),
+  renewalInfo: z.optional(url),
+  meta: z.optional(
+    z.looseObject({
+      termsOfService: z.optional(z.string()),
+      website: z.optional(z.string()),
+      caaIdentities: z.optional(z.array(z.string())),
+      externalAccountRequired: z.optional(z.boolean()),
       /** @see draft-ietf-acme-profiles §3: profile name → human-readable description */
-      profiles: z.record(z.string(), z.string()).optional(),
-    })
-    .optional(),
+      profiles: z.optional(z.record(z.string(), z.string())),
+    }),
+  ),
 });
 export type Directory = z.infer<typeof directorySchema>;

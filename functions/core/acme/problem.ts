@@ -1,25 +1,25 @@
-import * as z from 'zod';
 import { AcmeAwsError, type ErrorCode } from '../errors';
+import * as z from '../zod';
 
 /** The ACME error namespace. @see RFC 8555 §6.7 */
 export const ACME_ERROR_PREFIX = 'urn:ietf:params:acme:error:';
 
 const problemSchema = z.looseObject({
-  type: z.string().optional(),
-  title: z.string().optional(),
-  detail: z.string().optional(),
-  status: z.number().int().optional(),
-  instance: z.string().optional(),
-  identifier: z.object({ type: z.string(), value: z.string() }).optional(),
-  subproblems: z
-    .array(
+  type: z.optional(z.string()),
+  title: z.optional(z.string()),
+  detail: z.optional(z.string()),
+  status: z.optional(z.number().check(z.int())),
+  instance: z.optional(z.string()),
+  identifier: z.optional(z.object({ type: z.string(), value: z.string() })),
+  subproblems: z.optional(
+    z.array(
       z.looseObject({
-        type: z.string().optional(),
-        detail: z.string().optional(),
-        identifier: z.object({ type: z.string(), value: z.string() }).optional(),
+        type: z.optional(z.string()),
+        detail: z.optional(z.string()),
+        identifier: z.optional(z.object({ type: z.string(), value: z.string() })),
       }),
-    )
-    .optional(),
+    ),
+  ),
 });
 
 /**

@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { AcmeAwsError } from '../errors';
+import * as z from '../zod';
 
 /** The CA's suggested renewal window: renew at some instant in [start, end). */
 export type RenewalWindow = { start: Date; end: Date };
@@ -13,7 +13,7 @@ const timestamp = z.iso.datetime({ offset: true });
 const renewalInfoSchema = z.object({
   suggestedWindow: z.object({ start: timestamp, end: timestamp }),
   // Loosely typed on purpose: a bad explanation link is dropped, it never costs us the window (see below).
-  explanationURL: z.unknown().optional(),
+  explanationURL: z.optional(z.unknown()),
 });
 
 /**
