@@ -44,7 +44,10 @@ export interface PebbleOptions {
    */
   readonly nonceRejectPercent?: number;
   /**
-   * Percentage of authorizations Pebble reuses for a new order (`PEBBLE_AUTHZREUSE`).
+   * Percentage of authorizations Pebble reuses for a new order (`PEBBLE_AUTHZREUSE`, 0 to 100; 100 reuses every
+   * valid one). Even 0 reuses about 1 in 100: Pebble 2.10 makes a new authorization only when
+   * `rand.Intn(100) > percent`, and a reused one needs no challenge (no DNS change). A test that needs a fresh
+   * challenge deactivates the account's valid authorizations first (test/support/authorizations.ts).
    * @default 0
    */
   readonly authzReusePercent?: number;

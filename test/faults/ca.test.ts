@@ -155,6 +155,8 @@ describe('CA faults', () => {
 
   it('badNonce on 50% of signed requests: renewed', async () => {
     const id = 'bad-nonce';
+    // A fresh challenge makes the renewal sign enough requests for the count below.
+    await world.deactivateAuthorizations();
     const before = await world.snapshot(id);
     let posts = 0;
     let rejected = 0;
@@ -367,6 +369,8 @@ describe('CA faults', () => {
 
   it('a challenge that turns invalid (wrong TXT value): dns unauthorized surfaced, records removed', async () => {
     const id = 'wrong-txt';
+    // Only a fresh challenge reads the wrong TXT value.
+    await world.deactivateAuthorizations();
     const before = await world.snapshot(id);
     const mark = world.mark();
     const wrong: RuntimeConfig = {

@@ -5,6 +5,7 @@ import {
   type BedOptions as TestBedOptions,
 } from '../../testbed/bed';
 import { testBedTls } from '../../testbed/tls';
+import { deactivateAuthorizations } from './authorizations';
 import { registerChangeMarks } from './fakes';
 import { type FaultProxy, startFaultProxy } from './faults/fault-proxy';
 import { withFunctionRoles, withImporterRole } from './iam/role';
@@ -15,6 +16,12 @@ export interface Bed extends TestBed {
   readonly proxy?: FaultProxy;
   /** Requests to the CA's newOrder resource seen by the fault proxy, in order. */
   newOrders(): Promise<Array<{ payload?: unknown }>>;
+  /**
+   * Deactivates the valid authorizations of the account stored in `bucket` for the CA at `directoryUrl` (the
+   * bed's by default), so the next order for those names answers a fresh challenge: Pebble otherwise reuses one
+   * about 1 % of the time. Returns the identifiers deactivated. See {@link deactivateAuthorizations}.
+   */
+  deactivateAuthorizations(bucket: string, directoryUrl?: string): Promise<string[]>;
 }
 
 /** Options for {@link startBed}. */
@@ -62,5 +69,7 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
       const path = new URL(directory.newOrder).pathname;
       return proxy.requests.filter((r) => r.method === 'POST' && r.path === path);
     },
+    deactivateAuthorizations: (bucket, directoryUrl = bed.directoryUrl) =>
+      deactivateAuthorizations({ s3: bed.clients.s3, bucket, directoryUrl, fetch: bed.fetch }),
   };
 }

@@ -126,6 +126,8 @@ describe('dns-persist-01 on Pebble 2.10 through moto Route 53', () => {
 
   it('renews with zero Route 53 changes once the record is in place', async () => {
     const before = (await bed.runtime(config).store.getState(PERSIST))!;
+    // Validated by the record in place, not by authorizations Pebble kept from the first issuance.
+    await bed.deactivateAuthorizations(bucket);
     const since = counting.calls.length;
     const state = await renew(PERSIST);
     expect(state.current?.serial).not.toBe(before.current?.serial);
@@ -161,6 +163,8 @@ describe('dns-persist-01 on Pebble 2.10 through moto Route 53', () => {
       ...before,
       dnsPersist: before.dnsPersist!.map((r) => ({ ...r, persistUntil: soon })),
     });
+    // The record is rewritten for a pending authorization; a reused one would need none.
+    await bed.deactivateAuthorizations(bucket);
     const since = counting.calls.length;
     const state = await renew(PERSIST);
     expect(changesSince(since).map((c) => c.changeActions)).toEqual([['UPSERT']]);

@@ -184,6 +184,8 @@ describe('scheduler + renewer against Pebble and moto', () => {
         }),
       },
     };
+    // The crash sits in the DNS step, which reused authorizations would skip.
+    await bed.deactivateAuthorizations(bucket);
     const before = await newOrderCount();
     const first = await renew(forced(), dying);
     expect(first.batchItemFailures).toHaveLength(1);

@@ -62,6 +62,12 @@ export interface FaultWorld {
   outputSince(since: Mark): string;
   /** newOrder requests the CA saw since the mark. */
   newOrders(since: Mark): Promise<Array<{ payload?: unknown }>>;
+  /**
+   * Makes the next renewals answer fresh challenges: deactivates the account's valid authorizations, which
+   * Pebble would otherwise reuse about 1 % of the time (no change batch, no challenge). For a scenario whose
+   * fault sits on the DNS or challenge path; call it before the mark. Returns the identifiers deactivated.
+   */
+  deactivateAuthorizations(): Promise<string[]>;
   /** Why `after` is not `before` kept in place (`'kept'`) or properly renewed (`'renewed'`); empty when fine. */
   lost(before: Snapshot, expectation: 'kept' | 'renewed'): Promise<string[]>;
   /** What the scenario left behind that it should not have; empty when nothing. */
@@ -207,6 +213,7 @@ export async function startFaultWorld(
         .proxy!.requests.slice(since.caRequests)
         .filter((r) => r.method === 'POST' && r.path === path);
     },
+    deactivateAuthorizations: () => bed.deactivateAuthorizations(stack.bucket),
     async lost(before, expectation) {
       const after = await world.snapshot(before.id);
       const problems: string[] = [];
