@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import * as z from 'zod';
 import { AcmeAwsError } from '../core/errors';
 import type {
   CertificateFiles,
@@ -9,6 +8,7 @@ import type {
   VersionedState,
 } from '../core/renewal/ports';
 import { type CertificateState, certificateStateSchema } from '../core/renewal/state';
+import * as z from '../core/zod';
 import type { RetryOptions } from './aws-retry';
 import { isNotFound, isPreconditionFailed, S3Objects } from './s3-objects';
 

@@ -1,9 +1,9 @@
 import { domainToASCII } from 'node:url';
-import * as z from 'zod';
 import { CHALLENGE_TYPES, type ChallengeType } from '../acme/dns-persist';
 import { AcmeAwsError, describeError } from '../errors';
 import { splitPemChain } from '../pki/chain';
 import { PRESET_TRUST_ANCHORS } from '../pki/trust-anchors';
+import * as z from '../zod';
 
 /** Key types a certificate can be issued for; all of them are accepted by ACM. */
 export const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
@@ -55,39 +55,45 @@ export function normalizeDomain(input: string): { name: string } | { problem: st
   return { name: wildcard ? `*.${ascii}` : ascii };
 }
 
-const domainSchema = z.string().transform((value, ctx) => {
-  const result = normalizeDomain(value);
-  if ('problem' in result) {
-    ctx.addIssue({ code: 'custom', message: result.problem });
-    return z.NEVER;
-  }
-  return result.name;
-});
+// zod/mini's transform gets the parse payload, not classic zod's `ctx.addIssue`: the issue is pushed as that would.
+const domainSchema = z.pipe(
+  z.string(),
+  z.transform((value: string, payload) => {
+    const result = normalizeDomain(value);
+    if ('problem' in result) {
+      payload.issues.push({ code: 'custom', message: result.problem, input: value });
+      return z.NEVER;
+    }
+    return result.name;
+  }),
+);
 
 const eabSchema = z.strictObject({
-  keyId: z.string().min(1, 'keyId is required for External Account Binding'),
+  keyId: z.string().check(z.minLength(1, 'keyId is required for External Account Binding')),
   /** The HMAC key lives in Secrets Manager (base64url text); it never appears in configuration. */
   hmacSecretArn: z
     .string()
-    .regex(SECRET_ARN, 'must be a Secrets Manager secret ARN holding the base64url HMAC key'),
+    .check(z.regex(SECRET_ARN, 'must be a Secrets Manager secret ARN holding the base64url HMAC key')),
 });
 
 /** One PEM certificate (a trust anchor); only its framing is checked here, verification parses it whole. */
-const pemCertificateSchema = z.string().superRefine((value, ctx) => {
-  let blocks: string[];
-  try {
-    blocks = splitPemChain(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: `is not a PEM certificate: ${describeError(error)}` });
-    return;
-  }
-  if (blocks.length !== 1) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `must hold exactly one PEM certificate ("-----BEGIN CERTIFICATE-----"), found ${blocks.length}; list each root separately`,
-    });
-  }
-});
+const pemCertificateSchema = z.string().check(
+  z.superRefine((value, ctx) => {
+    let blocks: string[];
+    try {
+      blocks = splitPemChain(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `is not a PEM certificate: ${describeError(error)}` });
+      return;
+    }
+    if (blocks.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must hold exactly one PEM certificate ("-----BEGIN CERTIFICATE-----"), found ${blocks.length}; list each root separately`,
+      });
+    }
+  }),
+);
 
 /** The preset whose directory URL this is, so a `cas` entry for a preset's URL keeps the preset's anchors. */
 function presetOfUrl(directoryUrl: string): keyof typeof CA_PRESETS | undefined {
@@ -101,46 +107,60 @@ const challengeSchema = z.enum(CHALLENGE_TYPES, { error: `must be one of ${CHALL
 const caSchema = z
   .strictObject({
     directoryUrl: z.url({ protocol: /^https$/, error: 'must be an https:// ACME directory URL' }),
-    contact: z
-      .array(z.string().regex(/^mailto:[^@\s]+@[^@\s]+$/, 'must look like "mailto:ops@example.com"'))
-      .default([]),
-    eab: eabSchema.optional(),
+    contact: z._default(
+      z.array(
+        z.string().check(z.regex(/^mailto:[^@\s]+@[^@\s]+$/, 'must look like "mailto:ops@example.com"')),
+      ),
+      [],
+    ),
+    eab: z.optional(eabSchema),
     /** Common name of the root or intermediate to prefer among alternate chains (RFC 8555 §7.4.2). */
-    preferredChain: z.string().min(1).optional(),
+    preferredChain: z.optional(z.string().check(z.minLength(1))),
     /**
      * The roots this CA's chains must lead to, one PEM certificate each; an issued chain that reaches none of them
      * is never stored or imported. Required for a CA that is not a preset; replaces a preset's built-in roots.
      */
-    trustAnchors: z
-      .array(pemCertificateSchema)
-      .min(1, "needs at least one root; add the PEM of the CA's root, or leave the field out for a preset")
-      .optional(),
+    trustAnchors: z.optional(
+      z
+        .array(pemCertificateSchema)
+        .check(
+          z.minLength(
+            1,
+            "needs at least one root; add the PEM of the CA's root, or leave the field out for a preset",
+          ),
+        ),
+    ),
     /** The challenge this CA's certificates answer unless they name one (docs/design.md, dns-persist-01). */
-    challenge: challengeSchema.optional(),
+    challenge: z.optional(challengeSchema),
     /** Default of the certificates' `dns01Fallback`. @default true */
-    dns01Fallback: z.boolean({ error: 'must be true or false' }).optional(),
+    dns01Fallback: z.optional(z.boolean({ error: 'must be true or false' })),
     /**
      * How long a `_validation-persist` record written for this CA's account stays usable (`persistUntil`), in
      * days; the record is rewritten once less than a third of that is left.
      * @default 365
      */
-    persistDays: z
-      .number({ error: 'must be a whole number of days' })
-      .int('must be a whole number of days')
-      .min(7, 'must be at least 7 days')
-      .max(3650, 'must be at most 3650 days (10 years)')
-      .optional(),
+    persistDays: z.optional(
+      z
+        .number({ error: 'must be a whole number of days' })
+        .check(
+          z.int('must be a whole number of days'),
+          z.gte(7, 'must be at least 7 days'),
+          z.lte(3650, 'must be at most 3650 days (10 years)'),
+        ),
+    ),
   })
-  .superRefine((ca, ctx) => {
-    if (ca.trustAnchors === undefined && presetOfUrl(ca.directoryUrl) === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['trustAnchors'],
-        message:
-          "is required for a CA that is not a preset: add the PEM of the CA's root (the certificate its chains end at) as trustAnchors, so issued chains are verified up to it before they are stored or imported",
-      });
-    }
-  });
+  .check(
+    z.superRefine((ca, ctx) => {
+      if (ca.trustAnchors === undefined && presetOfUrl(ca.directoryUrl) === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['trustAnchors'],
+          message:
+            "is required for a CA that is not a preset: add the PEM of the CA's root (the certificate its chains end at) as trustAnchors, so issued chains are verified up to it before they are stored or imported",
+        });
+      }
+    }),
+  );
 export type CaConfig = z.infer<typeof caSchema>;
 
 /** A CA as the renewer uses it: its configuration and the trust anchors its chains must lead to. */
@@ -149,81 +169,108 @@ export type ResolvedCa = CaConfig & {
   readonly trustAnchors: readonly string[];
 };
 
-const certificateSchema = z
+/** One inventory entry as written (`ca` a name or a list), checked as a whole. */
+const certificateEntrySchema = z
   .strictObject({
     id: z
       .string()
-      .regex(ID, 'must be 1-64 lowercase letters, digits or inner hyphens, e.g. "www-example-com"'),
+      .check(z.regex(ID, 'must be 1-64 lowercase letters, digits or inner hyphens, e.g. "www-example-com"')),
     domains: z
       .array(domainSchema)
-      .min(1, 'needs at least one domain')
-      .max(MAX_NAMES, `has more than ${MAX_NAMES} names; split it into several certificates`),
+      .check(
+        z.minLength(1, 'needs at least one domain'),
+        z.maxLength(MAX_NAMES, `has more than ${MAX_NAMES} names; split it into several certificates`),
+      ),
     /**
      * The CA to order from, or an ordered list of CAs: every renewal starts with the first and fails over to the
      * next only when the first cannot renew in time (docs/failover.md). Parsed into `ca` (the first) and
      * `failoverCas` (the rest), so a parsed inventory reads back as itself.
      */
-    ca: z
-      .union([z.string().min(1), z.array(z.string().min(1)).min(1, 'needs at least one CA name')], {
-        error: 'must be a CA name or a non-empty list of CA names, e.g. ["letsencrypt", "zerossl"]',
-      })
-      .default('letsencrypt'),
+    ca: z._default(
+      z.union(
+        [
+          z.string().check(z.minLength(1)),
+          z.array(z.string().check(z.minLength(1))).check(z.minLength(1, 'needs at least one CA name')),
+        ],
+        { error: 'must be a CA name or a non-empty list of CA names, e.g. ["letsencrypt", "zerossl"]' },
+      ),
+      'letsencrypt',
+    ),
     /** CAs to fail over to, in order, after `ca` (the parsed form of a list in `ca`). */
-    failoverCas: z.array(z.string().min(1)).default([]),
-    keyType: z.enum(KEY_TYPES, { error: `must be one of ${KEY_TYPES.join(', ')}` }).default('ec-p256'),
-    profile: z
-      .string()
-      .regex(/^[a-z0-9._-]{1,64}$/, 'must be a profile name the CA advertises')
-      .optional(),
+    failoverCas: z._default(z.array(z.string().check(z.minLength(1))), []),
+    keyType: z._default(z.enum(KEY_TYPES, { error: `must be one of ${KEY_TYPES.join(', ')}` }), 'ec-p256'),
+    profile: z.optional(
+      z.string().check(z.regex(/^[a-z0-9._-]{1,64}$/, 'must be a profile name the CA advertises')),
+    ),
     /** dns-01 or dns-persist-01 (dns-01 where the CA does not offer it). @default the CA's `challenge`, else dns-01 */
-    challenge: challengeSchema.optional(),
+    challenge: z.optional(challengeSchema),
     /**
      * With dns-persist-01: answer dns-01 where the CA does not offer it. `false` fails such a renewal instead, and
      * is what leaves the renewer's role without any `_acme-challenge` write permission for this certificate.
      * @default the CA's `dns01Fallback`, else true
      */
-    dns01Fallback: z.boolean({ error: 'must be true or false' }).optional(),
+    dns01Fallback: z.optional(z.boolean({ error: 'must be true or false' })),
     /** Explicit hosted zone per domain (apex or wildcard form); otherwise the longest matching zone is used. */
-    hostedZones: z
-      .record(z.string(), z.string().regex(ZONE_ID, 'must be a Route 53 hosted zone id, e.g. "Z0123ABC"'))
-      .default({}),
+    hostedZones: z._default(
+      z.record(
+        z.string(),
+        z.string().check(z.regex(ZONE_ID, 'must be a Route 53 hosted zone id, e.g. "Z0123ABC"')),
+      ),
+      {},
+    ),
     /** Role to assume for the zone's records when the zone lives in another account. */
-    zoneRoleArns: z.record(z.string(), z.string().regex(ROLE_ARN, 'must be an IAM role ARN')).default({}),
-    acmRegions: z.array(z.string().regex(REGION, 'must be an AWS region such as "us-east-1"')).default([]),
-    cloudfront: z.boolean().default(false),
-    tags: z.record(z.string().max(128), z.string().max(256)).default({}),
+    zoneRoleArns: z._default(
+      z.record(z.string(), z.string().check(z.regex(ROLE_ARN, 'must be an IAM role ARN'))),
+      {},
+    ),
+    acmRegions: z._default(
+      z.array(z.string().check(z.regex(REGION, 'must be an AWS region such as "us-east-1"'))),
+      [],
+    ),
+    cloudfront: z._default(z.boolean(), false),
+    tags: z._default(z.record(z.string().check(z.maxLength(128)), z.string().check(z.maxLength(256))), {}),
   })
-  .superRefine((cert, ctx) => {
-    const seen = new Set<string>();
-    cert.domains.forEach((name, index) => {
-      if (seen.has(name))
-        ctx.addIssue({ code: 'custom', path: ['domains', index], message: `"${name}" is listed twice` });
-      seen.add(name);
-    });
-    if (cert.cloudfront && !CLOUDFRONT_KEY_TYPES.includes(cert.keyType)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['keyType'],
-        message: `CloudFront accepts only ${CLOUDFRONT_KEY_TYPES.join(' or ')}; change keyType or set cloudfront: false`,
+  .check(
+    z.superRefine((cert, ctx) => {
+      const seen = new Set<string>();
+      cert.domains.forEach((name, index) => {
+        if (seen.has(name))
+          ctx.addIssue({ code: 'custom', path: ['domains', index], message: `"${name}" is listed twice` });
+        seen.add(name);
       });
-    }
-    if (cert.cloudfront && cert.acmRegions.length > 0 && !cert.acmRegions.includes('us-east-1')) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['acmRegions'],
-        message: 'CloudFront needs the certificate in us-east-1; add it',
-      });
-    }
-    checkCaList(cert.ca, cert.failoverCas, ctx);
-  })
-  .transform(({ ca, failoverCas, ...cert }) => {
+      if (cert.cloudfront && !CLOUDFRONT_KEY_TYPES.includes(cert.keyType)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['keyType'],
+          message: `CloudFront accepts only ${CLOUDFRONT_KEY_TYPES.join(' or ')}; change keyType or set cloudfront: false`,
+        });
+      }
+      if (cert.cloudfront && cert.acmRegions.length > 0 && !cert.acmRegions.includes('us-east-1')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['acmRegions'],
+          message: 'CloudFront needs the certificate in us-east-1; add it',
+        });
+      }
+      checkCaList(cert.ca, cert.failoverCas, ctx);
+    }),
+  );
+
+const certificateSchema = z.pipe(
+  certificateEntrySchema,
+  z.transform(({ ca, failoverCas, ...cert }) => {
     const list = typeof ca === 'string' ? [ca, ...failoverCas] : ca;
     return { ...cert, ca: list[0]!, failoverCas: list.slice(1) };
-  });
+  }),
+);
 export type CertificateConfig = z.infer<typeof certificateSchema>;
 
 /** One list of CAs per certificate, each named once: either `ca: [...]` or `ca` plus `failoverCas`. */
-function checkCaList(ca: string | string[], failoverCas: readonly string[], ctx: z.RefinementCtx): void {
+function checkCaList(
+  ca: string | string[],
+  failoverCas: readonly string[],
+  ctx: z.core.$RefinementCtx,
+): void {
   if (typeof ca !== 'string' && failoverCas.length > 0) {
     ctx.addIssue({
       code: 'custom',
@@ -267,7 +314,7 @@ export interface Inventory {
 }
 
 const shapeSchema = z.strictObject({
-  cas: z.unknown().optional(),
+  cas: z.optional(z.unknown()),
   certificates: z.array(z.unknown(), { error: 'must be a list of certificate entries' }),
 });
 const casSchema = z.record(z.string(), z.unknown(), { error: 'must be an object of CA entries by name' });
@@ -285,7 +332,7 @@ function formatPath(path: readonly PropertyKey[]): string {
   );
 }
 
-function problemsOf(error: z.ZodError): ConfigProblem[] {
+function problemsOf(error: z.core.$ZodError): ConfigProblem[] {
   return error.issues.map((issue) => ({ path: formatPath(issue.path) || '(root)', message: issue.message }));
 }
 

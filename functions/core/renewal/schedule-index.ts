@@ -1,6 +1,6 @@
-import * as z from 'zod';
 import type { RenewalDecision } from '../ari';
 import type { ConfigProblem } from '../config/inventory';
+import * as z from '../zod';
 
 /**
  * The schedule index: for each certificate of the inventory, the hash of its inventory entry and the earliest time
@@ -101,13 +101,17 @@ const scheduleIndexV1Schema = z.object({
   updatedAt: isoDate,
   entries: z.record(
     z.string(),
-    z.object({ configHash: z.string().min(1), lookAt: isoDate, notAfter: isoDate.optional() }),
+    z.object({
+      configHash: z.string().check(z.minLength(1)),
+      lookAt: isoDate,
+      notAfter: z.optional(isoDate),
+    }),
   ),
 });
 
 const problemSchema = z.object({ path: z.string(), message: z.string() });
 const inventoryRecordSchema = z.object({
-  etag: z.string().min(1),
+  etag: z.string().check(z.minLength(1)),
   rules: z.string(),
   parsedAt: isoDate,
   problems: z.array(problemSchema),

@@ -1,28 +1,28 @@
-import * as z from 'zod';
 import { CHALLENGE_TYPES } from '../acme/dns-persist';
 import { KEY_TYPES } from '../config/inventory';
 import { RENEWAL_REASONS } from '../contracts/renewal-message';
+import * as z from '../zod';
 import { FAILOVER_REASONS } from './failover';
 
 const isoDate = z.iso.datetime({ offset: true });
 
 /** An RFC 7807 problem document as recorded in state and events. */
-export const problemSchema = z.object({
-  type: z.string().optional(),
-  detail: z.string().optional(),
-  status: z.number().optional(),
-  instance: z.string().optional(),
-  subproblems: z.array(z.record(z.string(), z.unknown())).optional(),
+export const problemSchema = z.compiledObject({
+  type: z.optional(z.string()),
+  detail: z.optional(z.string()),
+  status: z.optional(z.number()),
+  instance: z.optional(z.string()),
+  subproblems: z.optional(z.array(z.record(z.string(), z.unknown()))),
 });
 
 /** What we know from the CA's renewalInfo for the current certificate (RFC 9773 §4.2). */
-export const ariStateSchema = z.object({
+export const ariStateSchema = z.compiledObject({
   certId: z.string(),
   windowStart: isoDate,
   windowEnd: isoDate,
   /** Chosen once per window and kept while the window is unchanged. */
   selectedTime: isoDate,
-  explanationUrl: z.string().optional(),
+  explanationUrl: z.optional(z.string()),
   /** Do not ask again before this instant (Retry-After, clamped). */
   nextCheckAt: isoDate,
   checkedAt: isoDate,
@@ -33,21 +33,21 @@ export type AriState = z.infer<typeof ariStateSchema>;
  * Exactly what a renewer added to DNS (see `DnsChangeHandle` in ports.ts), checkpointed so a crashed attempt's
  * records are removed by the next one. Parsed, not trusted: cleanup deletes exactly these values.
  */
-export const dnsChangeHandleSchema = z.object({
+export const dnsChangeHandleSchema = z.compiledObject({
   changes: z.array(
-    z.object({
-      zoneId: z.string().min(1),
-      roleArn: z.string().optional(),
-      name: z.string().min(1),
+    z.compiledObject({
+      zoneId: z.string().check(z.minLength(1)),
+      roleArn: z.optional(z.string()),
+      name: z.string().check(z.minLength(1)),
       values: z.array(z.string()),
     }),
   ),
 });
 
 /** How an order's authorizations were proven (`IssueResult.validation`), for `status`. */
-export const validationStateSchema = z.object({
+export const validationStateSchema = z.compiledObject({
   methods: z.array(z.enum(CHALLENGE_TYPES)),
-  fallbacks: z.array(z.string()).default([]),
+  fallbacks: z._default(z.array(z.string()), []),
   at: isoDate,
 });
 
@@ -55,7 +55,7 @@ export const validationStateSchema = z.object({
  * One persistent record as written: rewritten when the account URL or issuer changes, a wildcard is added, or
  * `persistUntil` comes near (core/acme/dns-persist.ts `persistRecordReason`).
  */
-export const dnsPersistStateSchema = z.object({
+export const dnsPersistStateSchema = z.compiledObject({
   domain: z.string(),
   name: z.string(),
   issuerDomainName: z.string(),
@@ -67,7 +67,7 @@ export const dnsPersistStateSchema = z.object({
 export type DnsPersistState = z.infer<typeof dnsPersistStateSchema>;
 
 /** A renewal that moved on from the certificate's first CA: from which CA, why, and when (docs/failover.md). */
-export const failoverRecordSchema = z.object({
+export const failoverRecordSchema = z.compiledObject({
   from: z.string(),
   reason: z.enum(FAILOVER_REASONS),
   at: isoDate,
@@ -86,23 +86,23 @@ const reasonSchema = z.enum(RENEWAL_REASONS);
 export const MAX_FAILED_ATTEMPTS_PER_ORDER = 3;
 
 /** An order in flight, checkpointed once the CA created it. */
-export const pendingOrderSchema = z.object({
+export const pendingOrderSchema = z.compiledObject({
   url: z.string(),
   createdAt: isoDate,
-  replaces: z.string().optional(),
+  replaces: z.optional(z.string()),
   /**
    * Why the order was placed: a resumed attempt keeps it, so the verification rules that applied when it was
    * placed still apply (a profile change to a shorter lifetime stays `changed`, not `retry`). Absent in documents
    * written before it was recorded.
    */
-  reason: reasonSchema.optional(),
+  reason: z.optional(reasonSchema),
   /** Attempts on this order that failed (rate limits excepted); at {@link MAX_FAILED_ATTEMPTS_PER_ORDER} it is abandoned. */
-  failedAttempts: z.number().int().nonnegative().default(0),
-  dnsHandle: dnsChangeHandleSchema.optional(),
+  failedAttempts: z._default(z.number().check(z.int(), z.nonnegative()), 0),
+  dnsHandle: z.optional(dnsChangeHandleSchema),
   /** The inventory name of the CA the order was placed with: a resumed attempt continues there. */
-  ca: z.string().optional(),
+  ca: z.optional(z.string()),
   /** Set when the order was placed with a later CA of the certificate's list. */
-  failover: failoverRecordSchema.optional(),
+  failover: z.optional(failoverRecordSchema),
 });
 export type PendingOrder = z.infer<typeof pendingOrderSchema>;
 
@@ -110,13 +110,13 @@ export type PendingOrder = z.infer<typeof pendingOrderSchema>;
  * The state document kept per certificate in S3 (`certificates/<id>/state.json`).
  * Parsed on every read: a hand-edited or truncated document is rejected, not trusted.
  */
-export const certificateStateSchema = z.object({
+export const certificateStateSchema = z.compiledObject({
   version: z.literal(1),
   id: z.string(),
   /** Hash of the inventory fields that require a new certificate when they change. */
-  configHash: z.string().optional(),
-  current: z
-    .object({
+  configHash: z.optional(z.string()),
+  current: z.optional(
+    z.compiledObject({
       serial: z.string(),
       notBefore: isoDate,
       notAfter: isoDate,
@@ -125,69 +125,76 @@ export const certificateStateSchema = z.object({
       issuer: z.string(),
       directoryUrl: z.string(),
       accountUrl: z.string(),
-      certId: z.string().optional(),
+      certId: z.optional(z.string()),
       /** The certID this certificate's order named in `replaces` (RFC 9773 §5), when the CA accepted it. */
-      replaced: z.string().optional(),
+      replaced: z.optional(z.string()),
       issuedAt: isoDate,
       /**
        * Which of the certificate's CAs issued it (inventory name), the issuer key identifier its certID names, and,
        * when a later CA of the list issued it, the failover; why the order went without `replaces` although there
        * was a predecessor. Absent in documents written before failover existed.
        */
-      issuedBy: z
-        .object({
+      issuedBy: z.optional(
+        z.compiledObject({
           ca: z.string(),
-          authorityKeyId: z.string().optional(),
-          failover: failoverRecordSchema.optional(),
-          replacesWithheld: z.string().optional(),
-        })
-        .optional(),
-    })
-    .optional(),
-  ari: ariStateSchema.optional(),
+          authorityKeyId: z.optional(z.string()),
+          failover: z.optional(failoverRecordSchema),
+          replacesWithheld: z.optional(z.string()),
+        }),
+      ),
+    }),
+  ),
+  ari: z.optional(ariStateSchema),
   /** Why ARI is not usable right now (404, invalid window, …), for `status` and alarms. */
-  ariError: z.string().optional(),
+  ariError: z.optional(z.string()),
   /** When ARI failed without a usable window: do not ask again before this instant. */
-  ariRetryAt: isoDate.optional(),
-  acm: z
-    .record(z.string(), z.object({ arn: z.string(), serial: z.string(), keyType: z.enum(KEY_TYPES) }))
-    .default({}),
-  retiredAcmArns: z.array(z.object({ region: z.string(), arn: z.string(), retiredAt: isoDate })).default([]),
+  ariRetryAt: z.optional(isoDate),
+  acm: z._default(
+    z.record(
+      z.string(),
+      z.compiledObject({ arn: z.string(), serial: z.string(), keyType: z.enum(KEY_TYPES) }),
+    ),
+    {},
+  ),
+  retiredAcmArns: z._default(
+    z.array(z.compiledObject({ region: z.string(), arn: z.string(), retiredAt: isoDate })),
+    [],
+  ),
   /** An order in flight: resumed instead of placing a new one after a crash or timeout. */
-  pendingOrder: pendingOrderSchema.optional(),
+  pendingOrder: z.optional(pendingOrderSchema),
   /** The last kept order given up on after {@link MAX_FAILED_ATTEMPTS_PER_ORDER} failed attempts. */
-  abandonedOrder: z
-    .object({
+  abandonedOrder: z.optional(
+    z.compiledObject({
       url: z.string(),
       abandonedAt: isoDate,
       failedAttempts: z.number(),
-      lastError: z.string().optional(),
-    })
-    .optional(),
+      lastError: z.optional(z.string()),
+    }),
+  ),
   /**
    * Why the current certificate was ordered without the inventory's profile (the CA does not advertise it), so
    * `status` and the outcome show it rather than one log line.
    * @see draft-ietf-acme-profiles §4
    */
-  profileNote: z.string().optional(),
-  failures: z.number().int().nonnegative().default(0),
+  profileNote: z.optional(z.string()),
+  failures: z._default(z.number().check(z.int(), z.nonnegative()), 0),
   /** When the current run of failed attempts began (cleared by a renewal): a CA outage's budget counts from it. */
-  failingSince: isoDate.optional(),
-  lastAttemptAt: isoDate.optional(),
+  failingSince: z.optional(isoDate),
+  lastAttemptAt: z.optional(isoDate),
   /** When the last forced order was placed: at most one per `forcedRenewalMinIntervalMs`. */
-  lastForcedAt: isoDate.optional(),
-  lastResult: z.enum(['renewed', 'failed', 'deferred', 'imported']).optional(),
-  lastReason: z.string().optional(),
-  lastError: z.string().optional(),
-  lastProblem: problemSchema.optional(),
+  lastForcedAt: z.optional(isoDate),
+  lastResult: z.optional(z.enum(['renewed', 'failed', 'deferred', 'imported'])),
+  lastReason: z.optional(z.string()),
+  lastError: z.optional(z.string()),
+  lastProblem: z.optional(problemSchema),
   /** Not before this instant (rate limit Retry-After). */
-  retryAfter: isoDate.optional(),
+  retryAfter: z.optional(isoDate),
   /** When the last renewal dropped `replaces` and why (the lego v4.16.0 lesson). */
-  replacesDropped: z.object({ at: isoDate, reason: z.string() }).optional(),
+  replacesDropped: z.optional(z.compiledObject({ at: isoDate, reason: z.string() })),
   /** How the last order's authorizations were proven, and why dns-01 stood in for dns-persist-01. */
-  validation: validationStateSchema.optional(),
+  validation: z.optional(validationStateSchema),
   /** The `_validation-persist` records written for this certificate (draft-ietf-acme-dns-persist), per domain. */
-  dnsPersist: z.array(dnsPersistStateSchema).optional(),
+  dnsPersist: z.optional(z.array(dnsPersistStateSchema)),
 });
 export type CertificateState = z.infer<typeof certificateStateSchema>;
 
