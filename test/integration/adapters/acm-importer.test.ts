@@ -9,9 +9,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AcmImporter, sameSerial } from '../../../functions/adapters/acm-importer';
 import type { KeyType } from '../../../functions/core/config/inventory';
 import { hasCode } from '../../../functions/core/errors';
-import { x509 } from '../../support/pki/x509';
 import type { CertificateFiles, ImportRequest } from '../../../functions/core/renewal/ports';
 import { awsTestConfig, type MotoServer, startMoto } from '../../../testbed/moto';
+import { x509 } from '../../support/pki/x509';
 
 let moto: MotoServer;
 let acm: ACMClient;

@@ -1,38 +1,39 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { config } from 'zod/mini';
+import { execFileSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../../infra/lib/lambda-bundling';
 
 /**
- * Each case loads a handler in a fresh module registry, then parses a state document with the schema that handler's
- * modules built and records whether zod compiled a parser for it (its JIT makes one with `new Function` on the first
- * parse). zod itself is loaded once per test file, so its global configuration is reset before each case.
+ * Loads one handler in a process of its own (zod's configuration and its cached probe for `new Function` are per
+ * process, as in Lambda), then parses a state document with the schema that handler's modules built and says whether
+ * zod compiled a parser for it: its JIT makes one with `new Function` on the first parse.
  */
-async function compilesOnFirstParse(handler: string): Promise<boolean> {
-  vi.resetModules();
-  await import(handler);
-  const { certificateStateSchema, emptyState } = await import('../../../functions/core/renewal/state');
-  const compile = vi.spyOn(globalThis, 'Function');
-  certificateStateSchema.parse(emptyState('shop'));
-  const compiled = compile.mock.calls.length > 0;
-  compile.mockRestore();
-  return compiled;
+function compilesOnFirstParse(handler: string): boolean {
+  const url = (path: string) => pathToFileURL(`${PROJECT_ROOT}/${path}`).href;
+  const script = `
+    await import(${JSON.stringify(url(handler))});
+    const { certificateStateSchema, emptyState } = await import(${JSON.stringify(url('functions/core/renewal/state.ts'))});
+    let compiled = 0;
+    globalThis.Function = new Proxy(globalThis.Function, {
+      construct: (target, args) => { compiled += 1; return Reflect.construct(target, args); },
+    });
+    certificateStateSchema.parse(emptyState('shop'));
+    process.stdout.write(String(compiled > 0));`;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+  });
+  return out.trim().split('\n').pop() === 'true';
 }
 
-beforeEach(() => {
-  config({ jitless: false });
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-  vi.resetModules();
-});
-
 describe("zod's JIT per entry point (functions/composition/one-shot-parsing.ts)", () => {
-  it('the renewer and first-import entry points build their schemas without it: each document is parsed once', async () => {
-    expect(await compilesOnFirstParse('../../../functions/handlers/renewer')).toBe(false);
-    expect(await compilesOnFirstParse('../../../functions/handlers/first-import')).toBe(false);
+  it('the renewer and first-import entry points build their schemas without it: each document is parsed once', () => {
+    expect(compilesOnFirstParse('functions/handlers/renewer.ts')).toBe(false);
+    expect(compilesOnFirstParse('functions/handlers/first-import.ts')).toBe(false);
   });
 
-  it('the scheduler keeps it: a pass parses thousands of state documents with the same schema', async () => {
-    expect(await compilesOnFirstParse('../../../functions/handlers/scheduler')).toBe(true);
+  it('the scheduler keeps it: a pass parses thousands of state documents with the same schema', () => {
+    expect(compilesOnFirstParse('functions/handlers/scheduler.ts')).toBe(true);
   });
 });

@@ -10,7 +10,6 @@ import { caFor, parseInventory } from '../../../functions/core/config/inventory'
 import { AcmeAwsError, hasCode } from '../../../functions/core/errors';
 import type { Fetch } from '../../../functions/core/http';
 import { parseCertificate, signingAlgorithm } from '../../../functions/core/pki';
-import { x509 } from '../../support/pki/x509';
 import { configHash } from '../../../functions/core/renewal/config-hash';
 import { type RenewerDeps, renewCertificate } from '../../../functions/core/renewal/renew-certificate';
 import { runScheduler } from '../../../functions/core/renewal/run-scheduler';
@@ -28,6 +27,7 @@ import {
   MemoryStore,
   seededRandom,
 } from '../../support/fakes';
+import { x509 } from '../../support/pki/x509';
 import { DIRECTORY_URL, FakeCa, json, ORIGIN, problem } from '../acme/fake-ca';
 import { buildTestChain, FIXED, type TestChain } from '../pki/fixtures';
 
