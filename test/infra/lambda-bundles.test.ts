@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { eagerOutputs } from '../../bench/lib/bundle';
@@ -76,6 +76,39 @@ describe('the Lambda bundles', () => {
       expect(inputsOf(handler, () => true).filter((path) => pkiLibrary.test(path))).toEqual([]);
     },
   );
+});
+
+describe("zod's JIT in the deployed bundles (functions/composition/one-shot-parsing.ts)", () => {
+  const root = join(PROJECT_ROOT, '.cache', 'jit-check');
+
+  /** Imports the handler's bundle in a fresh process with `Function` watched: zod's JIT probes it as schemas build. */
+  async function functionConstructsAtImport(handler: Handler): Promise<number> {
+    const dir = join(root, handler);
+    rmSync(dir, { recursive: true, force: true });
+    for (const [path, text] of (await bundleInMemory(handler)).files) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    }
+    const script = `let made = 0;
+globalThis.Function = new Proxy(globalThis.Function, { construct: (t, a) => { made += 1; return Reflect.construct(t, a); } });
+await import(${JSON.stringify(join(dir, 'index.mjs'))});
+process.stdout.write(String(made));`;
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+    expect(out.status, out.stderr).toBe(0);
+    return Number(out.stdout.trim().split('\n').pop());
+  }
+
+  it('the renewer and first-import bundles build every schema with the JIT off, whatever order esbuild chose', async () => {
+    expect(await functionConstructsAtImport('renewer')).toBe(0);
+    expect(await functionConstructsAtImport('firstImport')).toBe(0);
+  });
+
+  it('the scheduler bundle keeps it (zod probes new Function once when it builds the state schema)', async () => {
+    expect(await functionConstructsAtImport('scheduler')).toBeGreaterThan(0);
+  });
 });
 
 describe('the environment credential provider, bundled as the functions bundle it', () => {

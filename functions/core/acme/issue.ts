@@ -324,9 +324,9 @@ export async function issueCertificate<H>(input: IssueInput<H>): Promise<IssueRe
   const checkpoint = early(async () => {
     if (newOrder) await input.onOrder?.({ url, replaced });
   });
-  // The CSR is made while the CA validates: started once every challenge is answered, so its CPU (the x509
-  // library's first load, the signature) is not spent on the way to the CA, or when finalizing needs it first. A
-  // valid or processing order needs none.
+  // The CSR is made while the CA validates: started once the first challenges are answered (dns-persist-01 ones
+  // before dns-01 ones are published, in a mixed order), so its CPU is not spent on the way to the CA, or when
+  // finalizing needs it first. A valid or processing order needs none.
   const csr = onDemand(input.csr);
   let validation: Validation = { methods: [], fallbacks: [] };
   let removed = NOTHING_TO_REMOVE;

@@ -66,6 +66,14 @@ export async function createCsr(input: {
     throw new AcmeAwsError('pki-invalid', 'A certificate signing request needs at least one DNS name');
   }
   const keyType = keyTypeOfKey(input.keys.privateKey);
+  // WebCrypto signs with the hash an RSA key was made for; the request names SHA-256, as keyAlgorithm makes them.
+  const hash = (input.keys.privateKey.algorithm as Partial<RsaHashedKeyAlgorithm>).hash?.name;
+  if (keyType.startsWith('rsa-') && hash !== 'SHA-256') {
+    throw new AcmeAwsError(
+      'pki-invalid',
+      `An RSA key for a CSR must be made for SHA-256 (this one is for ${hash ?? 'no hash'}); generate it with keyAlgorithm()`,
+    );
+  }
   const commonName = names.find((name) => name.length <= MAX_COMMON_NAME);
   const subject =
     commonName === undefined
@@ -81,6 +89,7 @@ export async function createCsr(input: {
     unsignedInteger(Uint8Array.of(0)),
     subject,
     spki,
+    // attributes [0] IMPLICIT SET OF Attribute: one attribute; a second would have to be DER-ordered with setOf's rule.
     contextConstructed(0, sequence(oid(OID.extensionRequest), setOf(sequence(subjectAltName)))),
   );
   const signature = new Uint8Array(

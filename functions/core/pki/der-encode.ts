@@ -60,6 +60,8 @@ export function unsignedInteger(magnitude: Uint8Array): Uint8Array<ArrayBuffer> 
 
 /** OBJECT IDENTIFIER from dotted form (X.690 §8.19: the first two arcs in one subidentifier, base 128). */
 export function oid(dotted: string): Uint8Array<ArrayBuffer> {
+  if (!/^[0-2]\.\d+(\.\d+)*$/.test(dotted))
+    throw new AcmeAwsError('pki-invalid', `"${dotted}" is not a dotted OID`);
   const [first = 0, second = 0, ...rest] = dotted.split('.').map(Number);
   const octets: number[] = [];
   for (const arc of [first * 40 + second, ...rest]) {

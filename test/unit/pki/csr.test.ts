@@ -89,6 +89,22 @@ describe('createCsr', () => {
     ).rejects.toThrow(/"bücher\.example\.test" is not ASCII; write internationalised names as A-labels/);
   });
 
+  it('refuses an RSA key made for another hash than the SHA-256 the request names', async () => {
+    const keys = (await globalThis.crypto.subtle.generateKey(
+      {
+        name: 'RSASSA-PKCS1-v1_5',
+        modulusLength: 2048,
+        publicExponent: Uint8Array.of(1, 0, 1),
+        hash: 'SHA-384',
+      },
+      true,
+      ['sign', 'verify'],
+    )) as CryptoKeyPair;
+    await expect(createCsr({ keys, names: ['example.test'] })).rejects.toThrow(
+      /must be made for SHA-256 \(this one is for SHA-384\)/,
+    );
+  });
+
   it('refuses an empty name list', async () => {
     let thrown: unknown;
     try {

@@ -40,6 +40,10 @@ describe('the DER encoder (read back with der.ts)', () => {
     },
   );
 
+  it.each(['', '1', '3.1', '1.2.x', '1..2'])('refuses %j as an OID', (dotted) => {
+    expect(() => oid(dotted)).toThrow(/is not a dotted OID/);
+  });
+
   it('orders a SET OF by its encodings (X.690 §11.6), whatever order it was given in', () => {
     const a = tlv(TAG.integer, Uint8Array.of(2));
     const b = tlv(TAG.integer, Uint8Array.of(1));
