@@ -121,7 +121,10 @@ export class S3Objects {
 
   /** The domain error for a failed read of `key`; a KMS key the caller cannot use is named as such (s3-errors.ts). */
   readFailure(key: string, error: unknown): AcmeAwsError {
-    return kmsReadFailure(this.bucket, key, error, this.code) ?? this.failure('Reading', key, error);
+    return (
+      kmsReadFailure(this.bucket, key, error, 'this function', this.code) ??
+      this.failure('Reading', key, error)
+    );
   }
 
   /** The domain error for a failed call on `key`. */

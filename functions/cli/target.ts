@@ -91,6 +91,15 @@ async function readDeployment(
   endpoint: string | undefined,
 ): Promise<Deployment | undefined> {
   const s3 = stateBucketClient(region, endpoint);
+  try {
+    return await readDeploymentWith(s3, bucket);
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** {@link readDeployment} through a client the caller owns (`migrate-encryption` reads it with its own). */
+export async function readDeploymentWith(s3: S3Client, bucket: string): Promise<Deployment | undefined> {
   let text: string;
   try {
     const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: DEPLOYMENT_KEY }));
@@ -99,15 +108,13 @@ async function readDeployment(
     const name = (error as { name?: string }).name;
     if (name === 'NoSuchKey' || name === 'NotFound') return undefined;
     throw (
-      kmsReadFailure(bucket, DEPLOYMENT_KEY, error) ??
+      kmsReadFailure(bucket, DEPLOYMENT_KEY, error, 'these credentials') ??
       new AcmeAwsError(
         'store-failed',
         `could not read s3://${bucket}/${DEPLOYMENT_KEY}: ${error instanceof Error ? error.message : String(error)}`,
         { cause: error },
       )
     );
-  } finally {
-    s3.destroy();
   }
   let json: unknown;
   try {
