@@ -21,10 +21,12 @@ Usage:
                                                  CloudFront rules, name limits, projected ACM quota use
     [--dns-server HOST[:PORT]]... [--caa-identity [CA=]DOMAIN]...
     [--acm-import-quota N] [--acm-certificate-quota N]
-  acme-ari migrate-encryption [--dry-run] [--json]
-                                                 re-encrypt the state bucket's SSE-KMS objects (all but key
-                                                 material) to SSE-S3 in place, after upgrading to stateEncryption
-                                                 's3-managed' (the default); copies conditional on each ETag
+  acme-ari migrate-encryption [--dry-run] [--include-other] [--force] [--json]
+                                                 re-encrypt the state bucket's SSE-KMS objects of known kinds
+                                                 (never key material) to SSE-S3 in place, after upgrading to
+                                                 stateEncryption 's3-managed' (the default); copies conditional on
+                                                 each ETag. --include-other: also objects of no known kind (they
+                                                 could be key material); --force: even if deployment.json says 'kms'
 
 Target (not for validate):
   --bucket NAME       state bucket (env STATE_BUCKET)
@@ -59,7 +61,11 @@ const commandOptions = {
     'acm-import-quota': { type: 'string' },
     'acm-certificate-quota': { type: 'string' },
   },
-  'migrate-encryption': { 'dry-run': { type: 'boolean', default: false } },
+  'migrate-encryption': {
+    'dry-run': { type: 'boolean', default: false },
+    'include-other': { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
+  },
 } as const;
 
 type CommandName = keyof typeof commandOptions;
@@ -171,7 +177,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
   }
 }
 
-/** `migrate-encryption` needs only the bucket and the operator's credentials: no deployment document, no runtime. */
+/** `migrate-encryption` needs only the bucket and the operator's credentials (it reads deployment.json itself), no runtime. */
 async function migrateEncryption(values: Values, json: boolean, env: NodeJS.ProcessEnv, io: CliIo) {
   if (values.bed)
     throw new UsageError(
@@ -180,7 +186,17 @@ async function migrateEncryption(values: Values, json: boolean, env: NodeJS.Proc
   const { bucket, region, endpoint } = awsLocation({ bucket: values.bucket, region: values.region }, env);
   const s3 = stateBucketClient(region, endpoint);
   try {
-    return await migrateEncryptionCommand(s3, { bucket, dryRun: values['dry-run'], json }, io);
+    return await migrateEncryptionCommand(
+      s3,
+      {
+        bucket,
+        dryRun: values['dry-run'],
+        json,
+        includeOther: values['include-other'],
+        force: values.force,
+      },
+      io,
+    );
   } finally {
     s3.destroy();
   }

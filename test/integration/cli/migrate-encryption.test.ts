@@ -1,4 +1,5 @@
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
@@ -26,7 +27,13 @@ const KEY_MATERIAL_KEY = 'arn:aws:kms:us-east-1:123456789012:key/key-material';
 /** What a deployment from before `stateEncryption` holds: everything but key material under the state key. */
 const STATE_OBJECTS: Record<string, string> = {
   'inventory.json': '{"certificates":[]}\n',
-  'deployment.json': '{"serviceName":"x"}',
+  // Written before stateEncryption existed: no such field (the case the command is for).
+  'deployment.json': JSON.stringify({
+    serviceName: 'x',
+    region: 'us-east-1',
+    scheduleIntervalMinutes: 60,
+    forcedRenewalIntervalMinutes: 1440,
+  }),
   'certificates/www/state.json': '{"id":"www"}\n',
   'certificates/www/cert.pem': 'leaf',
   'certificates/www/chain.pem': 'intermediate',
@@ -40,6 +47,9 @@ const KEY_MATERIAL: Record<string, string> = {
   'certificates/www/pending-key.pem': 'not-a-real-pending-key',
   'accounts/0123456789abcdef.json': '{"account":"not-a-real-jwk"}',
 };
+/** An object at a path the state layout does not know (an operator's file, a future layout): maybe key material. */
+const UNKNOWN_KEY = 'operator/backup/old-account-key.pem';
+const UNKNOWN_BODY = 'not-a-real-operator-key';
 
 async function put(key: string, body: string, kmsKey: string | undefined): Promise<void> {
   await aws.s3.send(
@@ -130,6 +140,7 @@ beforeEach(async () => {
   );
   for (const [key, text] of Object.entries(STATE_OBJECTS)) await put(key, text, OLD_STATE_KEY);
   for (const [key, text] of Object.entries(KEY_MATERIAL)) await put(key, text, KEY_MATERIAL_KEY);
+  await put(UNKNOWN_KEY, UNKNOWN_BODY, OLD_STATE_KEY);
   // Written after the upgrade, under the new default.
   await put('certificates/api/state.json', '{"id":"api"}\n', undefined);
   await aws.s3.send(
@@ -176,6 +187,9 @@ describe('acme-ari migrate-encryption against moto', () => {
       expect(await versions(key)).toHaveLength(1);
     }
     expect((await versions('certificates/api/state.json')).length).toBe(1);
+    // Of no known kind: left under the KMS key, as it was.
+    expect((await head(UNKNOWN_KEY)).SSEKMSKeyId).toBe(OLD_STATE_KEY);
+    expect(await versions(UNKNOWN_KEY)).toHaveLength(1);
 
     const rows = Object.fromEntries(
       out
@@ -198,11 +212,14 @@ describe('acme-ari migrate-encryption against moto', () => {
       leases: [1, 0, 0, 0],
       'change markers': [1, 0, 0, 0],
       deployment: [1, 0, 0, 0],
+      other: [0, 0, 0, 1],
     });
+    expect(err).toContain(`${UNKNOWN_KEY}: not touched (unknown kind)`);
+    expect(err).toContain('--include-other re-encrypts it too');
     expect(err).toContain('key material (private keys, pending keys, ACME accounts) was not touched');
     expect(err).toContain('the earlier versions stay under the KMS key');
     // Counts only: no object's content reaches the output.
-    for (const text of [...Object.values(STATE_OBJECTS), ...Object.values(KEY_MATERIAL)])
+    for (const text of [...Object.values(STATE_OBJECTS), ...Object.values(KEY_MATERIAL), UNKNOWN_BODY])
       expect(`${out}\n${err}`).not.toContain(text);
 
     // A second run finds nothing left to move.
@@ -211,6 +228,72 @@ describe('acme-ari migrate-encryption against moto', () => {
     const report = JSON.parse(again.out) as { kinds: Record<string, { moved: number; already: number }> };
     expect(Object.values(report.kinds).reduce((n, k) => n + k.moved, 0)).toBe(0);
     expect(report.kinds.certificates).toMatchObject({ moved: 0, already: 4 });
+    expect(report).toMatchObject({ notTouched: [UNKNOWN_KEY] });
+  });
+
+  it('--include-other also moves an object of no known kind; key material stays as it is', async () => {
+    const { code, out, err } = await cli('migrate-encryption', '--include-other');
+    expect(code).toBe(0);
+    expect((await head(UNKNOWN_KEY)).ServerSideEncryption).toBe('AES256');
+    expect(await body(UNKNOWN_KEY)).toBe(UNKNOWN_BODY);
+    expect(out).toMatch(/^other\s+1\s+0\s+0\s+0$/m);
+    expect(out).toMatch(/^key material\s+0\s+0\s+0\s+3$/m);
+    expect(err).not.toContain('unknown kind');
+    for (const key of Object.keys(KEY_MATERIAL))
+      expect((await head(key)).SSEKMSKeyId, key).toBe(KEY_MATERIAL_KEY);
+  });
+
+  it('refuses a deployment that chose stateEncryption: kms (exit 2, nothing copied) unless --force', async () => {
+    const chosen = JSON.stringify({
+      serviceName: 'x',
+      region: 'us-east-1',
+      scheduleIntervalMinutes: 60,
+      forcedRenewalIntervalMinutes: 1440,
+      stateKmsKeyArn: OLD_STATE_KEY,
+      stateEncryption: 'kms',
+    });
+    await put('deployment.json', chosen, OLD_STATE_KEY);
+    for (const flags of [[], ['--dry-run'], ['--include-other']]) {
+      const refused = await cli('migrate-encryption', ...flags);
+      expect(refused.code, flags.join(' ')).toBe(2);
+      expect(refused.out).toBe('');
+      expect(refused.err).toBe(
+        "error: s3://acme-state/deployment.json says stateEncryption: 'kms': this deployment keeps its state objects " +
+          'under its state key by choice, and its functions still write under it; re-encrypting them to SSE-S3 would ' +
+          "silently downgrade it. To move to SSE-S3, set stateEncryption: 's3-managed' (the default) on the construct, " +
+          'cdk deploy, then run this again; --force migrates anyway',
+      );
+    }
+    // Refused before the listing: the deployment document is the only object it asked for.
+    const watched = watchedClient();
+    const sink = io();
+    const error = await migrateEncryptionCommand(
+      watched.s3,
+      { bucket, dryRun: false, json: false },
+      sink.io,
+    ).catch((e: unknown) => e);
+    expect((error as Error).name).toBe('UsageError');
+    expect(watched.requests).toEqual([`GET /${bucket}/deployment.json`]);
+    for (const key of [...Object.keys(STATE_OBJECTS), UNKNOWN_KEY]) {
+      expect((await head(key)).SSEKMSKeyId, key).toBe(OLD_STATE_KEY);
+      expect(await versions(key), key).toHaveLength(key === 'deployment.json' ? 2 : 1);
+    }
+
+    const forced = await cli('migrate-encryption', '--force');
+    expect(forced.code).toBe(0);
+    expect(forced.err).toContain("--force: s3://acme-state/deployment.json says stateEncryption: 'kms'");
+    for (const key of Object.keys(STATE_OBJECTS))
+      expect((await head(key)).ServerSideEncryption, key).toBe('AES256');
+    expect((await head(UNKNOWN_KEY)).SSEKMSKeyId).toBe(OLD_STATE_KEY);
+    expect(JSON.parse(await body('deployment.json'))).toMatchObject({ stateEncryption: 'kms' });
+  });
+
+  it('proceeds when the bucket has no deployment.json', async () => {
+    await aws.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'deployment.json' }));
+    const { code, out } = await cli('migrate-encryption');
+    expect(code).toBe(0);
+    expect(out).not.toMatch(/^deployment\s/m);
+    expect((await head('inventory.json')).ServerSideEncryption).toBe('AES256');
   });
 
   it('--dry-run counts what would move and copies nothing', async () => {
@@ -225,7 +308,7 @@ describe('acme-ari migrate-encryption against moto', () => {
     }
   });
 
-  it('never sends a request for a key-material object (only the bucket listing names them)', async () => {
+  it('never sends a request for a key-material or unknown-kind object (only the bucket listing names them)', async () => {
     const watched = watchedClient();
     const sink = io();
     expect(await migrateEncryptionCommand(watched.s3, { bucket, dryRun: false, json: false }, sink.io)).toBe(
@@ -233,8 +316,8 @@ describe('acme-ari migrate-encryption against moto', () => {
     );
     expect(watched.requests.some((r) => r.startsWith('PUT '))).toBe(true);
     for (const request of watched.requests) {
-      for (const key of Object.keys(KEY_MATERIAL)) expect(request).not.toContain(key);
-      expect(request).not.toMatch(/privkey|pending-key|accounts\//);
+      for (const key of [...Object.keys(KEY_MATERIAL), UNKNOWN_KEY]) expect(request).not.toContain(key);
+      expect(request).not.toMatch(/privkey|pending-key|accounts\/|operator\//);
     }
   });
 
@@ -253,7 +336,13 @@ describe('acme-ari migrate-encryption against moto', () => {
     expect(await body(key)).toBe('{"id":"www","ari":"new window"}\n');
     const report = JSON.parse(out.join('\n')) as { kinds: Record<string, unknown>; changed: string[] };
     // Looked at again: the function's write is already not SSE-KMS, so there was nothing left to move.
-    expect(report.kinds.state).toEqual({ moved: 0, already: 2, changed: 0, 'key-material': 0 });
+    expect(report.kinds.state).toEqual({
+      moved: 0,
+      already: 2,
+      changed: 0,
+      'key-material': 0,
+      'unknown-kind': 0,
+    });
     expect(report.changed).toEqual([]);
     // Its versions: the seed under the old key and the function's write; no copy of the stale one on top.
     expect(await versions(key)).toHaveLength(2);
