@@ -127,6 +127,20 @@ function issuanceSection(r: IssuanceResults, peers: Peers): string[] {
     );
   });
   out.push(`**Target** — a lean renewer: ${lean.join('; ')}.`, '');
+  const split = r.byShape['apex+wildcard'].ours?.residentAtEnd;
+  if (split && r.bareNode?.anonKib !== undefined && r.bareNode.fileKib !== undefined) {
+    out.push(
+      `Where the renewer's memory is (apex+wildcard, medians at the end of the run, /proc/self/status): ` +
+        `${mebibytes(split.anonKib.median)} anonymous (the V8 heap and native allocations) and ` +
+        `${mebibytes(split.fileKib.median)} file-backed (the node binary's own code and data as far as the run ` +
+        `touched them: TLS, WebCrypto, fetch, the compilers). Node.js ${r.node} running nothing holds ` +
+        `${mebibytes(r.bareNode.anonKib)} anonymous and ${mebibytes(r.bareNode.fileKib)} file-backed ` +
+        `(peak ${mebibytes(r.bareNode.maxRssKib)}), so the process's own work adds ` +
+        `${mebibytes(split.anonKib.median - r.bareNode.anonKib)} and ` +
+        `${mebibytes(split.fileKib.median - r.bareNode.fileKib)}.`,
+      '',
+    );
+  }
   out.push(
     'How it was measured: one Pebble (`PEBBLE_VA_NOSLEEP=1`, nonce rejection 0 %, authorization reuse 0 %, ' +
       "Retry-After 1 s on pending authorizations and orders) validating dns-01 through the test bed's DNS " +

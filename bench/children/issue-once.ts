@@ -17,4 +17,22 @@ const started = performance.now();
 const runtime = createRenewerRuntime(input.config);
 const outcome = await runtime.renew({ id: input.id, reason: 'forced', force: true }, `bench-${process.pid}`);
 const renewMs = performance.now() - started;
-process.stdout.write(`${JSON.stringify({ renewMs, result: outcome.result, serial: outcome.serial })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ renewMs, result: outcome.result, serial: outcome.serial, rss: residentSplit() })}\n`,
+);
+
+/**
+ * What the process holds in memory at its end, split as Linux reports it (/proc/self/status, KiB): anonymous pages
+ * (the V8 heap, native allocations) and file-backed ones (the node binary's own code and data as far as they were
+ * touched). Undefined where /proc is missing.
+ */
+function residentSplit(): { anonKib: number; fileKib: number } | undefined {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1]);
+    const split = { anonKib: kib('RssAnon'), fileKib: kib('RssFile') };
+    return Number.isFinite(split.anonKib) && Number.isFinite(split.fileKib) ? split : undefined;
+  } catch {
+    return undefined;
+  }
+}

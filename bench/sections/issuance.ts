@@ -25,6 +25,8 @@ export interface ToolResult {
   readonly rssKib: Summary;
   /** Ours only: time inside `renew` (the process minus Node start and module loading). */
   readonly inProcess?: Summary;
+  /** Ours only, on Linux: resident memory at the end, anonymous and file-backed (KiB, /proc/self/status). */
+  readonly residentAtEnd?: { readonly anonKib: Summary; readonly fileKib: Summary };
   readonly failures: readonly string[];
 }
 
@@ -37,7 +39,14 @@ export interface IssuanceResults {
   readonly notes: readonly string[];
   /** The Node.js ours ran on (`--version`): the Lambda runtime's, when the bed has it. */
   readonly node: string;
+  /** That Node.js running nothing (`-e ''`), median of 3: its peak RSS and, on Linux, the split at its end. */
+  readonly bareNode?: { readonly maxRssKib?: number; readonly anonKib?: number; readonly fileKib?: number };
 }
+
+/** Reports the resident split of a process at its end (what issue-once.ts prints too), for a bare Node.js. */
+const BARE_NODE_SCRIPT = String.raw`const s = require('node:fs').readFileSync('/proc/self/status', 'utf8');
+const kib = (f) => Number(new RegExp('^' + f + ':\\s+(\\d+)', 'm').exec(s)?.[1]);
+process.stdout.write(JSON.stringify({ anonKib: kib('RssAnon'), fileKib: kib('RssFile') }));`;
 
 const SHAPES: readonly Shape[] = ['apex+wildcard', 'single'];
 
@@ -90,7 +99,10 @@ export async function runIssuance(input: {
 
   const runners: Record<
     Tool,
-    ((shape: Shape) => Promise<MeasuredRun & { inProcessMs?: number }>) | undefined
+    | ((
+        shape: Shape,
+      ) => Promise<MeasuredRun & { inProcessMs?: number; resident?: { anonKib: number; fileKib: number } }>)
+    | undefined
   > = {
     ours: async (shape) => {
       const id = shape === 'single' ? 'ours-single' : 'ours-wildcard';
@@ -103,9 +115,13 @@ export async function runIssuance(input: {
           env: { ...baseEnv, NODE_EXTRA_CA_CERTS: tls.caPath, NODE_OPTIONS: LAMBDA_NODE_OPTIONS },
         }),
       );
-      const line = JSON.parse(run.stdout.trim().split('\n').pop()!) as { renewMs: number; result: string };
+      const line = JSON.parse(run.stdout.trim().split('\n').pop()!) as {
+        renewMs: number;
+        result: string;
+        rss?: { anonKib: number; fileKib: number };
+      };
       if (line.result !== 'renewed') throw new Error(`our issuance ended "${line.result}", not "renewed"`);
-      return { ...run, inProcessMs: line.renewMs };
+      return { ...run, inProcessMs: line.renewMs, ...(line.rss ? { resident: line.rss } : {}) };
     },
     lego: peers.lego
       ? async (shape) =>
@@ -188,13 +204,13 @@ export async function runIssuance(input: {
 
   const samples = new Map<
     string,
-    { wall: number[]; rss: number[]; inProcess: number[]; failures: string[] }
+    { wall: number[]; rss: number[]; inProcess: number[]; anon: number[]; file: number[]; failures: string[] }
   >();
   const bucketOf = (tool: Tool, shape: Shape) => {
     const key = `${tool}|${shape}`;
     let s = samples.get(key);
     if (!s) {
-      s = { wall: [], rss: [], inProcess: [], failures: [] };
+      s = { wall: [], rss: [], inProcess: [], anon: [], file: [], failures: [] };
       samples.set(key, s);
     }
     return s;
@@ -221,6 +237,10 @@ export async function runIssuance(input: {
           s.wall.push(run.wallMs);
           if (run.maxRssKib !== undefined) s.rss.push(run.maxRssKib);
           if (run.inProcessMs !== undefined) s.inProcess.push(run.inProcessMs);
+          if (run.resident) {
+            s.anon.push(run.resident.anonKib);
+            s.file.push(run.resident.fileKib);
+          }
           log(`  ${tool.padEnd(7)} ${shape.padEnd(13)} #${i + 1}: ${(run.wallMs / 1000).toFixed(2)} s`);
         } catch (error) {
           s.failures.push(String(error).slice(0, 400));
@@ -256,9 +276,28 @@ export async function runIssuance(input: {
         wall: summarize(s.wall),
         rssKib: summarize(s.rss),
         ...(s.inProcess.length ? { inProcess: summarize(s.inProcess) } : {}),
+        ...(s.anon.length
+          ? { residentAtEnd: { anonKib: summarize(s.anon), fileKib: summarize(s.file) } }
+          : {}),
         failures: s.failures,
       };
       for (const f of s.failures) notes.push(`${tool} ${shape}: ${f}`);
     }
-  return { n, byShape, floor, notes, node: node.version };
+  const bare: Array<{ maxRssKib?: number; anonKib?: number; fileKib?: number }> = [];
+  for (let i = 0; i < 3; i++) {
+    const run = await measure(node.path, ['-e', BARE_NODE_SCRIPT], { env: baseEnv });
+    const split =
+      run.exitCode === 0 ? (JSON.parse(run.stdout) as { anonKib?: number; fileKib?: number }) : {};
+    bare.push({ maxRssKib: run.maxRssKib, ...split });
+  }
+  const median = (pick: (b: (typeof bare)[number]) => number | undefined) => {
+    const values = bare.map(pick).filter((v): v is number => Number.isFinite(v));
+    return values.length ? summarize(values).median : undefined;
+  };
+  const bareNode = {
+    maxRssKib: median((b) => b.maxRssKib),
+    anonKib: median((b) => b.anonKib),
+    fileKib: median((b) => b.fileKib),
+  };
+  return { n, byShape, floor, notes, node: node.version, bareNode };
 }
