@@ -1,3 +1,4 @@
+import { type Early, early } from '../concurrency';
 import { AcmeAwsError } from '../errors';
 import { getAuthorization, respondToChallenge, waitForAuthorization } from './authorization';
 import { type DownloadedCertificate, downloadCertificate } from './certificate';
@@ -224,12 +225,6 @@ async function authorize<H>(
   return { validation: { methods, fallbacks }, removed: remove() };
 }
 
-/** Work started now whose result is taken later: `settled` never rejects, so a failure is never unhandled. */
-interface Early<T> {
-  readonly get: () => Promise<T>;
-  readonly settled: Promise<unknown>;
-}
-
 /** Like {@link early}, but started by `start()` or the first `get()`; `settled` is resolved until then. */
 function onDemand<T>(make: () => Promise<T>): Early<T> & { readonly start: () => void } {
   let started: Early<T> | undefined;
@@ -242,21 +237,6 @@ function onDemand<T>(make: () => Promise<T>): Early<T> & { readonly start: () =>
     get: () => start().get(),
     get settled() {
       return started?.settled ?? Promise.resolve();
-    },
-  };
-}
-
-function early<T>(make: () => Promise<T>): Early<T> {
-  const settled = make().then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  return {
-    settled,
-    get: async () => {
-      const result = await settled;
-      if ('error' in result) throw result.error;
-      return result.value;
     },
   };
 }

@@ -1,3 +1,4 @@
+import { early } from '../../concurrency';
 import { exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem } from '../../pki';
 import type { RenewalPlan } from '../plan-renewal';
 import type { RenewalContext } from './context';
@@ -55,18 +56,8 @@ export async function prepareOrder(ctx: RenewalContext, plan: OrderPlan): Promis
 
 /** The prepared order's key as the steps take it: awaited when needed, its failure never unhandled. */
 function settle(making: Promise<PreparedKey>): Pick<PreparedOrder, 'key' | 'settled'> {
-  const settled = making.then(
-    (key) => ({ key }),
-    (error: unknown) => ({ error }),
-  );
-  return {
-    settled,
-    key: async () => {
-      const made = await settled;
-      if ('error' in made) throw made.error;
-      return made.key;
-    },
-  };
+  const key = early(() => making);
+  return { key: key.get, settled: key.settled };
 }
 
 /**
