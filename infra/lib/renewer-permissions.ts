@@ -4,6 +4,7 @@ import type { IConstruct } from 'constructs';
 
 import { CERTIFICATE_ID_TAG, MANAGED_BY_TAG } from '../../functions/adapters/acm-importer';
 import { dnsPersistRecordName } from '../../functions/core/acme/dns-persist';
+import { dns01RecordName } from '../../functions/core/acme/dns01';
 import { EVENTS_PUBLISHED_BY, type EventDetailType } from '../../functions/core/contracts/events';
 
 // One source of truth: the importer writes these tags, the policy here conditions on them.
@@ -16,9 +17,7 @@ export { CERTIFICATE_ID_TAG, MANAGED_BY_TAG };
  * "_acme-challenge" to the domain name being validated")
  */
 export function challengeRecordNames(domains: readonly string[]): string[] {
-  const names = domains.map(
-    (d) => `_acme-challenge.${d.replace(/^\*\./, '').replace(/\.$/, '').toLowerCase()}`,
-  );
+  const names = domains.map((d) => dns01RecordName(d.replace(/\.$/, '').toLowerCase()));
   return [...new Set(names)].sort();
 }
 

@@ -11,6 +11,16 @@ export interface DnsTxtRecord {
 }
 
 /**
+ * The dns-01 validation name of an identifier as ordered: a wildcard's is its base domain's, so `example.com` and
+ * `*.example.com` share one.
+ * @see RFC 8555 §8.4 "The client constructs the validation domain name by prepending the label
+ * '_acme-challenge' to the domain name being validated"
+ */
+export function dns01RecordName(identifier: string): string {
+  return `_acme-challenge.${identifier.replace(/^\*\./, '')}`;
+}
+
+/**
  * The TXT record that answers a dns-01 challenge. A wildcard authorization names the base domain, so
  * `example.com` and `*.example.com` share one record name with two values.
  * @see RFC 8555 §8.4 "The client constructs the validation domain name by prepending the label
@@ -27,7 +37,7 @@ export async function dns01Record(input: {
   const domain = input.domain.replace(/^\*\./, '');
   return {
     identifier: input.wildcard ? `*.${domain}` : domain,
-    name: `_acme-challenge.${domain}`,
+    name: dns01RecordName(domain),
     value: base64url.encode(new Uint8Array(digest)),
   };
 }

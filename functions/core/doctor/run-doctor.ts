@@ -1,4 +1,5 @@
 import { dnsPersistRecordName } from '../acme/dns-persist';
+import { dns01RecordName } from '../acme/dns01';
 import {
   type CertificateConfig,
   type ConfigProblem,
@@ -220,7 +221,7 @@ async function diagnose(
   const zones = await deps.zones.zones();
   const checks: DoctorCheck[] = [];
   for (const caName of casOf(cert)) checks.push(...(await caaChecks(deps, inventory, cert, caName, options)));
-  const challengeNames = [...new Set(cert.domains.map((d) => `_acme-challenge.${d.replace(/^\*\./, '')}`))];
+  const challengeNames = [...new Set(cert.domains.map(dns01RecordName))];
   const zonesUsed = new Map<string, ManagedZone>();
   const targets: ChallengeTarget[] = [];
   for (const name of challengeNames) {

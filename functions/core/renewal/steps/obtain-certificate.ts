@@ -1,4 +1,4 @@
-import { type IssueResult, issueCertificate } from '../../acme';
+import { dns01RecordName, type IssueResult, issueCertificate } from '../../acme';
 import { createCsr } from '../../pki';
 import type { DnsChangeHandle } from '../ports';
 import { dnsChangeHandleSchema } from '../state';
@@ -17,11 +17,6 @@ import type { OrderPlan, PreparedOrder } from './prepare-order';
 export function replacesFor(ctx: RenewalContext, session: CaSession): string | undefined {
   const choice = chooseReplaces(ctx.record.state.current, orderTarget(ctx, session));
   return 'certId' in choice ? choice.certId : undefined;
-}
-
-/** The dns-01 record name of an identifier as ordered (RFC 8555 §8.4; a wildcard's is its base domain's). */
-function challengeName(identifier: string): { identifier: string; name: string } {
-  return { identifier, name: `_acme-challenge.${identifier.replace(/^\*\./, '')}` };
 }
 
 /**
@@ -50,7 +45,10 @@ export async function obtainCertificate(
   const challenge = config.challenge ?? ctx.ca.challenge ?? 'dns-01';
   // A new order's dns-01 records go to names known now: where they go is looked up while the order is placed.
   if (challenge === 'dns-01' && prepared.resumeUrl === undefined)
-    deps.dns.prepare?.(config.domains.map(challengeName), config);
+    deps.dns.prepare?.(
+      config.domains.map((identifier) => ({ identifier, name: dns01RecordName(identifier) })),
+      config,
+    );
   return issueCertificate<DnsChangeHandle>({
     client: session.client,
     names: config.domains,
