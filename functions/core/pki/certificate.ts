@@ -45,6 +45,8 @@ export interface ParsedCertificate {
   /** The subject distinguished name as an RFC 4514 string (empty for a SAN-only certificate). */
   readonly subject: string;
   readonly subjectCommonName?: string;
+  /** The SubjectPublicKeyInfo, DER, exactly as encoded (its own copy): what WebCrypto imports as `spki`. */
+  readonly spki: Uint8Array<ArrayBuffer>;
   /** Lowercase hex SHA-256 of the SubjectPublicKeyInfo DER: equal for a certificate and its key's SPKI. */
   readonly spkiSha256: string;
   /** The key type, when it is one this project issues. */
@@ -75,8 +77,8 @@ export function parseCertificate(pem: string): ParsedCertificate {
 /**
  * Parses one DER certificate.
  *
- * The fields are read from the DER with der.ts, names spelled as @peculiar/x509 spelled them (name.ts), so nothing
- * here loads that library: only writing a CSR needs it (csr.ts loads it on first use). Not OpenSSL's parser
+ * The fields are read from the DER with der.ts, names spelled as @peculiar/x509 spelled them (name.ts; the library
+ * is the tests' reference, no dependency of the functions). Not OpenSSL's parser
  * (node:crypto), which refuses some certificates that library read (a serialNumber attribute that is no
  * PrintableString): the parse gives the answer it always gave; signatures are checked with node:crypto (verify.ts).
  *
@@ -116,6 +118,7 @@ export function parseCertificateDer(der: Uint8Array): ParsedCertificate {
     ...(issuerCommonName === undefined ? {} : { issuerCommonName }),
     subject: nameToString(subject),
     ...(subjectCommonName === undefined ? {} : { subjectCommonName }),
+    spki,
     spkiSha256: toHex(sha256(spki)),
     ...(keyType === undefined ? {} : { keyType }),
     der: copy,
@@ -241,14 +244,6 @@ function readTime(der: Uint8Array, time: DerElement): Date {
   if (time.tag === TIME.utc) year += year >= 50 ? 1900 : 2000;
   const ms = fraction === undefined ? 0 : Number(fraction.padEnd(3, '0'));
   return new Date(Date.UTC(year, Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec), ms));
-}
-
-/** The SubjectPublicKeyInfo of a DER certificate, exactly as encoded (a copy). */
-export function subjectPublicKeyInfoOf(der: Uint8Array): Uint8Array<ArrayBuffer> {
-  const spki = tbsFields(der)[5];
-  if (spki?.tag !== TAG.sequence)
-    throw new AcmeAwsError('pki-invalid', 'The certificate has no SubjectPublicKeyInfo');
-  return encodingOf(der, spki).slice();
 }
 
 /**

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { AcmeAwsError, describeError } from '../errors';
-import { type ParsedCertificate, parseCertificate, subjectPublicKeyInfoOf } from './certificate';
+import { type ParsedCertificate, parseCertificate } from './certificate';
 import { joinPem, splitPemChain } from './chain';
 import { keyAlgorithm } from './key-type';
 import { importPrivateKeyPem } from './keys';
@@ -286,10 +286,9 @@ async function samePublicKey(leaf: ParsedCertificate, publicKey: CryptoKey): Pro
   const subtle = globalThis.crypto.subtle;
   let leafJwk: JsonWebKey;
   try {
-    const spki = subjectPublicKeyInfoOf(leaf.der);
     leafJwk = await subtle.exportKey(
       'jwk',
-      await subtle.importKey('spki', spki, keyAlgorithm(leaf.keyType), true, []),
+      await subtle.importKey('spki', leaf.spki, keyAlgorithm(leaf.keyType), true, []),
     );
   } catch {
     return false;

@@ -41,6 +41,7 @@ function referenceParse(der: Uint8Array): Omit<ParsedCertificate, 'der' | 'pem' 
     ...(issuerCommonName === undefined ? {} : { issuerCommonName }),
     subject: cert.subject,
     ...(subjectCommonName === undefined ? {} : { subjectCommonName }),
+    spki,
     spkiSha256: toHex(sha256(spki)),
     ...(keyType === undefined ? {} : { keyType }),
   };
