@@ -33,11 +33,6 @@ export function kmsRefusal(error: unknown): KmsRefusal | undefined {
     : undefined;
 }
 
-/** True when S3 refused a read because of the object's KMS key ({@link kmsRefusal}). */
-export function isKmsAccessError(error: unknown): boolean {
-  return kmsRefusal(error) !== undefined;
-}
-
 /** Who was refused, for the message: "this function" in the Lambda adapters, "these credentials" in the CLI. */
 export type KmsReader = 'this function' | 'these credentials';
 

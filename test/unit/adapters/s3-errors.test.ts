@@ -1,7 +1,7 @@
 import { GetObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { isKmsAccessError, kmsReadFailure, kmsRefusal } from '../../../functions/adapters/s3-errors';
+import { kmsReadFailure, kmsRefusal } from '../../../functions/adapters/s3-errors';
 import { S3Lease } from '../../../functions/adapters/s3-lease';
 import { S3ScheduleIndexStore } from '../../../functions/adapters/s3-schedule-index';
 import { S3CertificateStore } from '../../../functions/adapters/s3-store';
@@ -144,7 +144,6 @@ describe('a state-bucket read refused for its KMS key', () => {
 
   it('passes a KMS throttle through unchanged: retried, then the plain read failure', async () => {
     expect(kmsRefusal(kmsThrottled)).toBeUndefined();
-    expect(isKmsAccessError(kmsThrottled)).toBe(false);
     expect(kmsReadFailure('state', 'inventory.json', kmsThrottled, 'this function')).toBeUndefined();
     // A throttle that clears: the read succeeds after the SDK-level retry.
     s3.on(GetObjectCommand)
@@ -168,12 +167,11 @@ describe('a state-bucket read refused for its KMS key', () => {
       'AccessDenied',
       'User: x is not authorized to perform: s3:GetObject on resource: y',
     );
-    expect(isKmsAccessError(plain)).toBe(false);
-    expect(isKmsAccessError(decryptDenied)).toBe(true);
-    expect(isKmsAccessError(kmsInvalidState)).toBe(true);
+    expect(kmsRefusal(plain)).toBeUndefined();
+    expect(kmsRefusal(kmsInvalidState)).toBe('key-state');
     expect(kmsRefusal(decryptDenied)).toBe('access');
     expect(kmsRefusal(kmsCode)).toBe('access');
-    expect(isKmsAccessError(new Error('kms: not from S3'))).toBe(false);
+    expect(kmsRefusal(new Error('kms: not from S3'))).toBeUndefined();
     s3.on(GetObjectCommand).rejects(plain);
     const error = await new S3CertificateStore({ bucket: 'state', client, retry })
       .readState('www')
