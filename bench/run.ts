@@ -63,6 +63,8 @@ async function section<T>(name: string, run: () => Promise<T>): Promise<T | unde
 }
 
 const peers = ensurePeers();
+/** The Node.js every measured function runs on, resolved once for all sections. */
+const node = lambdaNode();
 for (const note of peers.notes) log(`note: ${note}`);
 const scratch = mkdtempSync(join(tmpdir(), 'acme-ari-bench-'));
 log('starting the bed (moto, Route 53 DNS responder, Pebble with ARI)…');
@@ -91,11 +93,12 @@ try {
       warmUp: !smoke,
       scratch,
       log,
+      node,
     }),
   );
   calls = await section('4. AWS calls per renewal', () => runAwsCalls({ bed, proxy }));
   scheduler = await section('2. scheduler scale', () =>
-    runSchedulerScale({ bed, proxy, sizes: options.sizes, scratch, log }),
+    runSchedulerScale({ bed, proxy, sizes: options.sizes, scratch, log, node }),
   );
 } finally {
   await proxy.stop();
@@ -103,7 +106,7 @@ try {
   rmSync(scratch, { recursive: true, force: true });
 }
 const cold = await section('3. cold start and footprint', () =>
-  runColdStart({ runs: options.coldRuns, node: lambdaNode().path }),
+  runColdStart({ runs: options.coldRuns, node }),
 );
 const s = scheduler;
 const c = calls;

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { HANDLER_ENTRIES } from '../../infra/lib/lambda-bundling';
 import { type Bundle, bundleLikeLambda } from '../lib/bundle';
+import type { LambdaNode } from '../lib/lambda-node';
 import { type Summary, summarize } from '../lib/stats';
 
 /** Section 3 for one handler. */
@@ -59,11 +60,10 @@ const REPORT = "console.log('COLD',performance.now()-t,process.resourceUsage().m
  */
 export async function runColdStart(input: {
   readonly runs: number;
-  /** The Node.js binary to time (the Lambda runtime's major, when the caller has it). @default process.execPath */
-  readonly node?: string;
+  /** The Node.js to time: the Lambda runtime's major, when the bed has it (bench/lib/lambda-node.ts). */
+  readonly node: LambdaNode;
 }): Promise<ColdStartResult[]> {
-  const node = input.node ?? process.execPath;
-  const nodeVersion = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const { path: node, version: nodeVersion } = input.node;
   const results: ColdStartResult[] = [];
   for (const handler of Object.keys(HANDLER_ENTRIES) as (keyof typeof HANDLER_ENTRIES)[]) {
     const { path, ...deployed } = await bundleLikeLambda(HANDLER_ENTRIES[handler], `lambda-${handler}`);

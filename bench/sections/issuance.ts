@@ -8,7 +8,7 @@ import { testBedTls } from '../../testbed/tls';
 import { createFloorRunner } from '../lib/acme-floor';
 import { bundleLikeLambda } from '../lib/bundle';
 import { startDnsHookServer } from '../lib/dns-hook-server';
-import { lambdaNode } from '../lib/lambda-node';
+import type { LambdaNode } from '../lib/lambda-node';
 import { assertSucceeded, type MeasuredRun, measure } from '../lib/measure';
 import type { Peers } from '../lib/peers';
 import { type Summary, summarize } from '../lib/stats';
@@ -69,10 +69,11 @@ export async function runIssuance(input: {
   readonly warmUp: boolean;
   readonly scratch: string;
   readonly log: (line: string) => void;
+  /** The Node.js ours runs on (bench/lib/lambda-node.ts). */
+  readonly node: LambdaNode;
 }): Promise<IssuanceResults> {
-  const { bed, peers, n, scratch, log } = input;
+  const { bed, peers, n, scratch, log, node } = input;
   const notes: string[] = [];
-  const node = lambdaNode();
   if (!node.runtimeMajor) notes.push(`ours ran on ${node.version}: the bed has no Node.js 24`);
   const tls = testBedTls();
   const zoneIds = new Map<string, string>();

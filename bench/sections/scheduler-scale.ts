@@ -17,7 +17,7 @@ import { pebbleRootsPem } from '../../testbed/pebble';
 import { testBedTls } from '../../testbed/tls';
 import { bundleLikeLambda } from '../lib/bundle';
 import type { CountingProxy } from '../lib/counting-proxy';
-import { lambdaNode } from '../lib/lambda-node';
+import type { LambdaNode } from '../lib/lambda-node';
 import { assertSucceeded, measure } from '../lib/measure';
 
 /** One measured scheduler pass. */
@@ -111,8 +111,10 @@ export async function runSchedulerScale(input: {
   readonly sizes: readonly number[];
   readonly scratch: string;
   readonly log: (line: string) => void;
+  /** The Node.js the passes run on (bench/lib/lambda-node.ts). */
+  readonly node: LambdaNode;
 }): Promise<SchedulerResults> {
-  const { bed, proxy, log } = input;
+  const { bed, proxy, log, node } = input;
   const tls = testBedTls();
   const seedStack = await bed.createStack('seeds');
   await bed.createZone('sched.bench.test');
@@ -141,7 +143,6 @@ export async function runSchedulerScale(input: {
   const ariRetryAfter = probe.headers.get('retry-after');
 
   const child = await bundleLikeLambda('bench/children/scheduler-pass.ts', 'scheduler-pass');
-  const node = lambdaNode();
   const sizes: ScaleResult[] = [];
   for (const size of input.sizes) {
     const stack = await bed.createStack(`sched-${size}`);
