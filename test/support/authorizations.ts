@@ -2,10 +2,12 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { S3CertificateStore } from '../../functions/adapters/s3-store';
 import {
   type AcmeClient,
+  type AcmeResponse,
   AcmeTransport,
   accountSchema,
   authorizationSchema,
   ensureAccount,
+  linkTargets,
   orderSchema,
   parseResource,
 } from '../../functions/core/acme';
@@ -90,19 +92,12 @@ async function orderUrls(client: AcmeClient): Promise<string[]> {
   if (account.orders === undefined) throw new Error('test bed: the CA gave the account no orders URL');
   const urls: string[] = [];
   for (let page: string | undefined = account.orders; page !== undefined; ) {
-    const response = await client.postAsGet<{ orders?: unknown }>(page);
+    const response: AcmeResponse<{ orders?: unknown }> = await client.postAsGet(page);
     const listed = response.body.orders;
     if (!Array.isArray(listed)) throw new Error(`test bed: the orders list ${page} carries no orders array`);
     urls.push(...listed.map(String));
-    page = nextPage(response.headers.get('link'));
+    // RFC 8555 §7.1.2.1: a long list is paged with Link rel="next".
+    page = linkTargets(response.headers.get('link'), 'next')[0];
   }
   return urls;
-}
-
-/** The `rel="next"` target of a Link header, if any. @see RFC 8288 */
-function nextPage(link: string | null): string | undefined {
-  for (const match of (link ?? '').matchAll(/<([^>]+)>\s*;([^,]*)/g)) {
-    if (/\brel="?next"?/.test(match[2]!)) return match[1];
-  }
-  return undefined;
 }

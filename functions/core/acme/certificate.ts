@@ -7,19 +7,24 @@ export interface DownloadedCertificate {
 }
 
 /**
- * Extracts `rel="alternate"` targets from Link headers.
+ * The targets of the Link header fields with relation `relation` (compared whole and case-insensitively, so
+ * "alternates" is not "alternate" and "up alternate" holds it).
  * @see RFC 8288 §3.3 "The 'rel' parameter can ... contain multiple relation types ... separated by spaces"
  */
-export function alternateLinks(link: string | null): string[] {
+export function linkTargets(link: string | null, relation: string): string[] {
   if (!link) return [];
   const out: string[] = [];
   for (const match of link.matchAll(/<([^>]+)>\s*((?:;\s*[^;,]+)*)/g)) {
-    // Compare whole relation types: "alternates" is not "alternate", and "up alternate" contains it.
     const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))/i.exec(match[2] ?? '');
     const types = (rel?.[1] ?? rel?.[2] ?? '').toLowerCase().split(/\s+/);
-    if (types.includes('alternate')) out.push(match[1]!);
+    if (types.includes(relation)) out.push(match[1]!);
   }
   return out;
+}
+
+/** Extracts `rel="alternate"` targets from Link headers (RFC 8555 §7.4.2 alternate chains). */
+export function alternateLinks(link: string | null): string[] {
+  return linkTargets(link, 'alternate');
 }
 
 /**
