@@ -265,7 +265,7 @@ export async function runSchedulerScale(input: {
 }
 
 /**
- * Writes the schedule index a first pass would have left for `ids` (seed i mod 4's config hash and expiry, every
+ * Writes the schedule index a first pass would have left for `ids` (seed i mod 4's config hash and validity, every
  * certificate to be looked at in five hours, and the inventory version it was computed from), so the next pass is
  * one where nothing is due and the inventory is unchanged.
  */
@@ -285,13 +285,14 @@ async function putWaitingIndex(
   const now = new Date();
   const lookAt = now.getTime() + 5 * 3_600_000;
   const index: ScheduleIndex = {
-    version: 2,
+    version: 3,
     updatedAt: now.toISOString(),
     inventory: { etag: object.ETag!, rules: INVENTORY_RULES, parsedAt: now.toISOString(), problems },
     ids,
     hashes: ids.map((_, i) => hashes[i % SEEDS]!),
     lookAt: ids.map(() => lookAt),
     notAfter: ids.map((_, i) => Date.parse(seeds[i % SEEDS]!.current!.notAfter)),
+    notBefore: ids.map((_, i) => Date.parse(seeds[i % SEEDS]!.current!.notBefore)),
     ariAt: ids.map(() => lookAt),
   };
   await putIndex(bed, bucket, index);

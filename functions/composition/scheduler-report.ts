@@ -26,8 +26,11 @@ export const DETAILED_SCHEDULER_METRICS = [
 /**
  * Logs and publishes one scheduler pass: one line per inventory problem and per certificate that is due, failed,
  * or whose state the check changed (a first or moved window, a new selected time; a refresh that only confirmed the
- * window is counted in the summary, like the quiet majority, so logs cost what changed, not the inventory size), the per-certificate metric where configured, and `MinDaysToExpiry`, whose data points are also
- * the scheduler's heartbeat (one per completed pass that knows an expiry; the "scheduler stopped" alarm counts them).
+ * window is counted in the summary, like the quiet majority, so logs cost what changed, not the inventory size);
+ * the per-certificate `DaysToExpiry` where configured (real days left; under `near-expiry` only while the
+ * lifetime-scaled days are at most the configured days); and `MinDaysToExpiry`, the lifetime-scaled minimum (see
+ * `expiry.ts`), whose data points are also the scheduler's heartbeat (one per completed pass that knows an expiry;
+ * the "scheduler stopped" alarm counts them).
  */
 export function publishSchedulerReport(
   report: SchedulerReport,
@@ -51,9 +54,12 @@ export function publishSchedulerReport(
         ari_error: check.ariError,
       });
     if (check.windowMoved) logWindowMoved(logger, check.id, check.windowMoved, check.windowMovedEventError);
+    // Near expiry is judged on the lifetime-scaled days (expiry.ts), so a 6-day certificate is not "near" all its
+    // life ($0.30 a month each); the value published stays the real days left.
     const wanted =
       wantedFor.mode === 'all' ||
-      (wantedFor.mode === 'near-expiry' && (check.daysToExpiry ?? Infinity) <= wantedFor.days);
+      (wantedFor.mode === 'near-expiry' &&
+        (check.scaledDaysToExpiry ?? check.daysToExpiry ?? Infinity) <= wantedFor.days);
     if (check.daysToExpiry !== undefined && wanted) {
       const single = metrics.singleMetric();
       single.addDimension('CertificateId', check.id);

@@ -6,6 +6,7 @@ import { describeError, hasCode } from '../errors';
 import type { Fetch, RequestTimer } from '../http';
 import { type CheckCertificateResult, checkCertificate, rateLimitDeferral } from './check-certificate';
 import { configCanonical, configDigest } from './config-hash';
+import { daysToExpiry } from './expiry';
 import type { CertificateStore, EventPublisher, RenewalQueue, RenewalReason, RenewalRequest } from './ports';
 import {
   INVENTORY_RULES,
@@ -70,7 +71,15 @@ export interface CertificateCheck {
   readonly reason: RenewalReason | 'not-yet' | 'deferred' | 'error';
   readonly explanation: string;
   readonly notAfter?: string;
+  /** The current certificate's start of validity: with `notAfter` its lifetime. */
+  readonly notBefore?: string;
+  /** Real days left until `notAfter` (negative once expired). */
   readonly daysToExpiry?: number;
+  /**
+   * `daysToExpiry` scaled to a 90-day lifetime (`lifetimeScaledDays`, expiry.ts): what `minDaysToExpiry` and the
+   * `near-expiry` threshold compare, so one threshold fits 6-, 45- and 90-day certificates.
+   */
+  readonly scaledDaysToExpiry?: number;
   readonly renewAt?: string;
   readonly nextCheckAt?: string;
   readonly ariRequested: boolean;
@@ -93,7 +102,11 @@ export interface SchedulerReport {
   readonly problems: readonly ConfigProblem[];
   readonly ariRequests: number;
   readonly ariErrors: number;
-  /** The smallest days-to-expiry over all issued certificates; `undefined` when none is issued yet. */
+  /**
+   * The smallest lifetime-scaled days to expiry (see `expiry.ts`) over all issued certificates, checked or waiting
+   * in the index; `undefined` when none is issued yet. For 90-day and longer certificates it is their days left;
+   * a 6-day certificate with 0.5 days left counts 7.5.
+   */
   readonly minDaysToExpiry?: number;
   /** True when the pass budget ran out before every certificate was checked. */
   readonly budgetSpent: boolean;
@@ -110,8 +123,6 @@ export interface SchedulerReport {
 
 /** Due certificates are enqueued in batches of this size as they are found: SQS `SendMessageBatch` takes 10. */
 export const ENQUEUE_BATCH_SIZE = 10;
-
-const DAY_MS = 24 * 60 * 60_000;
 
 /** Longest description of a directory failure kept in a certificate's `ariError`. */
 const MAX_DIRECTORY_ERROR_CHARS = 300;
@@ -257,13 +268,22 @@ function checkReport(
 ): CertificateCheck {
   const decision = result.decision;
   const current = result.state.current;
+  const expiry =
+    current === undefined
+      ? undefined
+      : daysToExpiry(
+          { notAfter: Date.parse(current.notAfter), notBefore: Date.parse(current.notBefore) },
+          now,
+        );
   return {
     id,
     due: decision.renew,
     reason: decision.reason,
     explanation: decision.explanation,
     notAfter: current?.notAfter,
-    daysToExpiry: current ? (Date.parse(current.notAfter) - now.getTime()) / DAY_MS : undefined,
+    notBefore: current?.notBefore,
+    daysToExpiry: expiry?.days,
+    scaledDaysToExpiry: expiry?.scaled,
     renewAt: decision.renew ? undefined : decision.renewAt.toISOString(),
     nextCheckAt: decision.renew ? undefined : nextLook(decision.nextCheckAt, result.state.ariRetryAt),
     ariRequested: result.ariRequested,
@@ -339,7 +359,8 @@ export async function runScheduler(
   // What the index lets wait is settled here, synchronously: a pass where nothing is due makes no promise per row.
   const toCheck: number[] = [];
   let waitingCount = 0;
-  let soonestWaiting = Number.POSITIVE_INFINITY;
+  // Lifetime-scaled, like the checked ones': a waiting 6-day certificate must not mask every other one.
+  let minDays = Number.POSITIVE_INFINITY;
   for (let k = 0; k < count; k++) {
     const index = (start + k) % count;
     const entry = pass?.waiting(roster.ids[index]!, roster.hashes[index]!);
@@ -348,7 +369,11 @@ export async function runScheduler(
       continue;
     }
     waitingCount += 1;
-    if (entry.notAfter !== undefined) soonestWaiting = Math.min(soonestWaiting, entry.notAfter);
+    if (entry.notAfter !== undefined)
+      minDays = Math.min(
+        minDays,
+        daysToExpiry({ notAfter: entry.notAfter, notBefore: entry.notBefore }, deps.now).scaled,
+      );
   }
   let budgetSpent = false;
 
@@ -368,10 +393,8 @@ export async function runScheduler(
   const enqueued = results.flatMap((c, index) =>
     c !== undefined && queue.enqueued.has(index) ? [{ id: c.id, reason: c.reason as RenewalReason }] : [],
   );
-  let minDays = Number.isFinite(soonestWaiting)
-    ? (soonestWaiting - deps.now.getTime()) / DAY_MS
-    : Number.POSITIVE_INFINITY;
-  for (const c of checks) if (c.daysToExpiry !== undefined) minDays = Math.min(minDays, c.daysToExpiry);
+  for (const c of checks)
+    if (c.scaledDaysToExpiry !== undefined) minDays = Math.min(minDays, c.scaledDaysToExpiry);
   return {
     checks,
     enqueued,

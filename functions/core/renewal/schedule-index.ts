@@ -49,10 +49,11 @@ export interface InventoryRecord {
 
 /**
  * The stored index, one row per usable inventory certificate in inventory order, as parallel arrays: at 100,000
- * certificates about 8 MB of JSON that parses into a few flat arrays instead of 100,000 objects with repeated keys.
+ * certificates about 9 MB of JSON that parses into a few flat arrays instead of 100,000 objects with repeated keys.
+ * Version 3 added `notBefore`; versions 1 and 2 are still read (see {@link parseScheduleIndex}).
  */
 export interface ScheduleIndex {
-  readonly version: 2;
+  readonly version: 3;
   readonly updatedAt: string;
   readonly inventory?: InventoryRecord;
   readonly ids: readonly string[];
@@ -62,6 +63,12 @@ export interface ScheduleIndex {
   readonly lookAt: readonly number[];
   /** Epoch milliseconds of the current certificate's expiry, so a pass that skips it still knows the soonest. */
   readonly notAfter: readonly (number | null)[];
+  /**
+   * Epoch milliseconds of the current certificate's start of validity: with `notAfter` its lifetime, which scales
+   * its days to expiry (see `expiry.ts`). `null` where unknown (no certificate, or a row carried over from a
+   * version 2 index and not checked since): that row's days count unscaled.
+   */
+  readonly notBefore: readonly (number | null)[];
   /**
    * Epoch milliseconds: not before this may the CA's renewalInfo be asked again (its Retry-After, as the last
    * refresh learned it). A refresh that confirms the stored window records it here only, not in the state document.
@@ -76,6 +83,8 @@ export interface ScheduleIndexEntry {
   readonly lookAt: number;
   /** Epoch milliseconds, when a certificate was issued. */
   readonly notAfter?: number;
+  /** Epoch milliseconds, when a certificate was issued and its row was written by version 3 or later. */
+  readonly notBefore?: number;
   /** Epoch milliseconds: the next renewalInfo request the last refresh allowed. */
   readonly ariAt?: number;
 }
@@ -83,12 +92,13 @@ export interface ScheduleIndexEntry {
 /** An index that knows nothing: every certificate is read once, which rebuilds it. */
 export function emptyScheduleIndex(now: Date): ScheduleIndex {
   return {
-    version: 2,
+    version: 3,
     updatedAt: now.toISOString(),
     ids: [],
     hashes: [],
     lookAt: [],
     notAfter: [],
+    notBefore: [],
     ariAt: [],
   };
 }
@@ -120,17 +130,23 @@ const inventoryRecordSchema = z.object({
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-/** A light guard over the arrays (one `typeof` per value, no object per row): they are the bulk of the index. */
-function columnsOk(value: Record<string, unknown>): boolean {
+const isTimeOrNull = (v: unknown): boolean => v === null || isTime(v);
+
+/**
+ * A light guard over the arrays (one `typeof` per value, no object per row): they are the bulk of the index.
+ * `withNotBefore`: the column is stored (version 3); a version 2 index has none.
+ */
+function columnsOk(value: Record<string, unknown>, withNotBefore: boolean): boolean {
   const { ids, hashes, lookAt, notAfter, ariAt } = value;
-  const columns = [ids, hashes, lookAt, notAfter, ariAt];
+  const columns = [ids, hashes, lookAt, notAfter, ariAt, ...(withNotBefore ? [value.notBefore] : [])];
   if (!columns.every(Array.isArray)) return false;
   const n = (ids as unknown[]).length;
   if (!columns.every((c) => (c as unknown[]).length === n)) return false;
-  const [id, hash, look, expiry, ari] = columns as unknown[][];
+  const [id, hash, look, expiry, ari, start] = columns as unknown[][];
   for (let i = 0; i < n; i++) {
     if (!isString(id![i]) || !isString(hash![i]) || !isTime(look![i])) return false;
-    if ((expiry![i] !== null && !isTime(expiry![i])) || (ari![i] !== null && !isTime(ari![i]))) return false;
+    if (!isTimeOrNull(expiry![i]) || !isTimeOrNull(ari![i])) return false;
+    if (start !== undefined && !isTimeOrNull(start[i])) return false;
   }
   return true;
 }
@@ -139,6 +155,8 @@ function columnsOk(value: Record<string, unknown>): boolean {
  * Reads a stored index; anything that is not one (missing, corrupt, an unknown version) gives `undefined`, which the
  * scheduler treats as an empty index: it reads every state document once and writes a new index. The first stored
  * form (version 1) is converted; it records no inventory version, so its first pass parses the inventory in full.
+ * Versions 1 and 2 have no `notBefore`: their rows read as lifetimes unknown (days to expiry unscaled, as those
+ * releases counted them) until a check writes the row again — no rebuild, which would read every state document.
  */
 export function parseScheduleIndex(value: unknown): ScheduleIndex | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
@@ -148,30 +166,37 @@ export function parseScheduleIndex(value: unknown): ScheduleIndex | undefined {
     if (!v1.success) return undefined;
     const rows = Object.entries(v1.data.entries);
     return {
-      version: 2,
+      version: 3,
       updatedAt: v1.data.updatedAt,
       ids: rows.map(([id]) => id),
       hashes: rows.map(([, e]) => e.configHash),
       lookAt: rows.map(([, e]) => Date.parse(e.lookAt)),
       notAfter: rows.map(([, e]) => (e.notAfter === undefined ? null : Date.parse(e.notAfter))),
+      notBefore: rows.map(() => null),
       ariAt: rows.map(() => null),
     };
   }
-  if (record.version !== 2 || !isString(record.updatedAt) || !columnsOk(record)) return undefined;
+  if (record.version !== 2 && record.version !== 3) return undefined;
+  const withNotBefore = record.version === 3;
+  if (!isString(record.updatedAt) || !columnsOk(record, withNotBefore)) return undefined;
   let inventory: InventoryRecord | undefined;
   if (record.inventory !== undefined) {
     const parsed = inventoryRecordSchema.safeParse(record.inventory);
     // A damaged record costs one full parse of the inventory, not the rows.
     inventory = parsed.success ? parsed.data : undefined;
   }
+  const ids = record.ids as string[];
   return {
-    version: 2,
+    version: 3,
     updatedAt: record.updatedAt,
     ...(inventory === undefined ? {} : { inventory }),
-    ids: record.ids as string[],
+    ids,
     hashes: record.hashes as string[],
     lookAt: record.lookAt as number[],
     notAfter: record.notAfter as (number | null)[],
+    notBefore: withNotBefore
+      ? (record.notBefore as (number | null)[])
+      : new Array<number | null>(ids.length).fill(null),
     ariAt: record.ariAt as (number | null)[],
   };
 }
@@ -224,6 +249,7 @@ export function nextScheduleIndex(
   const n = roster.ids.length;
   const lookAt = new Array<number>(n);
   const notAfter = new Array<number | null>(n);
+  const notBefore = new Array<number | null>(n);
   const ariAt = new Array<number | null>(n);
   for (let i = 0; i < n; i++) {
     const id = roster.ids[i]!;
@@ -233,17 +259,21 @@ export function nextScheduleIndex(
     const kept = fresh?.configHash === hash ? fresh : undefined;
     const old = row === undefined ? undefined : entryAt(previous, row);
     lookAt[i] = kept?.lookAt ?? (old?.configHash === hash ? old.lookAt : LOOK_NOW);
-    notAfter[i] = (kept ?? old)?.notAfter ?? null;
+    // The validity pair comes from one row: a check's, else the previous one (same certificate, whatever the hash).
+    const validity = kept ?? old;
+    notAfter[i] = validity?.notAfter ?? null;
+    notBefore[i] = validity?.notBefore ?? null;
     ariAt[i] = (kept ?? (old?.configHash === hash ? old : undefined))?.ariAt ?? null;
   }
   return {
-    version: 2,
+    version: 3,
     updatedAt: now.toISOString(),
     ...(inventory === undefined ? {} : { inventory }),
     ids: roster.ids,
     hashes: roster.hashes,
     lookAt,
     notAfter,
+    notBefore,
     ariAt,
   };
 }
@@ -257,11 +287,13 @@ function rowsById(index: ScheduleIndex): Map<string, number> {
 
 function entryAt(index: ScheduleIndex, row: number): ScheduleIndexEntry {
   const notAfter = index.notAfter[row];
+  const notBefore = index.notBefore[row];
   const ariAt = index.ariAt[row];
   return {
     configHash: index.hashes[row]!,
     lookAt: index.lookAt[row]!,
     ...(notAfter === null || notAfter === undefined ? {} : { notAfter }),
+    ...(notBefore === null || notBefore === undefined ? {} : { notBefore }),
     ...(ariAt === null || ariAt === undefined ? {} : { ariAt }),
   };
 }
@@ -301,6 +333,8 @@ export interface IndexedCheck {
   readonly failed: boolean;
   readonly nextCheckAt?: string;
   readonly notAfter?: string;
+  /** The current certificate's start of validity (with `notAfter`: its lifetime). */
+  readonly notBefore?: string;
   /** The next renewalInfo request the check's state allows (`ari.nextCheckAt`), when it has a window. */
   readonly ariNextCheckAt?: string;
 }
@@ -388,11 +422,13 @@ export class IndexedPass {
     const next = check.nextCheckAt === undefined ? this.now.getTime() : Date.parse(check.nextCheckAt);
     const lookAt = check.due || check.failed ? this.now.getTime() : Math.min(next, cap);
     const notAfter = check.notAfter === undefined ? Number.NaN : Date.parse(check.notAfter);
+    const notBefore = check.notBefore === undefined ? Number.NaN : Date.parse(check.notBefore);
     const ariAt = check.ariNextCheckAt === undefined ? Number.NaN : Date.parse(check.ariNextCheckAt);
     this.#checked.set(id, {
       configHash,
       lookAt: Number.isFinite(lookAt) ? lookAt : this.now.getTime(),
       ...(Number.isFinite(notAfter) ? { notAfter } : {}),
+      ...(Number.isFinite(notAfter) && Number.isFinite(notBefore) ? { notBefore } : {}),
       ...(Number.isFinite(ariAt) ? { ariAt } : {}),
     });
   }

@@ -18,7 +18,8 @@ describe('S3ScheduleIndexStore against moto', () => {
       ids: ['a'],
       hashes: ['h'],
       lookAt: [NOW.getTime()],
-      notAfter: [null],
+      notAfter: [NOW.getTime() + 6 * 86_400_000],
+      notBefore: [NOW.getTime()],
       ariAt: [null],
     };
     expect(await store().loadIndex()).toBeUndefined();

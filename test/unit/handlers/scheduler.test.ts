@@ -96,6 +96,47 @@ describe('scheduler handler metrics', () => {
   });
 });
 
+// A 6-day certificate always has fewer than 14 days left: judged on real days it would get a $0.30-a-month metric
+// all its life. Judged on its lifetime-scaled days it gets one only when its renewal is as late as a 90-day one's.
+describe('per-certificate DaysToExpiry under near-expiry, for short-lived certificates', () => {
+  const shortLived = (left: number) =>
+    ({
+      id: 'six-day',
+      due: false,
+      reason: 'not-yet',
+      explanation: '',
+      daysToExpiry: left,
+      scaledDaysToExpiry: (left * 90) / 6,
+      ariRequested: false,
+    }) as const;
+
+  it.each([
+    ['3 days of 6 left (45 of 90): no metric', 3, undefined],
+    ['half a day of 6 left (7.5 of 90): the real days left', 0.5, 0.5],
+  ])('%s', async (_, left, published) => {
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    const metrics = new Metrics({ namespace: 'Test', serviceName: 'test' });
+    const logger = new Logger({ serviceName: 'test' });
+    const pass: SchedulerReport = { ...report, checks: [shortLived(left)], enqueued: [] };
+    const lines = await stdoutLines(async () =>
+      publishSchedulerReport(pass, { mode: 'near-expiry', days: 14 }, { logger, metrics }),
+    );
+    const docs = lines
+      .filter((l) => l.includes('"_aws"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(docs.find((d) => 'DaysToExpiry' in d)?.DaysToExpiry).toBe(published);
+  });
+
+  it('the certificate_checked line keeps the real days left', async () => {
+    const metrics = new Metrics({ namespace: 'Test', serviceName: 'test' });
+    const logger = new Logger({ serviceName: 'test' });
+    const pass: SchedulerReport = { ...report, checks: [{ ...shortLived(3), due: true }], enqueued: [] };
+    const lines = await stdoutLines(async () => publishSchedulerReport(pass, undefined, { logger, metrics }));
+    const line = lines.find((l) => l.includes('"certificate_checked"'));
+    expect(JSON.parse(line!)).toMatchObject({ certificate_id: 'six-day', days_to_expiry: 3 });
+  });
+});
+
 describe('scheduler log lines', () => {
   /** The `certificate_checked` lines one pass writes, by certificate id. */
   async function checkedIds(checks: SchedulerReport['checks']): Promise<unknown[]> {

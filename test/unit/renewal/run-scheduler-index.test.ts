@@ -28,8 +28,13 @@ function inventoryOf(ids: readonly string[]) {
   };
 }
 
-/** A 90-day certificate issued `ageDays` ago, from a CA without ARI (the ratio rule decides). */
-async function issued(inventory: unknown, id: string, ageDays: number): Promise<CertificateState> {
+/** A certificate of `lifetimeDays` issued `ageDays` ago, from a CA without ARI (the ratio rule decides). */
+async function issued(
+  inventory: unknown,
+  id: string,
+  ageDays: number,
+  lifetimeDays = 90,
+): Promise<CertificateState> {
   const parsed = parseInventoryLenient(inventory).inventory;
   const config = parsed.certificates.find((c) => c.id === id)!;
   const notBefore = new Date(NOW.getTime() - ageDays * DAY);
@@ -40,7 +45,7 @@ async function issued(inventory: unknown, id: string, ageDays: number): Promise<
     current: {
       serial: `0${IDS.indexOf(id) + 1}`,
       notBefore: notBefore.toISOString(),
-      notAfter: new Date(notBefore.getTime() + 90 * DAY).toISOString(),
+      notAfter: new Date(notBefore.getTime() + lifetimeDays * DAY).toISOString(),
       domains: [`${id}.example.test`],
       keyType: 'ec-p256',
       issuer: 'CN=Test Intermediate',
@@ -261,7 +266,36 @@ describe('runScheduler over an unchanged inventory', () => {
     const upgraded = await t.pass(later(1));
     expect(upgraded.reads).toEqual([]);
     expect(upgraded.report).toMatchObject({ waiting: 2, indexRebuilt: false });
-    expect(parseScheduleIndex(t.index.stored!.value)).toMatchObject({ version: 2, ids: ['a', 'b'] });
-    expect((t.index.stored!.value as { version: number }).version).toBe(2);
+    expect(parseScheduleIndex(t.index.stored!.value)).toMatchObject({ version: 3, ids: ['a', 'b'] });
+    expect((t.index.stored!.value as { version: number }).version).toBe(3);
+  });
+
+  it('an index of version 2 (no notBefore) is used as it is; a row gets its lifetime when a check writes it', async () => {
+    // A 6-day certificate 2 days old (4 left) and a 90-day one 20 days old (70 left).
+    const inventory = inventoryOf(['short', 'classic']);
+    const t = await bed({ classic: 20 }, inventory);
+    t.store.seedState(await issued(inventory, 'short', 2, 6));
+    await t.pass();
+    const { notBefore: _notBefore, ...v3 } = t.index.stored!.value as Record<string, unknown>;
+    t.index.stored = { ...t.index.stored!, value: { ...v3, version: 2 } };
+
+    const upgraded = await t.pass(later(1));
+    expect(upgraded.reads).toEqual([]);
+    expect(upgraded.report).toMatchObject({ waiting: 2, indexRebuilt: false });
+    // Lifetime unknown: the days count unscaled, as the release that wrote the index counted them.
+    expect(upgraded.report.minDaysToExpiry).toBeCloseTo(4 - 1 / 24, 5);
+
+    await t.index.markChanged('short');
+    const checked = await t.pass(later(2));
+    expect(checked.reads).toEqual(['short']);
+    const stored = t.index.stored!.value as { version: number; ids: string[]; notBefore: (number | null)[] };
+    expect(stored.version).toBe(3);
+    const row = (id: string) => stored.notBefore[stored.ids.indexOf(id)];
+    expect(row('short')).toBe(NOW.getTime() - 2 * DAY);
+    expect(row('classic')).toBeNull();
+    // Now known to live 6 days: 4 days of 6, less two hours, count (4 − 1/12) × 90 / 6 = 58.75; the next pass, where
+    // it waits, counts it from the index alike.
+    expect(checked.report.minDaysToExpiry).toBeCloseTo((4 - 2 / 24) * 15, 5);
+    expect((await t.pass(later(3))).report.minDaysToExpiry).toBeCloseTo((4 - 3 / 24) * 15, 5);
   });
 });

@@ -481,6 +481,76 @@ describe('runScheduler: minDaysToExpiry', () => {
   });
 });
 
+// Let's Encrypt's 6-day (`shortlived`) and 45-day certificates always have fewer than 14 days left, or soon do: the
+// minimum is lifetime-scaled (expiry.ts), so the expiry alarm at 14 fires for a late renewal of any lifetime and a
+// healthy short-lived certificate masks no other one.
+describe('runScheduler: minDaysToExpiry over short-lived certificates', () => {
+  /** A certificate of `lifetime` days with `left` days to go at NOW. */
+  async function ofLifetime(inventory: unknown, id: string, n: number, lifetime: number, left: number) {
+    const state = await issued(inventory, id, n, {}, at(left * DAY));
+    const notBefore = new Date(Date.parse(state.current!.notAfter) - lifetime * DAY).toISOString();
+    return { ...state, current: { ...state.current!, notBefore, issuedAt: notBefore } };
+  }
+
+  it.each<{ name: string; certificates: Array<[lifetime: number, left: number]>; min: number }>([
+    {
+      name: 'a 6-day certificate at 3 days left and a 90-day one at 40: no alarm',
+      certificates: [
+        [6, 3],
+        [90, 40],
+      ],
+      min: 40,
+    },
+    {
+      name: 'the 6-day certificate at half a day left: below 14',
+      certificates: [
+        [6, 0.5],
+        [90, 40],
+      ],
+      min: 7.5,
+    },
+    {
+      name: 'a 90-day certificate at 10 days left is not hidden',
+      certificates: [
+        [6, 3],
+        [90, 10],
+      ],
+      min: 10,
+    },
+    {
+      name: 'a 45-day certificate at 10 days left counts 20',
+      certificates: [
+        [45, 10],
+        [90, 40],
+      ],
+      min: 20,
+    },
+  ])('$name → $min', async ({ certificates, min }) => {
+    const ids = certificates.map((_, i) => `cert-${i}`);
+    const inventory = inventoryOf(ids);
+    const { store, deps } = bed(inventory);
+    for (const [i, [lifetime, left]] of certificates.entries())
+      store.seedState(await ofLifetime(inventory, ids[i]!, i, lifetime, left));
+    const report = await runScheduler(deps);
+    expect(report.minDaysToExpiry).toBeCloseTo(min, 10);
+    // What a check reports as days to expiry stays the real days left (the log line, the published metric).
+    expect(report.checks.map((c) => c.daysToExpiry)).toEqual(certificates.map(([, left]) => left));
+  });
+
+  it('a waiting short-lived certificate counts scaled too, from the index', async () => {
+    const inventory = inventoryOf(['short', 'classic']);
+    const { store, deps } = bed(inventory, { lookaheadMs: HOUR });
+    store.seedState(await ofLifetime(inventory, 'short', 1, 6, 4));
+    store.seedState(await ofLifetime(inventory, 'classic', 2, 90, 70));
+    const index = new MemoryScheduleIndex();
+    await runScheduler({ ...deps, index });
+    const later = await runScheduler({ ...deps, index, now: new Date(NOW.getTime() + HOUR) });
+    expect(later).toMatchObject({ waiting: 2, checks: [] });
+    // 4 days of 6 less the hour: (4 − 1/24) × 90 / 6.
+    expect(later.minDaysToExpiry).toBeCloseTo((4 - 1 / 24) * 15, 5);
+  });
+});
+
 /** Resolves true once `condition` holds, false after `ms`. */
 async function eventually(condition: () => boolean, ms = 3_000): Promise<boolean> {
   const started = performance.now();

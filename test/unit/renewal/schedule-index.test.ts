@@ -85,27 +85,31 @@ describe('lookAtAfter: the next look is the decision’s next check, never later
 });
 
 describe('the index as stored', () => {
-  const v2 = {
-    version: 2,
+  const v3 = {
+    version: 3,
     updatedAt: NOW.toISOString(),
     inventory: { etag: '"e1"', rules: INVENTORY_RULES, parsedAt: NOW.toISOString(), problems: [] },
     ids: ['a', 'b'],
     hashes: ['ha', 'hb'],
     lookAt: [ms(1), LOOK_NOW],
     notAfter: [ms(900), null],
+    notBefore: [ms(900 - 6 * 24), null],
     ariAt: [ms(6), null],
   };
 
-  it('reads back what it wrote', () => {
-    expect(parseScheduleIndex(JSON.parse(JSON.stringify(v2)))).toEqual(v2);
+  it('reads back what it wrote, the certificates’ start of validity included', () => {
+    expect(parseScheduleIndex(JSON.parse(JSON.stringify(v3)))).toEqual(v3);
   });
 
   it.each([
     ['nothing', undefined],
-    ['another version', { ...v2, version: 3 }],
-    ['columns of different lengths', { ...v2, hashes: ['ha'] }],
-    ['a time that is not a number', { ...v2, lookAt: [ms(1), 'soon'] }],
-    ['an id that is not a string', { ...v2, ids: ['a', 7] }],
+    ['another version', { ...v3, version: 4 }],
+    ['columns of different lengths', { ...v3, hashes: ['ha'] }],
+    ['a notBefore column of another length', { ...v3, notBefore: [null] }],
+    ['a version 3 index without its notBefore column', { ...v3, notBefore: undefined }],
+    ['a time that is not a number', { ...v3, lookAt: [ms(1), 'soon'] }],
+    ['a notBefore that is not a number', { ...v3, notBefore: [ms(1), 'yesterday'] }],
+    ['an id that is not a string', { ...v3, ids: ['a', 7] }],
     [
       'a version 1 index whose entry has no hash',
       { version: 1, updatedAt: at(0), entries: { a: { lookAt: at(1) } } },
@@ -115,12 +119,17 @@ describe('the index as stored', () => {
   });
 
   it('a damaged inventory record costs a full inventory parse, not the rows', () => {
-    const parsed = parseScheduleIndex({ ...v2, inventory: { etag: 5 } });
+    const parsed = parseScheduleIndex({ ...v3, inventory: { etag: 5 } });
     expect(parsed?.inventory).toBeUndefined();
     expect(parsed?.ids).toEqual(['a', 'b']);
   });
 
-  it('an index of the previous version (one object per certificate) is read, with no inventory record', () => {
+  it('an index of version 2 (no notBefore) is read as it is, every lifetime unknown: no rebuild', () => {
+    const { notBefore: _notBefore, ...v2 } = { ...v3, version: 2 };
+    expect(parseScheduleIndex(JSON.parse(JSON.stringify(v2)))).toEqual({ ...v3, notBefore: [null, null] });
+  });
+
+  it('an index of the first version (one object per certificate) is read, with no inventory record', () => {
     const v1 = {
       version: 1,
       updatedAt: NOW.toISOString(),
@@ -130,12 +139,13 @@ describe('the index as stored', () => {
       },
     };
     expect(parseScheduleIndex(JSON.parse(JSON.stringify(v1)))).toEqual({
-      version: 2,
+      version: 3,
       updatedAt: NOW.toISOString(),
       ids: ['a', 'b'],
       hashes: ['ha', 'hb'],
       lookAt: [ms(1), ms(2)],
       notAfter: [ms(900), null],
+      notBefore: [null, null],
       ariAt: [null, null],
     });
   });
@@ -147,9 +157,12 @@ describe('the index as stored', () => {
       hashes: ['ha', 'hb', 'hc', 'hg'],
       lookAt: [ms(10), ms(20), ms(30), ms(1)],
       notAfter: [ms(100), ms(200), ms(300), null],
+      notBefore: [ms(-44), ms(50), null, null],
       ariAt: [ms(5), ms(6), ms(7), null],
     };
-    const checked = new Map([['b', { configHash: 'hb2', lookAt: ms(40), notAfter: ms(400), ariAt: ms(8) }]]);
+    const checked = new Map([
+      ['b', { configHash: 'hb2', lookAt: ms(40), notAfter: ms(400), notBefore: ms(256), ariAt: ms(8) }],
+    ]);
     const roster = { ids: ['a', 'b', 'c', 'new'], hashes: ['ha', 'hb2', 'hc2', 'hn'] };
     const next = nextScheduleIndex(previous, checked, roster, NOW, undefined);
     expect(next).toMatchObject({
@@ -158,6 +171,8 @@ describe('the index as stored', () => {
       // c changed in the inventory but was not checked (a spent budget): the next pass looks at it at once.
       lookAt: [ms(10), ms(40), LOOK_NOW, LOOK_NOW],
       notAfter: [ms(100), ms(400), ms(300), null],
+      // c's lifetime stays unknown (a row of a version 2 index) until a check writes it.
+      notBefore: [ms(-44), ms(256), null, null],
       ariAt: [ms(5), ms(8), null, null],
     });
   });
