@@ -8,17 +8,22 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ConfigError } from '../../functions/core/config/inventory';
 import { DEFAULT_NEAR_EXPIRY_DAYS } from '../../functions/core/contracts/environment';
+import { REFERENCE_LIFETIME_DAYS } from '../../functions/core/renewal/expiry';
 
 /** Thresholds of the alarms the construct creates. */
 export interface AcmeAlarmThresholds {
   /**
-   * Alarm when the soonest-expiring certificate (scheduler metric `MinDaysToExpiry`) has fewer days left; also
+   * Alarm when the soonest-expiring certificate (scheduler metric `MinDaysToExpiry`) has fewer days left, in days
+   * scaled to a 90-day lifetime: a certificate of lifetime L < 90 days with d days left counts d × 90 / L, one of 90
+   * days or longer its days left. So one threshold fits every profile: 14 days of 90 is 7 of 45 and 0.93 of 6. Also
    * the default of `perCertificateMetricDays`.
    * @default 14 (DEFAULT_NEAR_EXPIRY_DAYS)
    */
   readonly minDaysToExpiry?: number;
   /**
-   * Alarm when ACM's own `DaysToExpiry` for a known certificate ARN is below this.
+   * Alarm when ACM's own `DaysToExpiry` for a known certificate ARN is below this. ACM's metric is real days left,
+   * and the lifetime is not known at synth time: for a short-lived profile set it below the lifetime (e.g. 1 for
+   * 6-day certificates, which renew with about 2 left), or the alarm never clears.
    * @default - the same as `minDaysToExpiry`
    */
   readonly acmDaysToExpiry?: number;
@@ -81,8 +86,10 @@ export interface AlarmSources {
  * (missing data counts: no report means nobody is watching), a scheduler that stopped, and ACM's own expiry
  * metric for certificates whose ARN is known. Each notifies the topic on alarm and on recovery.
  *
- * Two custom metrics serve them all: `RenewalFailed`, and `MinDaysToExpiry`, which every completed pass that knows
- * an expiry publishes once, so its sample count is the scheduler's heartbeat (no metric of its own: $0.30 a month).
+ * Two custom metrics serve them all: `RenewalFailed`, and `MinDaysToExpiry` (the lifetime-scaled days to expiry,
+ * so one threshold fits 6-, 45- and 90-day certificates; see `functions/core/renewal/expiry.ts`), which every
+ * completed pass that knows an expiry publishes once, so its sample count is the scheduler's heartbeat (no metric
+ * of its own: $0.30 a month).
  * The dead-letter alarm watches AWS/SQS. A pass that knows no expiry (no certificate issued yet) publishes none:
  * the first pass after a first deploy, which the two-interval evaluation tolerates.
  */
@@ -119,7 +126,7 @@ export function createAlarms(scope: Construct, sources: AlarmSources): cloudwatc
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
   add('MinDaysToExpiryAlarm', {
-    alarmDescription: `A certificate expires in fewer than ${minDays} days (${serviceName}) and has not been renewed. Missing data counts: no report means no one is watching.`,
+    alarmDescription: `A certificate is within its lifetime-scaled share of ${minDays} days of expiry (${serviceName}; ${scaledShares(minDays)}) and has not been renewed. Missing data counts: no report means no one is watching.`,
     metric: sources.metric('MinDaysToExpiry', { statistic: 'Minimum', period: interval }),
     threshold: minDays,
     comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -159,6 +166,17 @@ export function createAlarms(scope: Construct, sources: AlarmSources): cloudwatc
     });
   }
   return alarms;
+}
+
+/**
+ * What a `MinDaysToExpiry` threshold means for each lifetime, for the alarm's text: "14 days of 90, 7 of 45, 0.93
+ * of 6".
+ */
+function scaledShares(days: number): string {
+  if (Token.isUnresolved(days))
+    return `${days} days of a 90-day lifetime, proportionally less of a shorter one`;
+  const of = (lifetime: number) => Number(((days * lifetime) / REFERENCE_LIFETIME_DAYS).toFixed(2));
+  return `${days} days of ${REFERENCE_LIFETIME_DAYS}, ${of(45)} of 45, ${of(6)} of 6`;
 }
 
 /** Known ARNs must name inventory entries and sit in the stack's region (alarms watch their own region only). */

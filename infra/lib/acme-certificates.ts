@@ -87,13 +87,16 @@ export interface AcmeCertificatesProps {
   /**
    * Which certificates get their own `DaysToExpiry` metric (one CloudWatch custom metric each, the largest cost
    * at scale: see bench/results.md). `'near-expiry'` publishes it only for certificates with at most
-   * `perCertificateMetricDays` left, `'none'` never; the `MinDaysToExpiry` alarm covers every certificate either way.
+   * `perCertificateMetricDays` left in lifetime-scaled days (as the `MinDaysToExpiry` alarm counts them: 14 days of
+   * 90 is 7 of 45 and 0.93 of 6), `'none'` never; the value published is the real days left. The `MinDaysToExpiry`
+   * alarm covers every certificate either way.
    * @default 'near-expiry'
    */
   readonly perCertificateMetrics?: 'all' | 'near-expiry' | 'none';
   /**
-   * Days left under which `'near-expiry'` publishes a certificate's `DaysToExpiry`. Certificates renew well before
-   * the expiry alarm's threshold, so by default a certificate gets its own metric only when its renewal is late.
+   * Days left, scaled to a 90-day lifetime (d × 90 / L for a lifetime L under 90 days), under which `'near-expiry'`
+   * publishes a certificate's `DaysToExpiry`. Certificates renew well before the expiry alarm's threshold, so by
+   * default a certificate of any lifetime gets its own metric only when its renewal is late.
    * @default - `alarmThresholds.minDaysToExpiry` (14)
    */
   readonly perCertificateMetricDays?: number;

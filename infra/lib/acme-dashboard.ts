@@ -83,11 +83,14 @@ function expiryWidget(options: AcmeDashboardOptions, metric: ServiceMetric): clo
   });
 }
 
-/** The soonest expiry, always a metric (its alarm and the scheduler's heartbeat use it). */
+/**
+ * The soonest expiry, always a metric (its alarm and the scheduler's heartbeat use it), in days scaled to a 90-day
+ * lifetime: a 6-day certificate with half a day left shows 7.5 (see `functions/core/renewal/expiry.ts`).
+ */
 function soonestExpiry(metric: ServiceMetric): cloudwatch.IWidget {
   return new cloudwatch.SingleValueWidget({
-    title: 'Soonest expiry (days)',
-    metrics: [metric('MinDaysToExpiry', 'Minimum', 'min days to expiry')],
+    title: 'Soonest expiry (days of a 90-day lifetime)',
+    metrics: [metric('MinDaysToExpiry', 'Minimum', 'min days to expiry, lifetime-scaled')],
     width: 6,
     height: 6,
   });
