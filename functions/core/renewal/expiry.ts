@@ -16,8 +16,9 @@ const DAY_MS = 24 * 60 * 60_000;
 /**
  * The days left scaled to a {@link REFERENCE_LIFETIME_DAYS}-day lifetime: `daysLeft × 90 / lifetimeDays` for a
  * certificate that lives less than 90 days; exactly `daysLeft` for one of 90 days or longer (a 365-day certificate
- * is not alarmed on later than a 90-day one would be), for an unknown lifetime, and for a lifetime that is not
- * positive (a damaged record must not divide by zero or turn the sign).
+ * keeps the alarm at 14 real days left its operators know), for an unknown lifetime (a row of an older index: the
+ * count of the release that wrote it), and for a lifetime that is not positive (a damaged record must not divide by
+ * zero or turn the sign).
  */
 export function lifetimeScaledDays(daysLeft: number, lifetimeDays: number | undefined): number {
   if (lifetimeDays === undefined || !Number.isFinite(lifetimeDays) || lifetimeDays <= 0) return daysLeft;

@@ -49,7 +49,7 @@ export interface InventoryRecord {
 
 /**
  * The stored index, one row per usable inventory certificate in inventory order, as parallel arrays: at 100,000
- * certificates about 9 MB of JSON that parses into a few flat arrays instead of 100,000 objects with repeated keys.
+ * certificates about 10 MB of JSON that parses into a few flat arrays instead of 100,000 objects with repeated keys.
  * Version 3 added `notBefore`; versions 1 and 2 are still read (see {@link parseScheduleIndex}).
  */
 export interface ScheduleIndex {
