@@ -33,8 +33,9 @@ export const DEFAULT_ARI_CONCURRENCY = 50;
 
 /**
  * Days left under which a certificate counts as near expiry: the default threshold of the `MinDaysToExpiry` alarm
- * and of the per-certificate `DaysToExpiry` metric (`near-expiry`). Certificates renew well before it (a 90-day one
- * with about 30 days left), so in normal operation no per-certificate metric is published.
+ * and of the per-certificate `DaysToExpiry` metric (`near-expiry`), in days scaled to a 90-day lifetime (14 of 90 is
+ * 7 of 45 and 0.93 of 6; see `renewal/expiry.ts`). Certificates renew well before it (a 90-day one with about 30 days
+ * left), so in normal operation no per-certificate metric is published.
  */
 export const DEFAULT_NEAR_EXPIRY_DAYS = 14;
 
