@@ -87,9 +87,9 @@ export function schedulerSection(r: SchedulerResults): string[] {
       "answers each about a real certificate it issued. Pebble's renewalInfo Retry-After: " +
       `${r.ariRetryAfter ?? 'none'} s. Above 10,000 certificates the bench writes no state documents: it writes the ` +
       "schedule index a first pass would leave (every certificate to be looked at in five hours, with its seed's " +
-      "config hash and expiry, and the inventory's ETag) and runs only the nothing-due pass, then the same pass " +
-      'with the ETag dropped from the index (as after an inventory edit); the refresh pass at that size is the ' +
-      'model. ' +
+      "config hash, expiry and start of validity, and the inventory's ETag) and runs only the nothing-due pass, " +
+      'then the same pass with the ETag dropped from the index (as after an inventory edit); the refresh pass at ' +
+      'that size is the model. ' +
       'Each pass runs the real scheduler handler (logs and EMF metrics included) in a fresh Node.js ' +
       `${r.node} process (the Lambda runtime's major) bundled like ` +
       `the Lambda, at the deployed \`ARI_CONCURRENCY\` default (${c}) and per-CA rate (${ARI_REQUESTS_PER_SECOND}/s, ` +
@@ -167,9 +167,9 @@ function nothingDueTargets(sizes: readonly ScaleResult[]): string[] {
     '',
     `**Target** — ${int(biggest.certificates)} certificates, nothing due, in ≤ 30 s and ≤ 256 MiB: ` +
       `${seconds(p.handlerMs)} in the handler, peak RSS ${mebibytes(p.maxRssKib)}, ${seconds(p.cpuMs)} of CPU ` +
-      `(process start included) — ${verdict(met)}. The index is parallel arrays (ids, hashes, look-at and expiry ` +
-      'times) checked by a light guard, and an unchanged inventory is neither parsed nor hashed: the index rows are ' +
-      'its certificates.' +
+      `(process start included) — ${verdict(met)}. The index is parallel arrays (ids, hashes, look-at, ` +
+      'validity and renewalInfo times) checked by a light guard, and an unchanged inventory is neither parsed nor ' +
+      'hashed: the index rows are its certificates.' +
       (changed
         ? ` After an inventory edit the first pass parses and hashes it in full, keeping only ids and hashes: ` +
           `${seconds(changed.handlerMs)}, peak RSS ${mebibytes(changed.maxRssKib)}, ${seconds(changed.cpuMs)} of ` +
