@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ListCertificatesCommand, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
 import { CloudFormationClient, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
@@ -21,6 +20,7 @@ import { readCodeFolder } from '../infra/bundles';
 import { type Bed, startBed } from '../support/bed';
 import { invokeShipped, node24Binary, type ShippedFunction } from '../support/deploy/lambda-node24';
 import { type MotoFront, startMotoFront } from '../support/deploy/moto-front';
+import { scratchDir } from '../support/scratch';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -125,7 +125,7 @@ async function unpackFunction(logicalId: string): Promise<ShippedFunction> {
   );
   const zipFile = join(work, `${logicalId}.zip`);
   writeFileSync(zipFile, await zip.Body!.transformToByteArray());
-  const codeDir = mkdtempSync(join(tmpdir(), 'acme-shipped-'));
+  const codeDir = scratchDir('acme-shipped-');
   await new Promise<void>((resolveUnzip, reject) => {
     const child = spawn('/usr/bin/python3', ['-m', 'zipfile', '-e', zipFile, codeDir], { stdio: 'inherit' });
     child.once('exit', (c) => (c === 0 ? resolveUnzip() : reject(new Error(`unzip exited with ${c}`))));
@@ -190,7 +190,7 @@ async function uploadInventoryAsTheCustomResourceWould(): Promise<void> {
 
 beforeAll(async () => {
   node24Binary();
-  work = mkdtempSync(join(tmpdir(), 'acme-deploy-'));
+  work = scratchDir('acme-deploy-');
   bed = await startBed({ region: REGION });
   front = await startMotoFront(bed.moto.endpoint, async (functionName, payload) => {
     const fn = [...shipped.values()].find((f) => f.name === functionName);
@@ -230,7 +230,7 @@ beforeAll(async () => {
   );
 
   // Bootstrap from an empty folder (no app to synthesize), then deploy the repository's app as a user would.
-  await cdk(['bootstrap', `aws://${ACCOUNT}/${REGION}`], mkdtempSync(join(tmpdir(), 'acme-bootstrap-')));
+  await cdk(['bootstrap', `aws://${ACCOUNT}/${REGION}`], scratchDir('acme-bootstrap-'));
   const outdir = join(work, 'cdk.out');
   await cdk(
     [

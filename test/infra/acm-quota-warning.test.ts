@@ -2,12 +2,17 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { AcmeCertificates } from '../../infra/lib/acme-certificates';
+import { scratchDir } from '../support/scratch';
 import { cdkJsonContext } from './synth';
 
 const ZONE = 'Z0123456789EXAMPLE';
 
 function warnings(count: number, profile: string | undefined) {
-  const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+  // Without an outdir, CDK synthesizes into a folder of its own under os.tmpdir() and leaves it there.
+  const app = new App({
+    outdir: scratchDir('acme-quota-'),
+    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
+  });
   const stack = new Stack(app, 'Quota', { env: { account: '111122223333', region: 'eu-west-1' } });
   new AcmeCertificates(stack, 'Certificates', {
     alarmsWithoutSubscriber: true,

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -12,6 +11,7 @@ import { AcmeCa } from '../../infra/lib/acme-ca';
 import { AcmeCertificates, type AcmeCertificatesProps } from '../../infra/lib/acme-certificates';
 import { MAX_EXPLICIT_CERTIFICATE_LINES } from '../../infra/lib/acme-dashboard';
 import type { InventoryInput } from '../../infra/lib/resolve-inventory';
+import { scratchDir } from '../support/scratch';
 import { cdkJsonContext } from './synth';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
@@ -31,7 +31,7 @@ function synth(
   props: Partial<AcmeCertificatesProps> | ((stack: Stack) => Partial<AcmeCertificatesProps>),
   env?: { account: string; region: string },
 ) {
-  const outdir = mkdtempSync(join(tmpdir(), 'acme-construct-'));
+  const outdir = scratchDir('acme-construct-');
   const app = new App({ outdir, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const stack = new Stack(app, 'Test', env ? { env } : {});

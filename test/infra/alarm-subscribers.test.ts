@@ -1,6 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -10,6 +8,7 @@ import { ConfigError } from '../../functions/core/config/inventory';
 import { AcmeCertificates, type AcmeCertificatesProps } from '../../infra/lib/acme-certificates';
 import { readAppSettings } from '../../infra/lib/app-settings';
 import { PROJECT_ROOT } from '../../infra/lib/lambda-bundling';
+import { scratchDir } from '../support/scratch';
 import { cdkJsonContext } from './synth';
 
 const INVENTORY = {
@@ -20,7 +19,11 @@ const INVENTORY = {
 
 /** Builds the construct without bundling; returns its template, or throws what synthesis throws. */
 function construct(props: (stack: Stack) => Partial<AcmeCertificatesProps>): Template {
-  const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+  // Without an outdir, CDK synthesizes into a folder of its own under os.tmpdir() and leaves it there.
+  const app = new App({
+    outdir: scratchDir('acme-alarms-'),
+    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
+  });
   const stack = new Stack(app, 'Alarms');
   new AcmeCertificates(stack, 'Certificates', { inventory: INVENTORY, ...props(stack) });
   return Template.fromStack(stack);
@@ -85,7 +88,7 @@ describe('the app (cdk.json context)', () => {
   });
 
   it('makes `cdk synth` without notificationEmail fail plainly, saying what to set', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'acme-no-subscriber-'));
+    const dir = scratchDir('acme-no-subscriber-');
     const result = spawnSync(join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['infra/bin/app.ts'], {
       cwd: PROJECT_ROOT,
       env: {

