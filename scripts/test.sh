@@ -42,6 +42,13 @@ bash scripts/ensure-deps.sh
 step "provision the test bed (first run downloads Pebble and moto; later runs reuse .cache/)"
 bash testbed/provision.sh >/dev/null
 
+# From here on the tests and everything they start (Pebble, moto, cdk, esbuild, tsx) make their temporary files
+# in this run's own TMPDIR, removed when the script exits however it exits: what a test forgets cannot pile up
+# in /tmp over many runs. Kept short: Unix socket paths are limited to 108 bytes.
+run_tmp=$(mktemp -d /tmp/acme-test.XXXXXX)
+trap 'rm -rf "$run_tmp"' EXIT
+export TMPDIR=$run_tmp
+
 step "typecheck"
 npx tsc -p tsconfig.json
 
@@ -63,6 +70,21 @@ node -e '
   if (r.numTotalTests === 0) { console.error("no test ran"); process.exit(1); }
   console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);'
 if [ "$vitest_rc" -ne 0 ]; then exit "$vitest_rc"; fi
+
+step "the tests removed their scratch folders (test/support/scratch.ts; acme-* in this run's TMPDIR)"
+# Only the tests make acme-* folders, and every process they started has stopped by now; the trap would remove
+# the leftovers, but a test that leaks them fills the disk of whoever runs it with plain `npx vitest`.
+if [ $# -eq 0 ]; then
+  leftovers=$(cd "$TMPDIR" && find . -mindepth 1 -maxdepth 1 -name 'acme-*' | sed 's|^\./||' | LC_ALL=C sort)
+  if [ -n "$leftovers" ]; then
+    echo "$leftovers" | sed "s|^|$TMPDIR/|" >&2
+    echo "the tests left the folders above; make them with scratchDir() from test/support/scratch.ts" >&2
+    exit 1
+  fi
+  echo "ok"
+else
+  echo "skipped: a run with vitest arguments ($*) runs only some of the tests"
+fi
 
 step "generated docs are current (docs/reliability.md and the README table, from this run's faults records)"
 if [ $# -eq 0 ]; then
