@@ -17,11 +17,12 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
+import { createHttpsFetch } from '../functions/adapters/https-fetch';
 import { createRuntime, type Runtime, type RuntimeConfig } from '../functions/composition/runtime';
-import type { Fetch } from '../functions/core/http';
 import { type MotoServer, startMoto } from './moto';
 import { type PebbleInstance, type PebbleOptions, startPebble } from './pebble';
 import { type Route53DnsResponder, startRoute53DnsResponder } from './route53-dns-responder';
+import type { WebFetch } from './trusting-fetch';
 
 /**
  * The local test bed the demo, `--bed` runs, the benchmarks and the tests share: Pebble (with ARI) validating
@@ -38,7 +39,7 @@ export interface Bed {
   readonly dns: Route53DnsResponder;
   /** The directory URL the client should use (the front's when there is one). */
   readonly directoryUrl: string;
-  readonly fetch: Fetch;
+  readonly fetch: WebFetch;
   readonly region: string;
   readonly aws: {
     endpoint: string;
@@ -68,7 +69,7 @@ export interface Bed {
 /** Something placed in front of Pebble (the tests' fault proxy): the client then talks to it instead. */
 export interface PebbleFront {
   readonly directoryUrl: string;
-  readonly fetch: Fetch;
+  readonly fetch: WebFetch;
   stop(): Promise<void>;
 }
 
@@ -108,6 +109,8 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
     const acm = (r?: string) => new ACMClient({ ...aws, region: r ?? region });
     const directoryUrl = front?.directoryUrl ?? pebble.directoryUrl;
     const fetch = front?.fetch ?? pebble.fetch;
+    // The functions' own HTTP client, as in Lambda, trusting the bed's one TLS CA (Pebble's and the fault proxy's).
+    const functionsFetch = createHttpsFetch({ ca: pebble.caPem });
     let stacks = 0;
     return {
       pebble,
@@ -139,7 +142,7 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
             scheduleIntervalMs: 60 * 60_000,
             endpoint: moto.endpoint,
             credentials,
-            fetch,
+            fetch: functionsFetch,
             dnsPollIntervalMs: 50,
             // As POWERTOOLS_SERVICE_NAME in Lambda: the acme-ari:managed-by tag the IAM policies condition on.
             serviceName: `acme-ari-${id}`,

@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Fetch } from '../functions/core/http';
 import { freePort, waitFor } from './ports';
 import { type ManagedProcess, spawnManaged } from './processes';
 import { provisionTestBed } from './provision';
 import { testBedTls } from './tls';
-import { trustingFetch } from './trusting-fetch';
+import { trustingFetch, type WebFetch } from './trusting-fetch';
 
 /** A certificate profile Pebble advertises in `meta.profiles` and issues with when an order names it. */
 export interface PebbleProfile {
@@ -93,7 +92,7 @@ export interface PebbleInstance {
   /** CA certificate (PEM) to trust for Pebble's own TLS (not the CA that issues ACME certificates). */
   readonly caPem: string;
   /** A fetch that trusts {@link PebbleInstance.caPem}. */
-  readonly fetch: Fetch;
+  readonly fetch: WebFetch;
   /** Operating-system process id of Pebble. */
   readonly pid: number;
   /** Root certificate (PEM) of the issuing hierarchy; new on every start. `index` > 0 selects an alternate. */
@@ -137,7 +136,7 @@ export async function startPebble(options: PebbleOptions = {}): Promise<PebbleIn
 async function startOnce(
   cacheDir: string,
   tls: { caPem: string; certPath: string; keyPath: string },
-  fetch: Fetch,
+  fetch: WebFetch,
   options: PebbleOptions,
 ): Promise<PebbleInstance> {
   const [wfePort, managementPort, httpPort, tlsPort] = await Promise.all([
@@ -267,7 +266,7 @@ function pebbleProfiles(
 const certIdPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** The certificate's PEM: as given, or looked up by the serial of an ARI certID (RFC 9773 §4.1). */
-async function certificatePem(fetch: Fetch, managementUrl: string, certificate: string): Promise<string> {
+async function certificatePem(fetch: WebFetch, managementUrl: string, certificate: string): Promise<string> {
   if (certificate.includes('-----BEGIN CERTIFICATE-----')) return certificate;
   if (!certIdPattern.test(certificate)) {
     throw new Error(`test bed: "${certificate.slice(0, 80)}" is neither a certificate PEM nor an ARI certID`);
@@ -292,7 +291,7 @@ async function certificatePem(fetch: Fetch, managementUrl: string, certificate: 
 
 /** `POST /set-renewal-info/`: Pebble 2.10 reads `{ Certificate: PEM, ARIResponse: string }`, serves the string. */
 async function setRenewalInfo(
-  fetch: Fetch,
+  fetch: WebFetch,
   managementUrl: string,
   certificate: string,
   info: PebbleRenewalInfo,

@@ -6,8 +6,9 @@ import type { RuntimeConfig } from '../../functions/composition/runtime-config';
 
 /**
  * One issuance by this project's renewer path, in a process of its own so it is measured exactly like lego and
- * certbot (GNU time around the whole process). Pebble's TLS is trusted through NODE_EXTRA_CA_CERTS, i.e. with the
- * global fetch the Lambda uses. Prints one JSON line: the time spent inside `renew` and its outcome.
+ * certbot (GNU time around the whole process). Pebble's TLS is trusted through NODE_EXTRA_CA_CERTS, by the runtime's
+ * default HTTP client (functions/adapters/https-fetch.ts), as in Lambda. Prints one JSON line: the time spent inside
+ * `renew` and its outcome.
  */
 const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as {
   config: Omit<RuntimeConfig, 'fetch' | 'clock' | 'decorate'>;

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createHttpsFetch } from '../../functions/adapters/https-fetch';
 import type { RuntimeConfig } from '../../functions/composition/runtime-config';
 import { createSchedulerRuntime } from '../../functions/composition/scheduler-runtime';
 import type { Fetch } from '../../functions/core/http';
@@ -19,19 +20,34 @@ const offset = input.clockOffsetMs ?? 0;
 let ariRequests = 0;
 let caRequests = 0;
 let caMs = 0;
+// The functions' own client (as the runtime's default), wrapped to count and time what reaches the CA.
+const https = createHttpsFetch();
 const fetch: Fetch = async (url, init) => {
   caRequests++;
   if (/renewalInfo/i.test(String(url))) ariRequests++;
   const started = performance.now();
-  const response = await globalThis.fetch(url, init);
+  const response = await https(url, init);
   // Buffer the body so the time covers the whole answer; the caller reads the copy.
-  const body = await response.arrayBuffer();
+  const chunks: Uint8Array[] = [];
+  const reader = response.body?.getReader();
+  for (let part = await reader?.read(); part && !part.done; part = await reader?.read())
+    chunks.push(part.value);
   caMs += performance.now() - started;
-  return new Response(response.status === 204 || response.status === 304 ? null : body, {
+  const bytes = Buffer.concat(chunks);
+  return {
     status: response.status,
+    ok: response.ok,
     statusText: response.statusText,
     headers: response.headers,
-  });
+    body: response.body
+      ? new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(bytes);
+            controller.close();
+          },
+        })
+      : null,
+  };
 };
 let peakRss = process.memoryUsage().rss;
 const sampler = setInterval(() => {

@@ -38,7 +38,7 @@ export interface RuntimeConfig {
   /** Overrides every AWS endpoint (moto); path-style S3 and static test credentials go with it. */
   readonly endpoint?: string;
   readonly credentials?: { accessKeyId: string; secretAccessKey: string };
-  /** The HTTP client for the CA; the global fetch in Lambda, a CA-trusting one on the local test bed. */
+  /** The HTTP client for the CA; in Lambda the functions' own on `node:https`, a CA-trusting one on the test bed. */
   readonly fetch?: Fetch;
   readonly clock?: Clock;
   /** Tighter Route 53 polling for the local bed, where changes are in sync at once. */

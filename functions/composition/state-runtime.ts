@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { realSleep } from '../adapters/aws-retry';
+import { createHttpsFetch } from '../adapters/https-fetch';
 import { S3ScheduleIndexStore } from '../adapters/s3-schedule-index';
 import { S3CertificateStore } from '../adapters/s3-store';
 import { AcmeTransport } from '../core/acme';
@@ -29,7 +30,7 @@ export interface StateRuntime {
 
 /** Builds the shared parts for one container (or one local run). */
 export function createStateRuntime(config: RuntimeConfig): StateRuntime {
-  const fetch: Fetch = config.fetch ?? ((url, init) => globalThis.fetch(url, init));
+  const fetch: Fetch = config.fetch ?? createHttpsFetch();
   const clock: Clock = config.clock ?? { now: () => new Date() };
   const s3 = new S3Client(s3ClientConfig(config));
   const s3Store = new S3CertificateStore({

@@ -1,11 +1,41 @@
 import { AcmeAwsError, type ErrorCode } from './errors';
 
 /**
- * The HTTP port of the core: the WHATWG `fetch` signature, so Lambda passes the global `fetch` and tests pass one
- * that trusts the local CA or injects faults. The core calls it only through {@link guardedFetch}, which adds the
- * deadline and the redirect rule.
+ * The User-Agent of every request to a CA, ACME and renewalInfo alike.
+ * @see RFC 8555 §6.1 "ACME clients MUST send a User-Agent header field"
  */
-export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
+export const USER_AGENT = 'acme-ari-aws/0.1';
+
+/**
+ * What the core sends: the part of WHATWG `RequestInit` it uses (headers by lower-case name, a text body).
+ */
+export interface HttpRequestInit {
+  readonly method?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+  readonly signal?: AbortSignal;
+  /** The core follows redirects itself ({@link guardedFetch}); a port must hand every 3xx back as it came. */
+  readonly redirect?: 'manual';
+}
+
+/** What the core reads of an answer: the part of a WHATWG `Response` it uses. */
+export interface HttpResponse {
+  readonly status: number;
+  /** `status` is 200–299. */
+  readonly ok: boolean;
+  readonly statusText: string;
+  /** Header values by case-insensitive name, repeated fields joined with ", " (RFC 9110 §5.3). */
+  readonly headers: { get(name: string): string | null };
+  readonly body: ReadableStream<Uint8Array> | null;
+}
+
+/**
+ * The HTTP port of the core: a subset of the WHATWG `fetch` signature, so the global `fetch` fits it (tests pass one
+ * that trusts the local CA or injects faults) and so does the functions' own client on `node:https`
+ * (functions/adapters/https-fetch.ts), lighter than undici's in a cold start. The core calls it only through
+ * {@link guardedFetch}, which adds the deadline and the redirect rule.
+ */
+export type Fetch = (url: string, init: HttpRequestInit) => Promise<HttpResponse>;
 
 /**
  * Makes the signal that ends one request after `timeoutMs`: a timer, not a clock read, injected so tests can fire
@@ -84,7 +114,7 @@ export interface RequestLimits {
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /** The media type of a response, lower case and without parameters; `''` when absent. */
-export function mediaType(response: Response): string {
+export function mediaType(response: HttpResponse): string {
   return (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
@@ -101,9 +131,9 @@ export function mediaType(response: Response): string {
 export async function guardedFetch(
   fetch: Fetch,
   url: string,
-  init: RequestInit,
+  init: HttpRequestInit,
   limits: RequestLimits,
-): Promise<Response> {
+): Promise<HttpResponse> {
   const method = (init.method ?? 'GET').toUpperCase();
   const deadline = (limits.timer ?? abortAfter)(limits.timeoutMs);
   const signal = limits.signal ? AbortSignal.any([limits.signal, deadline]) : deadline;
@@ -112,7 +142,7 @@ export async function guardedFetch(
   const maxRedirects = limits.maxRedirects ?? MAX_REDIRECTS;
   let current = url;
   for (let hop = 0; ; hop++) {
-    let response: Response;
+    let response: HttpResponse;
     try {
       // Raced as well as passed: a `fetch` port that ignores `signal` must not be able to stall the pass.
       response = await raceAbort(fetch(current, { ...init, redirect: 'manual', signal }), signal);
@@ -172,11 +202,11 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 
 /** The response with a body whose reads fail with `timedOut()` once the deadline has passed. */
 function guardBody(
-  response: Response,
+  response: HttpResponse,
   signal: AbortSignal,
   expired: () => boolean,
   timedOut: () => Error,
-): Response {
+): HttpResponse {
   const body = response.body;
   if (!body) return response;
   const reader = body.getReader();
@@ -195,11 +225,13 @@ function guardBody(
       return reader.cancel(reason);
     },
   });
-  return new Response(guarded, {
+  return {
     status: response.status,
+    ok: response.ok,
     statusText: response.statusText,
     headers: response.headers,
-  });
+    body: guarded,
+  };
 }
 
 /** Largest response body the core reads (directory, orders, problems, ARI); certificates have their own bound. */
@@ -210,7 +242,7 @@ export const MAX_JSON_BYTES = 64 * 1024;
  * exhaust the Lambda's memory).
  */
 export async function readBoundedText(
-  response: Response,
+  response: HttpResponse,
   maxBytes: number,
   code: ErrorCode,
   what: string,
@@ -242,7 +274,7 @@ export async function readBoundedText(
 
 /** Reads a bounded body and parses it as JSON; the result is `unknown` and must go through a schema. */
 export async function readBoundedJson(
-  response: Response,
+  response: HttpResponse,
   maxBytes: number,
   code: ErrorCode,
   what: string,

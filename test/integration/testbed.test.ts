@@ -5,7 +5,6 @@ import { calculateJwkThumbprint, exportJWK, FlattenedSign, generateKeyPair } fro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certId } from '../../functions/core/ari/cert-id';
 import { fetchRenewalInfo, RenewalInfoError } from '../../functions/core/ari/fetch-renewal-info';
-import type { Fetch } from '../../functions/core/http';
 import {
   createCsr,
   generateKeyPair as generateCertificateKeys,
@@ -16,6 +15,7 @@ import { type ChallTestSrv, startChallTestSrv } from '../../testbed/challtestsrv
 import { type PebbleInstance, startPebble } from '../../testbed/pebble';
 import { liveProcesses, stopAll } from '../../testbed/processes';
 import { testBedTls } from '../../testbed/tls';
+import type { WebFetch } from '../../testbed/trusting-fetch';
 import { type FaultProxy, startFaultProxy } from '../support/faults/fault-proxy';
 
 /** True when something accepts TCP connections on `port` of 127.0.0.1. */
@@ -45,7 +45,7 @@ function portOf(url: string): number {
 }
 
 /** The least ACME a test needs to drive Pebble by hand: an account key, nonces and signed POSTs. */
-async function acmeSession(fetch: Fetch, directoryUrl: string) {
+async function acmeSession(fetch: WebFetch, directoryUrl: string) {
   const directory = (await (await fetch(directoryUrl)).json()) as Record<string, string>;
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   const jwk = await exportJWK(publicKey);

@@ -4,6 +4,8 @@ import { AcmeAwsError } from '../errors';
 import {
   type Fetch,
   guardedFetch,
+  type HttpRequestInit,
+  type HttpResponse,
   MAX_JSON_BYTES,
   mediaType,
   RedirectRefusedError,
@@ -11,6 +13,7 @@ import {
   type RequestTimer,
   readBoundedJson,
   readBoundedText,
+  USER_AGENT,
 } from '../http';
 import { clampRateLimitRetryAfter, parseRetryAfter } from '../retry-after';
 import { ACME_REQUEST_TIMEOUT_MS } from '../time-budget';
@@ -39,7 +42,7 @@ export interface AcmeTransportOptions {
 /** A successful, parsed ACME response. */
 export interface AcmeResponse<T> {
   readonly status: number;
-  readonly headers: Headers;
+  readonly headers: HttpResponse['headers'];
   readonly body: T;
   readonly location?: string;
 }
@@ -112,9 +115,9 @@ export class AcmeTransport {
    * One request with a deadline, following no redirect off the CA's origins and none of a POST.
    * @throws RequestTimeoutError (code `acme-timeout`, retryable), RedirectRefusedError (code `acme-protocol`)
    */
-  private async send(url: string, init: RequestInit): Promise<Response> {
-    const headers = new Headers(init.headers);
-    headers.set('user-agent', this.options.userAgent ?? 'acme-ari-aws/0.1');
+  private async send(url: string, init: HttpRequestInit): Promise<HttpResponse> {
+    // RFC 8555 §6.1: every request carries a User-Agent (Pebble 2.10 refuses one without).
+    const headers = { ...init.headers, 'user-agent': this.options.userAgent ?? USER_AGENT };
     try {
       return await guardedFetch(
         this.options.fetch,
@@ -138,7 +141,7 @@ export class AcmeTransport {
     }
   }
 
-  private keepNonce(response: Response): void {
+  private keepNonce(response: HttpResponse): void {
     const nonce = response.headers.get('replay-nonce');
     // RFC 8555 §6.5.1: the nonce is base64url; anything else is ignored rather than echoed back.
     if (nonce && /^[A-Za-z0-9_-]{1,255}$/.test(nonce)) this.nonces.push(nonce);
@@ -157,7 +160,7 @@ export class AcmeTransport {
     return nonce;
   }
 
-  private async readJson(response: Response, what: string): Promise<unknown> {
+  private async readJson(response: HttpResponse, what: string): Promise<unknown> {
     const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (!JSON_TYPES.includes(type)) {
       await response.body?.cancel().catch(() => {});
@@ -169,7 +172,7 @@ export class AcmeTransport {
     return readBoundedJson(response, MAX_JSON_BYTES, 'acme-protocol', what);
   }
 
-  private async throwProblem(response: Response, request: string): Promise<never> {
+  private async throwProblem(response: HttpResponse, request: string): Promise<never> {
     let body: unknown;
     let text = '';
     try {
@@ -239,7 +242,7 @@ export class AcmeTransport {
   }
 
   private async parseSuccess<T>(
-    response: Response,
+    response: HttpResponse,
     request: string,
     expect: 'json' | 'certificate' | 'none',
   ): Promise<AcmeResponse<T>> {
@@ -270,7 +273,7 @@ export class AcmeTransport {
   }
 
   /** A GET that is not signed (ARI is fetched this way). Errors become problem errors. */
-  async get(url: string): Promise<Response> {
+  async get(url: string): Promise<HttpResponse> {
     this.checkUrl(url, 'request URL');
     return this.send(url, { method: 'GET' });
   }

@@ -2,12 +2,14 @@ import { AcmeAwsError } from '../errors';
 import {
   type Fetch,
   guardedFetch,
+  type HttpResponse,
   MAX_JSON_BYTES,
   mediaType,
   RedirectRefusedError,
   RequestTimeoutError,
   type RequestTimer,
   readBoundedJson,
+  USER_AGENT,
 } from '../http';
 import { ARI_REQUEST_TIMEOUT_MS } from '../time-budget';
 import { CERT_ID_PATTERN } from './cert-id';
@@ -94,12 +96,12 @@ export async function fetchRenewalInfo(
 
   // renewalInfo is unauthenticated (RFC 9773 §6), so nothing pins it to the CA but this: no redirect leaves the
   // renewalInfo URL's origin, and no request outlives its deadline.
-  let response: Response;
+  let response: HttpResponse;
   try {
     response = await guardedFetch(
       input.fetch,
       url,
-      { method: 'GET', headers: { accept: 'application/json' } },
+      { method: 'GET', headers: { accept: 'application/json', 'user-agent': USER_AGENT } },
       {
         timeoutMs,
         code: 'ari-invalid',
@@ -177,7 +179,7 @@ const MAX_DETAIL_CHARS = 200;
  * is never copied into errors, state or logs. Throws only a {@link RequestTimeoutError}.
  * @see RFC 7807 §3.1 (`type` is a URI reference, `detail` a human-readable explanation)
  */
-async function readProblem(response: Response): Promise<string | undefined> {
+async function readProblem(response: HttpResponse): Promise<string | undefined> {
   const type = mediaType(response);
   if (type !== 'application/problem+json' && type !== 'application/json') {
     await response.body?.cancel().catch(() => {});

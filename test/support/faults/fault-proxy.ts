@@ -2,9 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { Socket } from 'node:net';
-import type { Fetch } from '../../../functions/core/http';
 import { freePort } from '../../../testbed/ports';
-import { trustingFetch } from '../../../testbed/trusting-fetch';
+import { trustingFetch, type WebFetch } from '../../../testbed/trusting-fetch';
 import { stoppable } from './http-forward';
 
 /** One request the proxy received, as a test inspects it afterwards. */
@@ -50,7 +49,7 @@ export interface FaultProxy {
   /** The proxy's origin, e.g. `https://127.0.0.1:41234`. */
   readonly origin: string;
   /** A fetch that trusts the test bed's CA. */
-  readonly fetch: Fetch;
+  readonly fetch: WebFetch;
   /** Every request received so far, in arrival order. */
   readonly requests: ProxiedRequest[];
   /** Adds a rule; rules are asked in the order added, and the first that answers decides. */
