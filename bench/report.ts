@@ -133,7 +133,7 @@ function issuanceSection(r: IssuanceResults, peers: Peers): string[] {
       `Where the renewer's memory is (apex+wildcard, medians at the end of the run, /proc/self/status): ` +
         `${mebibytes(split.anonKib.median)} anonymous (the V8 heap and native allocations) and ` +
         `${mebibytes(split.fileKib.median)} file-backed (the node binary's own code and data as far as the run ` +
-        `touched them: TLS, WebCrypto, fetch, the compilers). Node.js ${r.node} running nothing holds ` +
+        `touched them: TLS, WebCrypto, the compilers). Node.js ${r.node} running nothing holds ` +
         `${mebibytes(r.bareNode.anonKib)} anonymous and ${mebibytes(r.bareNode.fileKib)} file-backed ` +
         `(peak ${mebibytes(r.bareNode.maxRssKib)}), so the process's own work adds ` +
         `${mebibytes(split.anonKib.median - r.bareNode.anonKib)} and ` +
