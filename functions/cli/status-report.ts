@@ -1,10 +1,9 @@
 import type { ConfigProblem } from '../core/config/inventory';
 import { parseInventoryLenient } from '../core/config/inventory';
+import { daysToExpiry } from '../core/renewal/expiry';
 import type { CertificateStore } from '../core/renewal/ports';
 import type { CertificateState } from '../core/renewal/state';
 import { renderTable } from './table';
-
-const DAY_MS = 24 * 60 * 60_000;
 
 /** What `status` shows for one certificate; also its `--json` shape. */
 export interface StatusRow {
@@ -17,6 +16,11 @@ export interface StatusRow {
   readonly notAfter?: string;
   /** Days until `notAfter`, two decimals; negative once expired. */
   readonly daysLeft?: number;
+  /**
+   * {@link daysLeft} on the expiry alarm's lifetime-scaled measure (core/renewal/expiry.ts: 14 days of 90 is 0.93 of
+   * 6), two decimals: what `--fail-under` compares, as the `MinDaysToExpiry` alarm does.
+   */
+  readonly scaledDaysLeft?: number;
   /** The CA's suggested renewal window and the time chosen inside it (RFC 9773 §4.2). */
   readonly ari?: {
     readonly windowStart: string;
@@ -85,6 +89,10 @@ export function commonName(dn: string): string {
   return /(?:^|,)\s*CN=((?:\\.|[^,])+)/i.exec(dn)?.[1]?.trim() ?? dn;
 }
 
+function hundredths(days: number): number {
+  return Math.round(days * 100) / 100;
+}
+
 /** Builds one status row from an inventory entry and its state document (absent before the first issuance). */
 export function statusRow(
   id: string,
@@ -94,15 +102,17 @@ export function statusRow(
 ): StatusRow {
   const current = state?.current;
   const ari = state?.ari && state.ari.certId === current?.certId ? state.ari : undefined;
+  const left = current
+    ? daysToExpiry({ notAfter: Date.parse(current.notAfter), notBefore: Date.parse(current.notBefore) }, now)
+    : undefined;
   return {
     id,
     domains,
     issuer: current ? commonName(current.issuer) : undefined,
     serial: current?.serial,
     notAfter: current?.notAfter,
-    daysLeft: current
-      ? Math.round(((Date.parse(current.notAfter) - now.getTime()) / DAY_MS) * 100) / 100
-      : undefined,
+    daysLeft: left && hundredths(left.days),
+    scaledDaysLeft: left && hundredths(left.scaled),
     ari: ari
       ? {
           windowStart: ari.windowStart,

@@ -5,7 +5,10 @@ import type { Target } from '../target';
 /** Flags of `acme-ari status`. */
 export interface StatusArgs {
   readonly json: boolean;
-  /** Exit 3 when a certificate has fewer days left than this, or none was issued yet. */
+  /**
+   * Exit 3 when a certificate has fewer days left than this on the expiry alarm's lifetime-scaled measure (a 6-day
+   * certificate's day is 15 of a 90-day one's), or none was issued yet.
+   */
   readonly failUnder?: string;
 }
 
@@ -22,12 +25,19 @@ export async function statusCommand(target: Target, args: StatusArgs, io: CliIo)
   if (!args.json && report.certificates.length === 0)
     io.err(`no certificates in the inventory of ${target.description}`);
   if (failUnder === undefined) return EXIT.ok;
-  const short = report.certificates.filter((c) => c.daysLeft === undefined || c.daysLeft < failUnder);
-  for (const c of short)
+  // The alarm's measure, so the cron check and the MinDaysToExpiry alarm agree on 45- and 6-day certificates.
+  const left = (c: (typeof report.certificates)[number]) => c.scaledDaysLeft ?? c.daysLeft;
+  const short = report.certificates.filter((c) => left(c) === undefined || left(c)! < failUnder);
+  for (const c of short) {
+    const days = c.daysLeft;
+    const scaled = c.scaledDaysLeft;
     io.err(
-      c.daysLeft === undefined
+      days === undefined
         ? `${c.id}: not issued yet`
-        : `${c.id}: ${c.daysLeft.toFixed(1)} days left, fewer than ${failUnder}`,
+        : scaled !== undefined && scaled !== days
+          ? `${c.id}: ${days.toFixed(1)} days left, ${scaled.toFixed(1)} lifetime-scaled (of 90), fewer than ${failUnder}`
+          : `${c.id}: ${days.toFixed(1)} days left, fewer than ${failUnder}`,
     );
+  }
   return short.length > 0 ? EXIT.expiring : EXIT.ok;
 }
