@@ -40,37 +40,44 @@ export function createHttpsFetch(options: HttpsFetchOptions = {}): Fetch {
   let http: typeof import('node:http') | undefined;
   let httpAgent: import('node:http').Agent | undefined;
   const send = (url: URL, init: HttpRequestInit): Promise<HttpResponse> => {
-    if (url.protocol === 'https:') return exchange(httpsRequest, httpsAgent, url, init);
+    if (url.protocol === 'https:') return exchange(httpsRequest, httpsAgent, maxSockets, url, init);
     if (url.protocol !== 'http:')
       return Promise.reject(new TypeError(`${url.protocol} URLs are not supported`));
     http ??= requireBuiltin('node:http') as typeof import('node:http');
     httpAgent ??= new http.Agent({ keepAlive: true, maxSockets });
-    return exchange(http.request, httpAgent, url, init);
+    return exchange(http.request, httpAgent, maxSockets, url, init);
   };
-  return (url, init) => send(new URL(url), init);
+  // Async, so a URL that does not parse rejects (as fetch does) instead of throwing at the caller.
+  return async (url, init) => send(new URL(url), init);
 }
 
 type RequestFunction = typeof httpsRequest;
 
 /**
  * One exchange. A GET or HEAD sent on a kept-alive connection that the server had closed meanwhile is sent once
- * more on a new one (Node documents this pattern for `reusedSocket`); a POST never is: it may have reached the CA,
- * and the core decides what a failed signed request means (the renewal fails, and its retry resumes the order).
+ * more (Node documents this pattern for `reusedSocket`); a POST never is: it may have reached the CA, and the core
+ * decides what a failed signed request means (the renewal fails, and its retry resumes the order). The agent may
+ * hand the second try another connection closed just the same (a thawed Lambda has not yet read the FINs of its
+ * whole pool), so it goes on while the failure was a reused connection's: each such one is destroyed, so at most
+ * the pool (`maxSockets`) is tried before a new connection, whose failure is final.
  * @see RFC 9110 §9.2.2 (idempotent methods may be retried automatically)
  */
 async function exchange(
   request: RequestFunction,
   agent: HttpsAgent | import('node:http').Agent,
+  maxSockets: number,
   url: URL,
   init: HttpRequestInit,
 ): Promise<HttpResponse> {
-  try {
-    return await once(request, agent, url, init);
-  } catch (error) {
-    const method = (init.method ?? 'GET').toUpperCase();
-    const idempotent = method === 'GET' || method === 'HEAD';
-    if (!idempotent || (error as { reusedSocket?: boolean }).reusedSocket !== true) throw error;
-    return once(request, agent, url, init);
+  const method = (init.method ?? 'GET').toUpperCase();
+  const idempotent = method === 'GET' || method === 'HEAD';
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await once(request, agent, url, init);
+    } catch (error) {
+      const reused = (error as { reusedSocket?: boolean }).reusedSocket === true;
+      if (!idempotent || !reused || attempt >= maxSockets) throw error;
+    }
   }
 }
 

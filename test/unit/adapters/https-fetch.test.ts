@@ -145,6 +145,22 @@ describe('the functions’ HTTP client on node:https', () => {
     expect(connections.size).toBe(2);
   });
 
+  it('sends a GET on a new connection even when every kept-alive one had been closed under it', async () => {
+    // Two connections kept alive (two requests in flight at once), both closed by the server while the client's
+    // event loop did not run (a frozen Lambda thawing): the FINs are unread, so both look free and reusable.
+    handler = (_req, res) => setTimeout(() => res.end('kept'), 20);
+    const client = fetch();
+    await Promise.all(
+      ['/a', '/b'].map(async (path) => text(await client(`${origin}${path}`, { method: 'GET' }))),
+    );
+    expect(connections.size).toBe(2);
+    server.closeIdleConnections();
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    handler = (_req, res) => res.end('fresh');
+    expect(await text(await client(`${origin}/after-thaw`, { method: 'GET' }))).toBe('fresh');
+    expect(connections.size).toBe(3);
+  });
+
   it('never sends a POST twice: it may have reached the CA, so the failure is the caller’s to judge', async () => {
     const server = closeOnSecondRequest();
     const client = fetch();
@@ -203,6 +219,16 @@ describe('the functions’ HTTP client on node:https', () => {
     const pending = fetch()(`${origin}/never`, { method: 'GET', signal: controller.signal });
     setTimeout(() => controller.abort(new Error('deadline')), 50);
     await expect(pending).rejects.toThrow();
+  });
+
+  it('rejects, never throws, for a URL it cannot send to, as fetch does', async () => {
+    const client = fetch();
+    let pending: Promise<unknown> | undefined;
+    expect(() => {
+      pending = client('not a URL', { method: 'GET' });
+    }).not.toThrow();
+    await expect(pending).rejects.toBeInstanceOf(TypeError);
+    await expect(client('ftp://127.0.0.1/x', { method: 'GET' })).rejects.toThrow(/not supported/);
   });
 
   it('speaks plain HTTP to an http: URL', async () => {
