@@ -23,6 +23,13 @@ export interface HttpsFetchOptions {
    * @default - Node's trust store, with NODE_EXTRA_CA_CERTS
    */
   readonly ca?: string;
+  /**
+   * How long an idle kept-alive connection stays in the pool before the client closes it (undici's default too):
+   * Go servers such as Boulder and Pebble send no Keep-Alive hint, and a NAT or load balancer may drop an idle flow
+   * silently, which a request would only find out at its deadline.
+   * @default 4000
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 /**
@@ -32,11 +39,10 @@ export interface HttpsFetchOptions {
  */
 export function createHttpsFetch(options: HttpsFetchOptions = {}): Fetch {
   const maxSockets = options.maxSockets ?? 64;
-  const httpsAgent = new HttpsAgent({
-    keepAlive: true,
-    maxSockets,
-    ...(options.ca === undefined ? {} : { ca: options.ca }),
-  });
+  // An agent's `timeout` closes a socket that times out while free only; one carrying a request is left to the
+  // request's own deadline (guardedFetch).
+  const pool = { keepAlive: true, maxSockets, timeout: options.idleTimeoutMs ?? 4_000 };
+  const httpsAgent = new HttpsAgent({ ...pool, ...(options.ca === undefined ? {} : { ca: options.ca }) });
   let http: typeof import('node:http') | undefined;
   let httpAgent: import('node:http').Agent | undefined;
   const send = (url: URL, init: HttpRequestInit): Promise<HttpResponse> => {
@@ -44,7 +50,7 @@ export function createHttpsFetch(options: HttpsFetchOptions = {}): Fetch {
     if (url.protocol !== 'http:')
       return Promise.reject(new TypeError(`${url.protocol} URLs are not supported`));
     http ??= requireBuiltin('node:http') as typeof import('node:http');
-    httpAgent ??= new http.Agent({ keepAlive: true, maxSockets });
+    httpAgent ??= new http.Agent(pool);
     return exchange(http.request, httpAgent, maxSockets, url, init);
   };
   // Async, so a URL that does not parse rejects (as fetch does) instead of throwing at the caller.

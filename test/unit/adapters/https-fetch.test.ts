@@ -117,6 +117,22 @@ describe('the functions’ HTTP client on node:https', () => {
     expect(connections.size).toBe(1);
   });
 
+  it('closes a pooled connection left idle past its timeout, and a slow answer is not cut by it', async () => {
+    let closedByClient = 0;
+    handler = (req, res) => {
+      req.socket.once('end', () => closedByClient++);
+      // Slower than the idle timeout: a connection carrying a request is the request deadline's business.
+      if (req.url === '/slow') setTimeout(() => res.end('late'), 250);
+      else res.end('x');
+    };
+    const client = createHttpsFetch({ ca: tls.caPem, idleTimeoutMs: 100 });
+    expect(await text(await client(`${origin}/slow`, { method: 'GET' }))).toBe('late');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(closedByClient).toBe(1);
+    await text(await client(`${origin}/again`, { method: 'GET' }));
+    expect(connections.size).toBe(2);
+  });
+
   /** A server that closes the first connection when its second request arrives, before answering it. */
   function closeOnSecondRequest(): { dropped: () => number } {
     const served = new WeakMap<Socket, number>();
