@@ -231,7 +231,8 @@ function coldSection(results: readonly ColdStartResult[], runs: number): string[
       `median of ${runs} runs after one unmeasured run; "import + clients" imports the same code bundled together ` +
       "with the function's own runtime (`createSchedulerRuntime`, `createRenewerRuntime`, `createFirstImport`) and " +
       'builds its clients from a Lambda-like environment (what the first invocation does before any I/O); its peak ' +
-      'RSS is `process.resourceUsage().maxRSS` at the end. Each function bundles only its own composition: the ' +
+      'RSS is VmHWM of /proc/self/status at the end (not `resourceUsage().maxRSS`, which Linux carries over from the ' +
+      'parent across exec). Each function bundles only its own composition: the ' +
       'scheduler S3 and SQS; the renewer S3, Route 53, STS, ACM, EventBridge and, loaded on first use, Lambda ' +
       "(first imports) and Secrets Manager (EAB). A Lambda cold start adds the runtime's own initialisation, and " +
       "Lambda's arm64 CPUs are slower than this machine's, so expect the import to take longer there.",

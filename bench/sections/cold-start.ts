@@ -18,7 +18,7 @@ export interface ColdStartResult {
   readonly importAndClientsMs: Summary;
   /** Whole fresh process (`node` start to exit) for the import + clients run. */
   readonly processMs: Summary;
-  /** Peak resident set of the import + clients process, in MiB (`process.resourceUsage().maxRSS`). */
+  /** Peak resident set of the import + clients process, in MiB (VmHWM of /proc/self/status). */
   readonly peakRssMiB: Summary;
 }
 
@@ -51,8 +51,14 @@ function timeInFreshProcess(node: string, script: string): { inner: number; oute
   return { inner: Number(inner), outer, rssMiB: Number(rssKib) / 1024 };
 }
 
-/** The probe's last line: the time since `t`, and the peak RSS so far (KiB). */
-const REPORT = "console.log('COLD',performance.now()-t,process.resourceUsage().maxRSS);";
+/**
+ * The probe's last line: the time since `t`, and the peak RSS so far (KiB). VmHWM, not `resourceUsage().maxRSS`:
+ * Linux carries ru_maxrss across execve, so a child of the bench process reported the bench's own high-water mark
+ * (70 MiB alone, 82–120 MiB after the scheduler section had grown the parent), where VmHWM starts with the new image.
+ */
+const REPORT =
+  "const hwm=/^VmHWM:\\s+(\\d+)/m.exec((await import('node:fs')).readFileSync('/proc/self/status','utf8'));" +
+  "console.log('COLD',performance.now()-t,hwm?Number(hwm[1]):process.resourceUsage().maxRSS);";
 
 /**
  * Section 3: bundle each handler exactly as the CDK construct does and time, in fresh Node.js processes, the
