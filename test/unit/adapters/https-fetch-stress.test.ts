@@ -1,20 +1,14 @@
 import { getEventListeners } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpsFetch } from '../../../functions/adapters/https-fetch';
 import { guardedFetch, readBoundedText } from '../../../functions/core/http';
-import { testBedTls } from '../../../testbed/tls';
+import { type BedTlsServer, startBedTlsServer } from '../../support/tls-server';
 
 // The scheduler's shape of load: many renewalInfo GETs, 50 in flight, through one client and guardedFetch.
-const tls = testBedTls();
-const connections = new Set<Socket>();
-let server: Server;
-let origin: string;
+let server: BedTlsServer;
 
 beforeAll(async () => {
-  server = createServer({ cert: readFileSync(tls.certPath), key: readFileSync(tls.keyPath) }, (req, res) => {
+  server = await startBedTlsServer((req, res) => {
     // Every tenth answer is cut mid-body, so failed bodies are in the mix too.
     if (req.url?.endsWith('0')) {
       res.writeHead(200, { 'content-length': '100' }).write('{"partial":');
@@ -23,15 +17,9 @@ beforeAll(async () => {
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"suggestedWindow":{}}');
   });
-  server.on('secureConnection', (socket) => connections.add(socket));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => server.close());
 
 describe('the functions’ HTTP client under the scheduler’s load', () => {
   it('leaves no abort listener, warning or extra connection behind after 2,000 requests, 50 in flight', async () => {
@@ -39,7 +27,7 @@ describe('the functions’ HTTP client under the scheduler’s load', () => {
     const onWarning = (warning: Error) => warnings.push(String(warning));
     process.on('warning', onWarning);
     const pass = new AbortController();
-    const client = createHttpsFetch({ ca: tls.caPem });
+    const client = createHttpsFetch({ ca: server.caPem });
     const signals: AbortSignal[] = [];
     let next = 0;
     let failed = 0;
@@ -52,7 +40,7 @@ describe('the functions’ HTTP client under the scheduler’s load', () => {
             signals.push(signal);
             const response = await guardedFetch(
               (url, init) => client(url, { ...init, signal }),
-              `${origin}/renewalInfo/${i}`,
+              `${server.origin}/renewalInfo/${i}`,
               { method: 'GET' },
               { timeoutMs: 5000, signal: pass.signal, code: 'ari-invalid' },
             );
@@ -68,6 +56,6 @@ describe('the functions’ HTTP client under the scheduler’s load', () => {
     expect(signals.filter((signal) => getEventListeners(signal, 'abort').length > 0)).toHaveLength(0);
     expect(warnings).toEqual([]);
     // One connection per request in flight, plus one for each answer cut (its connection is gone).
-    expect(connections.size).toBeLessThanOrEqual(50 + 200);
+    expect(server.connections.size).toBeLessThanOrEqual(50 + 200);
   }, 20_000);
 });

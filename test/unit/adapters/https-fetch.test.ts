@@ -1,46 +1,39 @@
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHttpsFetch } from '../../../functions/adapters/https-fetch';
 import { linkTargets } from '../../../functions/core/acme/certificate';
 import { guardedFetch, RequestTimeoutError, readBoundedText } from '../../../functions/core/http';
-import { testBedTls } from '../../../testbed/tls';
+import { type BedTlsServer, startBedTlsServer } from '../../support/tls-server';
 
 type Handler = (req: IncomingMessage & { bodyText: string }, res: ServerResponse) => void;
 
 // A real TLS server with the test bed's certificate (127.0.0.1), so the client's TLS, keep-alive and streaming are
 // exercised as against a CA.
-const tls = testBedTls();
 let handler: Handler = (_req, res) => res.end();
-const connections = new Set<Socket>();
-let server: Server;
+let server: BedTlsServer;
 let origin: string;
+let connections: Set<Socket>;
+let caPem: string;
 
 beforeAll(async () => {
-  server = createServer({ cert: readFileSync(tls.certPath), key: readFileSync(tls.keyPath) }, (req, res) => {
+  server = await startBedTlsServer((req, res) => {
     let text = '';
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => (text += chunk));
     req.on('end', () => handler(Object.assign(req, { bodyText: text }), res));
   });
-  server.on('secureConnection', (socket) => connections.add(socket));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ({ origin, connections, caPem } = server);
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => server.close());
 
 beforeEach(() => {
   for (const socket of connections) socket.destroy();
   connections.clear();
 });
 
-const fetch = () => createHttpsFetch({ ca: tls.caPem });
+const fetch = () => createHttpsFetch({ ca: caPem });
 const text = (response: Awaited<ReturnType<ReturnType<typeof fetch>>>) =>
   readBoundedText(response, 1 << 20, 'acme-protocol', 'the test body');
 
@@ -125,7 +118,7 @@ describe('the functions’ HTTP client on node:https', () => {
       if (req.url === '/slow') setTimeout(() => res.end('late'), 250);
       else res.end('x');
     };
-    const client = createHttpsFetch({ ca: tls.caPem, idleTimeoutMs: 100 });
+    const client = createHttpsFetch({ ca: caPem, idleTimeoutMs: 100 });
     expect(await text(await client(`${origin}/slow`, { method: 'GET' }))).toBe('late');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(closedByClient).toBe(1);
