@@ -79,7 +79,7 @@ async function exchange(
   const idempotent = method === 'GET' || method === 'HEAD';
   for (let attempt = 0; ; attempt++) {
     try {
-      return await once(request, agent, url, init);
+      return await once(request, agent, url, method, init);
     } catch (error) {
       const reused = (error as { reusedSocket?: boolean }).reusedSocket === true;
       if (!idempotent || !reused || attempt >= maxSockets) throw error;
@@ -91,9 +91,9 @@ function once(
   request: RequestFunction,
   agent: HttpsAgent | import('node:http').Agent,
   url: URL,
+  method: string,
   init: HttpRequestInit,
 ): Promise<HttpResponse> {
-  const method = (init.method ?? 'GET').toUpperCase();
   const headers: Record<string, string> = { ...init.headers };
   if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
   return new Promise<HttpResponse>((resolve, reject) => {

@@ -1,6 +1,6 @@
 import type { ConfigProblem } from '../core/config/inventory';
 import { parseInventoryLenient } from '../core/config/inventory';
-import { daysToExpiry } from '../core/renewal/expiry';
+import { certificateDaysToExpiry } from '../core/renewal/expiry';
 import type { CertificateStore } from '../core/renewal/ports';
 import type { CertificateState } from '../core/renewal/state';
 import { renderTable } from './table';
@@ -102,9 +102,7 @@ export function statusRow(
 ): StatusRow {
   const current = state?.current;
   const ari = state?.ari && state.ari.certId === current?.certId ? state.ari : undefined;
-  const left = current
-    ? daysToExpiry({ notAfter: Date.parse(current.notAfter), notBefore: Date.parse(current.notBefore) }, now)
-    : undefined;
+  const left = current ? certificateDaysToExpiry(current, now) : undefined;
   return {
     id,
     domains,

@@ -26,8 +26,9 @@ export async function statusCommand(target: Target, args: StatusArgs, io: CliIo)
     io.err(`no certificates in the inventory of ${target.description}`);
   if (failUnder === undefined) return EXIT.ok;
   // The alarm's measure, so the cron check and the MinDaysToExpiry alarm agree on 45- and 6-day certificates.
-  const left = (c: (typeof report.certificates)[number]) => c.scaledDaysLeft ?? c.daysLeft;
-  const short = report.certificates.filter((c) => left(c) === undefined || left(c)! < failUnder);
+  const short = report.certificates.filter(
+    (c) => c.scaledDaysLeft === undefined || c.scaledDaysLeft < failUnder,
+  );
   for (const c of short) {
     const days = c.daysLeft;
     const scaled = c.scaledDaysLeft;

@@ -46,3 +46,14 @@ export function daysToExpiry(validity: Validity, now: Date): DaysToExpiry {
     validity.notBefore === undefined ? undefined : (validity.notAfter - validity.notBefore) / DAY_MS;
   return { days, scaled: lifetimeScaledDays(days, lifetime) };
 }
+
+/** {@link daysToExpiry} of a state document's certificate, whose validity is stored as ISO timestamps. */
+export function certificateDaysToExpiry(
+  current: { readonly notBefore: string; readonly notAfter: string },
+  now: Date,
+): DaysToExpiry {
+  return daysToExpiry(
+    { notAfter: Date.parse(current.notAfter), notBefore: Date.parse(current.notBefore) },
+    now,
+  );
+}

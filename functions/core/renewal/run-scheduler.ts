@@ -6,7 +6,7 @@ import { describeError, hasCode } from '../errors';
 import type { Fetch, RequestTimer } from '../http';
 import { type CheckCertificateResult, checkCertificate, rateLimitDeferral } from './check-certificate';
 import { configCanonical, configDigest } from './config-hash';
-import { daysToExpiry } from './expiry';
+import { certificateDaysToExpiry, daysToExpiry } from './expiry';
 import type { CertificateStore, EventPublisher, RenewalQueue, RenewalReason, RenewalRequest } from './ports';
 import {
   INVENTORY_RULES,
@@ -268,13 +268,7 @@ function checkReport(
 ): CertificateCheck {
   const decision = result.decision;
   const current = result.state.current;
-  const expiry =
-    current === undefined
-      ? undefined
-      : daysToExpiry(
-          { notAfter: Date.parse(current.notAfter), notBefore: Date.parse(current.notBefore) },
-          now,
-        );
+  const expiry = current === undefined ? undefined : certificateDaysToExpiry(current, now);
   return {
     id,
     due: decision.renew,
