@@ -52,6 +52,10 @@ export const certificateRenewalFailedSchema = z.strictObject({
   failures: z.optional(z.number().check(z.int(), z.nonnegative())),
   retryAfter: z.optional(isoDate),
   orderFailedAttempts: z.optional(z.number().check(z.int(), z.nonnegative())),
+  /** The inventory name of the CA the failed order attempt was at; absent when no order was attempted. */
+  ca: z.optional(z.string()),
+  /** The failover that led to that CA in this attempt: from which CA, why, when; null at the first CA. */
+  failover: z.optional(z.nullable(failoverRecordSchema)),
 });
 
 /**

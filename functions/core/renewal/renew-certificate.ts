@@ -65,14 +65,22 @@ export async function renewCertificate(deps: RenewerDeps, request: RenewRequest)
       record: await StateRecord.open(deps.store, config.id),
       regions: regionsOf(config, request.defaultRegion),
     };
-    return await renewLeased(ctx, inventory).catch((error: unknown) => recordFailure(ctx, error));
+    // The CA an order attempt was at when it failed (after any failover): the failure event names it.
+    let ordering: RenewalContext | undefined;
+    return await renewLeased(ctx, inventory, (attempt) => {
+      ordering = attempt;
+    }).catch((error: unknown) => recordFailure(ctx, error, ordering));
   } finally {
     await deps.lease.release(lease).catch(() => {});
   }
 }
 
-/** Plans from the state as read, and runs the plan. */
-async function renewLeased(ctx: RenewalContext, inventory: Inventory): Promise<RenewOutcome> {
+/** Plans from the state as read, and runs the plan; `onAttempt` hears of each CA an order is tried at. */
+async function renewLeased(
+  ctx: RenewalContext,
+  inventory: Inventory,
+  onAttempt: (attempt: RenewalContext) => void,
+): Promise<RenewOutcome> {
   const { deps, config, request, record } = ctx;
   const plan = planRenewal({
     state: record.state,
@@ -88,7 +96,7 @@ async function renewLeased(ctx: RenewalContext, inventory: Inventory): Promise<R
   });
   if (plan.action === 'import-only') return importOnly(ctx, plan.why);
   if (plan.action === 'limited') return limited(ctx, plan);
-  return orderWithFailover(ctx, plan, inventory);
+  return orderWithFailover(ctx, plan, inventory, onAttempt);
 }
 
 /** The context of the attempt's part at one of the certificate's CAs. */
@@ -110,6 +118,7 @@ async function orderWithFailover(
   ctx: RenewalContext,
   plan: OrderPlan,
   inventory: Inventory,
+  onAttempt: (attempt: RenewalContext) => void,
 ): Promise<RenewOutcome> {
   const { deps, config, record } = ctx;
   // The forced order is counted in the attempt's first write: the order's checkpoint, or its failure record.
@@ -121,6 +130,7 @@ async function orderWithFailover(
   let attempt = forCa(ctx, inventory, first, first === kept?.ca ? kept?.failover : undefined);
   let prepared: PreparedOrder | undefined;
   for (;;) {
+    onAttempt(attempt);
     try {
       const session = await openCaSession(deps, attempt.ca);
       // Prepared once per attempt (crashed attempt's DNS removed, kept order abandoned or resumed, key made).

@@ -56,14 +56,16 @@ async function newOrderPath(directoryUrl: string): Promise<string> {
 }
 
 /**
- * Every `Certificate Renewed` detail the renewer put on EventBridge (moto) so far, as the IAM recorder saw the
- * `PutEvents` calls it judges (moto delivers no events to targets).
+ * Every detail of one type the renewer put on EventBridge (moto) so far, as the IAM recorder saw the `PutEvents`
+ * calls it judges (moto delivers no events to targets).
  */
-function renewedEvents(): Array<Record<string, unknown>> {
+function publishedEvents(
+  detailType: 'Certificate Renewed' | 'Certificate Renewal Failed',
+): Array<Record<string, unknown>> {
   return recordedCalls()
     .filter((c) => c.role === 'renewer' && c.command === 'PutEventsCommand' && c.outcome.ok)
     .flatMap((c) => (c.input.Entries as Array<{ DetailType?: string; Detail?: string }>) ?? [])
-    .filter((e) => e.DetailType === 'Certificate Renewed')
+    .filter((e) => e.DetailType === detailType)
     .map((e) => JSON.parse(e.Detail ?? '{}') as Record<string, unknown>);
 }
 
@@ -134,6 +136,13 @@ describe('CA failover that respects ARI, on two Pebbles', () => {
     expect(state.current?.issuedBy?.ca).toBe('primary');
     expect(state.failingSince).toBe(state.lastAttemptAt);
     expect(backupProxy.requests.length).toBe(backupOrders);
+    // The failure event says where the attempt failed: at the first CA, reached without a failover.
+    expect(publishedEvents('Certificate Renewal Failed').at(-1)).toMatchObject({
+      id: ID,
+      code: 'acme-problem',
+      ca: 'primary',
+      failover: null,
+    });
   });
 
   it('past the budget, renews from the second CA without replaces, and records the failover everywhere', async () => {
@@ -171,7 +180,7 @@ describe('CA failover that respects ARI, on two Pebbles', () => {
     expect(table).toContain('failed over to backup');
     expect(table).toContain(`${ID}: issued by backup after failing over from primary`);
 
-    const event = renewedEvents().find((d) => d.serial === state.current!.serial);
+    const event = publishedEvents('Certificate Renewed').find((d) => d.serial === state.current!.serial);
     expect(event).toMatchObject({
       issuedBy: 'backup',
       failover: { from: 'primary', reason: 'ca-unavailable' },
@@ -223,5 +232,31 @@ describe('CA failover that respects ARI, on two Pebbles', () => {
     // Nothing to replace: no predecessor, so nothing is withheld either.
     expect(state.current!.issuedBy!.replacesWithheld).toBeUndefined();
     expect(state.retryAfter).toBeUndefined();
+  });
+
+  it('when the second CA fails too, the failure event names it and the failover that led there', async () => {
+    bed.proxy!.addRule(() => unavailable);
+    backupProxy.addRule(() => unavailable);
+    try {
+      // The first failure starts the outage's clock; past its budget the next attempt fails over, and fails there.
+      await forced().catch(() => {});
+      offsetMs += DEFAULT_FAILOVER_POLICY.unavailableBudgetMs + 60_000;
+      const error = await forced().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(hasCode(error, 'acme-problem')).toBe(true);
+    } finally {
+      bed.proxy!.clearRules();
+      backupProxy.clearRules();
+    }
+    const event = publishedEvents('Certificate Renewal Failed').at(-1);
+    expect(event).toMatchObject({
+      id: ID,
+      code: 'acme-problem',
+      ca: 'backup',
+      failover: { from: 'primary', reason: 'ca-unavailable' },
+    });
+    expect(String(event!.error)).toContain('the CA is down for this test');
   });
 });

@@ -42,9 +42,14 @@ export function failedState(
 /**
  * Records a failed attempt in the state and as a failure event, then rethrows it so the queue retries and
  * finally dead-letters; a rate limit is answered `deferred` instead, with the CA's Retry-After recorded.
- * The pending key is deleted when no order in the stored state needs it.
+ * The pending key is deleted when no order in the stored state needs it. `ordering` is the order attempt's
+ * context when the failure happened while ordering: the event then names that CA and the failover that led there.
  */
-export async function recordFailure(ctx: RenewalContext, error: unknown): Promise<RenewOutcome> {
+export async function recordFailure(
+  ctx: RenewalContext,
+  error: unknown,
+  ordering?: Pick<RenewalContext, 'caName' | 'failover'>,
+): Promise<RenewOutcome> {
   const { deps, config, request, record } = ctx;
   const state = failedState(record.state, error, request.reason, deps.clock.now());
   const recorded = await record.save(state).then(
@@ -70,6 +75,7 @@ export async function recordFailure(ctx: RenewalContext, error: unknown): Promis
       failures: state.failures,
       retryAfter: state.retryAfter,
       ...(state.pendingOrder ? { orderFailedAttempts: state.pendingOrder.failedAttempts } : {}),
+      ...(ordering ? { ca: ordering.caName, failover: ordering.failover ?? null } : {}),
     })
     // The renewal's own error matters more and is rethrown below; a lost event is still said, never swallowed.
     .catch((publishError: unknown) =>
