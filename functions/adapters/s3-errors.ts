@@ -40,7 +40,8 @@ export type KmsReader = 'this function' | 'these credentials';
  * The failure for a read of `s3://bucket/key` that S3 refused for its KMS key, or `undefined` for any other error.
  * Deployments from before `stateEncryption` existed hold their inventory, state documents and certificates under
  * the old state key, which the functions are no longer granted under the default (SSE-S3): say which object, why,
- * and the two ways out, instead of a bare AccessDenied. A disabled or deleted key is no grant problem: say so.
+ * and the two ways out, instead of a bare AccessDenied. For the CLI (`these credentials`) the operator's own
+ * kms:Decrypt comes first: no construct setting grants it. A disabled or deleted key is no grant problem: say so.
  */
 export function kmsReadFailure(
   bucket: string,
@@ -58,6 +59,18 @@ export function kmsReadFailure(
       `${what}the KMS key that encrypts it is disabled, scheduled for deletion or deleted ` +
         `(${describeAwsError(error)}): re-enable the key, or cancel its deletion; no grant or stateEncryption ` +
         'setting makes a disabled key usable, and an object under a deleted key cannot be read again (see docs/security.md)',
+      { cause: error },
+    );
+  if (reader === 'these credentials')
+    // An operator's own grant is the first suspect; the old state key is the functions' problem too, if it is that.
+    return new AcmeAwsError(
+      code,
+      `${what}the object is encrypted with a KMS key these credentials cannot use (${describeAwsError(error)}): ` +
+        'give them kms:Decrypt on that key, or run the command with credentials that have it. If it is the old ' +
+        'state key of a deployment from before the state bucket moved to SSE-S3, its functions cannot read the ' +
+        "object either: set stateEncryption: 'kms' on the construct (keeps that key and grants it to them again), " +
+        `or re-encrypt the state objects to SSE-S3 with \`acme-ari migrate-encryption --bucket ${bucket}\` run ` +
+        'with credentials that can decrypt the old key (it never moves key material; see docs/security.md)',
       { cause: error },
     );
   return new AcmeAwsError(

@@ -15,7 +15,7 @@ import {
   type RetryOptions,
   withRetry,
 } from './aws-retry';
-import { kmsReadFailure } from './s3-errors';
+import { type KmsReader, kmsReadFailure } from './s3-errors';
 
 /** S3 answers "slow down" as 503 SlowDown and sometimes a bare 500/503 that a later retry gets past. */
 function retryableS3(error: unknown): boolean {
@@ -38,6 +38,19 @@ export function isPreconditionFailed(error: unknown): boolean {
   );
 }
 
+/** Who signs with each tagged client, as {@link readingAs} recorded it. */
+const readers = new WeakMap<S3Client, KmsReader>();
+
+/**
+ * Names who signs with `client` in the KMS read failures of every {@link S3Objects} built on it afterwards: the CLI
+ * tags its client "these credentials" (the operator's), because the store, index and lease adapters build their
+ * `S3Objects` from the client they are handed and take no reader of their own. Returns `client`.
+ */
+export function readingAs(client: S3Client, reader: KmsReader): S3Client {
+  readers.set(client, reader);
+  return client;
+}
+
 /** A text object with its ETag. */
 export interface S3Text {
   readonly body: string;
@@ -54,6 +67,11 @@ export class S3Objects {
     readonly bucket: string,
     private readonly code: ErrorCode,
     private readonly retry: RetryOptions = {},
+    /**
+     * Who was refused, in a KMS read failure's message.
+     * @default the reader `client` was tagged with ({@link readingAs}), else "this function" (the Lambda adapters)
+     */
+    readonly reader: KmsReader = readers.get(client) ?? 'this function',
   ) {}
 
   /** Reads a text object, or `undefined` when it does not exist. */
@@ -122,8 +140,7 @@ export class S3Objects {
   /** The domain error for a failed read of `key`; a KMS key the caller cannot use is named as such (s3-errors.ts). */
   readFailure(key: string, error: unknown): AcmeAwsError {
     return (
-      kmsReadFailure(this.bucket, key, error, 'this function', this.code) ??
-      this.failure('Reading', key, error)
+      kmsReadFailure(this.bucket, key, error, this.reader, this.code) ?? this.failure('Reading', key, error)
     );
   }
 

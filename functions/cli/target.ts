@@ -2,7 +2,9 @@ import { hostname } from 'node:os';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { kmsReadFailure } from '../adapters/s3-errors';
-import { createRuntime, type Runtime, type RuntimeConfig } from '../composition/runtime';
+import { createRenewerRuntime, type Runtime, type RuntimeConfig } from '../composition/runtime';
+import { createSchedulerRuntime } from '../composition/scheduler-runtime';
+import { createStateRuntime } from '../composition/state-runtime';
 import { DEPLOYMENT_KEY, type Deployment, deploymentSchema } from '../core/contracts/deployment';
 import { type RenewalMessage, renewalMessageBody } from '../core/contracts/renewal-message';
 import { AcmeAwsError } from '../core/errors';
@@ -131,6 +133,15 @@ export async function readDeploymentWith(s3: S3Client, bucket: string): Promise<
   return parsed.data;
 }
 
+/**
+ * The whole system in this process, as `createRuntime` builds it, on a state runtime whose failures name the
+ * operator's credentials ("these credentials") where the Lambdas' name "this function".
+ */
+export function cliRuntime(config: RuntimeConfig): Runtime {
+  const state = createStateRuntime(config, { kmsReader: 'these credentials' });
+  return { ...createSchedulerRuntime(config, state), ...createRenewerRuntime(config, state) };
+}
+
 /** A target around any runtime configuration; `enqueue` is there when the configuration names a queue. */
 export function targetFor(config: RuntimeConfig, description: string): Target {
   const queueUrl = config.queueUrl;
@@ -142,7 +153,7 @@ export function targetFor(config: RuntimeConfig, description: string): Target {
       })
     : undefined;
   return {
-    runtime: createRuntime(config),
+    runtime: cliRuntime(config),
     description,
     owner: `acme-ari-cli@${hostname()}/${process.pid}`,
     enqueue:

@@ -1,6 +1,8 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { realSleep } from '../adapters/aws-retry';
 import { createHttpsFetch } from '../adapters/https-fetch';
+import type { KmsReader } from '../adapters/s3-errors';
+import { readingAs } from '../adapters/s3-objects';
 import { S3ScheduleIndexStore } from '../adapters/s3-schedule-index';
 import { S3CertificateStore } from '../adapters/s3-store';
 import { AcmeTransport } from '../core/acme';
@@ -28,11 +30,21 @@ export interface StateRuntime {
   transport(directoryUrl: string): AcmeTransport;
 }
 
+/** How {@link createStateRuntime} names its caller. */
+export interface StateRuntimeOptions {
+  /**
+   * Who a KMS read failure says was refused: the CLI passes "these credentials", since it signs with the operator's.
+   * @default 'this function'
+   */
+  readonly kmsReader?: KmsReader;
+}
+
 /** Builds the shared parts for one container (or one local run). */
-export function createStateRuntime(config: RuntimeConfig): StateRuntime {
+export function createStateRuntime(config: RuntimeConfig, options: StateRuntimeOptions = {}): StateRuntime {
   const fetch: Fetch = config.fetch ?? createHttpsFetch();
   const clock: Clock = config.clock ?? { now: () => new Date() };
-  const s3 = new S3Client(s3ClientConfig(config));
+  // Tagged before the store, index and lease adapters build their S3Objects on it.
+  const s3 = readingAs(new S3Client(s3ClientConfig(config)), options.kmsReader ?? 'this function');
   const s3Store = new S3CertificateStore({
     bucket: config.bucket,
     client: s3,
