@@ -210,7 +210,7 @@ async function statusAfterRenewal(
   target: string,
   order: ObservedOrder | undefined,
 ): Promise<StatusReport> {
-  const collected = await collectStatus(demo.runtime.store, new Date());
+  const collected = await collectStatus(demo.runtime.store, new Date(), demo.runtime.index);
   return {
     ...collected,
     certificates: collected.certificates.map((row) =>

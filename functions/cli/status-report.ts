@@ -1,7 +1,10 @@
-import type { ConfigProblem } from '../core/config/inventory';
-import { parseInventoryLenient } from '../core/config/inventory';
+import type { ConfigProblem, Inventory } from '../core/config/inventory';
+import { caFor, parseInventoryLenient } from '../core/config/inventory';
+import { describeError } from '../core/errors';
+import { configCanonical, configDigest } from '../core/renewal/config-hash';
 import { certificateDaysToExpiry } from '../core/renewal/expiry';
 import type { CertificateStore } from '../core/renewal/ports';
+import { LOOK_NOW, parseScheduleIndex, type ScheduleIndexStore } from '../core/renewal/schedule-index';
 import type { CertificateState } from '../core/renewal/state';
 import { renderTable } from './table';
 
@@ -31,16 +34,26 @@ export interface StatusRow {
   /** Why ARI is not usable right now, when it is not. */
   readonly ariError?: string;
   /**
-   * When to ask the CA's renewalInfo again (its Retry-After, clamped), as stored with the window: a refresh that
-   * confirms the same window keeps its next check in the schedule index only, so a time in the past is not a miss.
+   * When the scheduler looks at this certificate next (reads its state, decides, and asks renewalInfo if its
+   * Retry-After has passed): its schedule index row's time, which is what the scheduler acts on; a time at or before
+   * `generatedAt` means at its next pass. Without an index row for the current inventory entry, the state document's
+   * next renewalInfo request (`ari.nextCheckAt`, or `ariRetryAt` after a failed one), see {@link nextCheckFrom}.
    */
   readonly nextCheckAt?: string;
+  /** Where {@link nextCheckAt} comes from: the scheduler's schedule index, or (without a row there) the state. */
+  readonly nextCheckFrom?: NextCheckSource;
   readonly lastResult?: string;
   readonly lastReason?: string;
   readonly lastAttemptAt?: string;
   readonly lastError?: string;
-  /** The CA's problem document (RFC 7807 type, detail, status) of the last failure. */
-  readonly lastProblem?: { readonly type?: string; readonly detail?: string; readonly status?: number };
+  /** The CA's problem document of the last failure, as stored (RFC 7807 members and RFC 8555 §6.7.1 subproblems). */
+  readonly lastProblem?: {
+    readonly type?: string;
+    readonly detail?: string;
+    readonly status?: number;
+    readonly instance?: string;
+    readonly subproblems?: ReadonlyArray<Readonly<Record<string, unknown>>>;
+  };
   readonly failures: number;
   /** The certID the current certificate's order named in `replaces`, when the CA accepted it. */
   readonly replaced?: string;
@@ -77,9 +90,16 @@ export interface StatusRow {
   }>;
 }
 
+/** Where a status row's next check comes from: the scheduler's schedule index, or the state document. */
+export type NextCheckSource = 'schedule-index' | 'state';
+
 /** The whole `status` answer: one row per inventory certificate, plus the inventory's problems. */
 export interface StatusReport {
   readonly generatedAt: string;
+  /** When the scheduler last wrote its schedule index (a pass that learned something); absent without an index. */
+  readonly scheduleIndexUpdatedAt?: string;
+  /** Why the schedule index could not be read, when it could not: every next check is then the state's. */
+  readonly scheduleIndexError?: string;
   readonly certificates: readonly StatusRow[];
   readonly problems: readonly ConfigProblem[];
 }
@@ -93,16 +113,21 @@ function hundredths(days: number): number {
   return Math.round(days * 100) / 100;
 }
 
-/** Builds one status row from an inventory entry and its state document (absent before the first issuance). */
+/**
+ * Builds one status row from an inventory entry and its state document (absent before the first issuance);
+ * `scheduled` is the scheduler's next look from its schedule index, when the index has a row for the entry.
+ */
 export function statusRow(
   id: string,
   domains: readonly string[],
   state: CertificateState | undefined,
   now: Date,
+  scheduled?: string,
 ): StatusRow {
   const current = state?.current;
   const ari = state?.ari && state.ari.certId === current?.certId ? state.ari : undefined;
   const left = current ? certificateDaysToExpiry(current, now) : undefined;
+  const stateNext = ari?.nextCheckAt ?? state?.ariRetryAt;
   return {
     id,
     domains,
@@ -120,7 +145,8 @@ export function statusRow(
         }
       : undefined,
     ariError: state?.ariError,
-    nextCheckAt: ari?.nextCheckAt ?? state?.ariRetryAt,
+    nextCheckAt: scheduled ?? stateNext,
+    nextCheckFrom: scheduled !== undefined ? 'schedule-index' : stateNext !== undefined ? 'state' : undefined,
     lastResult: state?.lastResult,
     lastReason: state?.lastReason,
     lastAttemptAt: state?.lastAttemptAt,
@@ -160,13 +186,77 @@ export function statusRow(
   };
 }
 
-/** Reads the inventory and every certificate's state from the store; a bad inventory entry is reported, not fatal. */
-export async function collectStatus(store: CertificateStore, now: Date): Promise<StatusReport> {
+/** The scheduler's next look per certificate id, as its schedule index says, and when the index was written. */
+interface ScheduledLooks {
+  readonly updatedAt?: string;
+  readonly looks: ReadonlyMap<string, string>;
+  readonly error?: string;
+}
+
+/**
+ * When the scheduler looks at each inventory certificate next, from one read of its schedule index (`loadIndex`
+ * only: status never writes it). A row counts only for the entry it was decided for (the same config hash the
+ * scheduler compares); a row for a changed entry, or one that says "look now", means the next pass. An index that
+ * is missing, damaged or unreadable gives no rows: each certificate's next check is then its state's.
+ */
+async function scheduledLooks(
+  index: Pick<ScheduleIndexStore, 'loadIndex'> | undefined,
+  inventory: Inventory,
+  now: Date,
+): Promise<ScheduledLooks> {
+  const looks = new Map<string, string>();
+  if (index === undefined) return { looks };
+  let parsed: ReturnType<typeof parseScheduleIndex>;
+  try {
+    parsed = parseScheduleIndex((await index.loadIndex())?.value);
+  } catch (error) {
+    // A status without the index is still worth printing (an operator's policy may not grant schedule-index.json).
+    return { looks, error: describeError(error) };
+  }
+  if (parsed === undefined) return { looks };
+  const rows = new Map<string, number>();
+  for (let i = 0; i < parsed.ids.length; i++) rows.set(parsed.ids[i]!, i);
+  for (const cert of inventory.certificates) {
+    const row = rows.get(cert.id);
+    if (row === undefined) continue;
+    let hash: string;
+    try {
+      // The hash the scheduler compares (run-scheduler.ts scanRoster): another one means the entry changed since.
+      hash = await configDigest(configCanonical(cert, caFor({ ...inventory, certificates: [] }, cert.ca)));
+    } catch {
+      continue; // A CA the lenient parse let through but caFor refuses: the state's time, as without a row.
+    }
+    const lookAt = parsed.lookAt[row]!;
+    const at =
+      hash !== parsed.hashes[row] ? now.toISOString() : lookAt === LOOK_NOW ? parsed.updatedAt : lookAt;
+    looks.set(cert.id, typeof at === 'string' ? at : new Date(at).toISOString());
+  }
+  return { updatedAt: parsed.updatedAt, looks };
+}
+
+/**
+ * Reads the inventory, every certificate's state from the store and, given `index`, the scheduler's schedule index
+ * once, for when it looks at each certificate next; a bad inventory entry is reported, not fatal.
+ */
+export async function collectStatus(
+  store: CertificateStore,
+  now: Date,
+  index?: Pick<ScheduleIndexStore, 'loadIndex'>,
+): Promise<StatusReport> {
   const { inventory, problems } = parseInventoryLenient(await store.loadInventory());
-  const certificates = await Promise.all(
-    inventory.certificates.map(async (c) => statusRow(c.id, c.domains, await store.getState(c.id), now)),
-  );
-  return { generatedAt: now.toISOString(), certificates, problems };
+  const [scheduled, certificates] = await Promise.all([
+    scheduledLooks(index, inventory, now),
+    Promise.all(inventory.certificates.map(async (c) => ({ c, state: await store.getState(c.id) }))),
+  ]);
+  return {
+    generatedAt: now.toISOString(),
+    ...(scheduled.updatedAt === undefined ? {} : { scheduleIndexUpdatedAt: scheduled.updatedAt }),
+    ...(scheduled.error === undefined ? {} : { scheduleIndexError: scheduled.error }),
+    certificates: certificates.map(({ c, state }) =>
+      statusRow(c.id, c.domains, state, now, scheduled.looks.get(c.id)),
+    ),
+    problems,
+  };
 }
 
 /** `2026-01-02T03:04:05.678Z` → `2026-01-02 03:04` (UTC, minutes are enough to read a schedule). */
@@ -193,8 +283,9 @@ function lastResultCell(row: StatusRow): string[] {
 }
 
 /**
- * The `status` table: certificate, names, issuer, expiry with days left, ARI window and selected time, next ARI
- * check, last result and ACM ARNs per region. Times are UTC. The demo prints the same table.
+ * The `status` table: certificate, names, issuer, expiry with days left, ARI window and selected time, the
+ * scheduler's next check (marked `(state)` when taken from the state document), last result and ACM ARNs per region.
+ * Times are UTC. The demo prints the same table.
  */
 export function renderStatus(report: StatusReport): string {
   const rows = report.certificates.map((row) => [
@@ -208,7 +299,8 @@ export function renderStatus(report: StatusReport): string {
         ? 'unavailable'
         : '',
     row.ari ? shortTime(row.ari.selectedTime) : '',
-    shortTime(row.nextCheckAt),
+    // Marked when it is not the scheduler's own: without an index row the state's time may be stale or early.
+    row.nextCheckFrom === 'state' ? [shortTime(row.nextCheckAt), '(state)'] : shortTime(row.nextCheckAt),
     lastResultCell(row),
     Object.entries(row.acm).map(([region, arn]) => shortArn(region, arn)),
   ]);
@@ -252,6 +344,9 @@ export function renderStatus(report: StatusReport): string {
           `${r.id}: abandoned the order ${r.abandonedOrder!.url} at ${shortTime(r.abandonedOrder!.at)} after ${r.abandonedOrder!.failedAttempts} failed attempts`,
       ),
     ...report.problems.map((p) => `inventory ${p.path}: ${p.message}`),
+    ...(report.scheduleIndexError
+      ? [`schedule index not read (next checks are the state documents'): ${report.scheduleIndexError}`]
+      : []),
   ];
   return notes.length ? `${table}\n\n${notes.join('\n')}` : table;
 }

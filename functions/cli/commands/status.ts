@@ -13,14 +13,16 @@ export interface StatusArgs {
 }
 
 /**
- * `acme-ari status`: every inventory certificate with its issuer, expiry, ARI window and selected time, next ARI
- * check, last result and ACM ARNs; `--json` for machines, `--fail-under N` for monitoring scripts.
+ * `acme-ari status`: every inventory certificate with its issuer, expiry, ARI window and selected time, when the
+ * scheduler looks at it next (its schedule index), last result and ACM ARNs; `--json` for machines, `--fail-under N`
+ * for monitoring scripts.
  */
 export async function statusCommand(target: Target, args: StatusArgs, io: CliIo): Promise<number> {
   const failUnder = args.failUnder === undefined ? undefined : Number(args.failUnder);
   if (failUnder !== undefined && !(Number.isFinite(failUnder) && failUnder >= 0))
     throw new UsageError(`--fail-under needs a number of days, not "${args.failUnder}"`);
-  const report = await collectStatus(target.runtime.store, new Date());
+  // The index is read, never written: status is safe to run next to a scheduler pass.
+  const report = await collectStatus(target.runtime.store, new Date(), target.runtime.index);
   io.out(args.json ? JSON.stringify(report, null, 2) : renderStatus(report));
   if (!args.json && report.certificates.length === 0)
     io.err(`no certificates in the inventory of ${target.description}`);

@@ -10,6 +10,7 @@ import type { StatusReport } from '../../../functions/cli/status-report';
 import { AcmeTransport, ensureAccount, revokeCertificate } from '../../../functions/core/acme';
 import { DEPLOYMENT_KEY, type Deployment } from '../../../functions/core/contracts/deployment';
 import { parseCertificate } from '../../../functions/core/pki';
+import { LOOK_NOW, parseScheduleIndex } from '../../../functions/core/renewal/schedule-index';
 import { liveProcesses } from '../../../testbed/processes';
 import { testBedTls } from '../../../testbed/tls';
 import { overwriteState } from '../../support/fakes';
@@ -78,6 +79,20 @@ async function stateJson(id: string): Promise<string> {
   return object.Body!.transformToString();
 }
 
+/** The scheduler's index as stored (body and version), and its rows parsed. */
+async function scheduleIndex() {
+  const object = await demo.bed.clients.s3.send(
+    new GetObjectCommand({ Bucket: demo.config.bucket, Key: 'schedule-index.json' }),
+  );
+  const body = await object.Body!.transformToString();
+  const index = parseScheduleIndex(JSON.parse(body))!;
+  const lookAt = (id: string) => {
+    const at = index.lookAt[index.ids.indexOf(id)]!;
+    return at === LOOK_NOW ? index.updatedAt : new Date(at).toISOString();
+  };
+  return { body, etag: object.ETag!, index, lookAt };
+}
+
 beforeAll(async () => {
   demo = await startDemoBed();
   await issueDemoInventory(demo, () => {});
@@ -115,18 +130,64 @@ describe('acme-ari against a deployment (the bed’s moto and Pebble)', () => {
     const report = JSON.parse(out) as StatusReport;
     expect(report.problems).toEqual([]);
     expect(report.certificates.map((c) => c.id)).toEqual(['shop', 'api-multi-zone', 'legacy-rsa']);
+    const { index, lookAt } = await scheduleIndex();
+    expect(report.scheduleIndexUpdatedAt).toBe(index.updatedAt);
     for (const row of report.certificates) {
       const state = (await demo.runtime.store.getState(row.id))!;
       expect(row).toMatchObject({
         serial: state.current!.serial,
         notAfter: state.current!.notAfter,
         ari: { windowStart: state.ari!.windowStart, selectedTime: state.ari!.selectedTime },
-        nextCheckAt: state.ari!.nextCheckAt,
+        // When the scheduler looks next is its index's to say, not the state's.
+        nextCheckAt: lookAt(row.id),
+        nextCheckFrom: 'schedule-index',
         lastResult: 'renewed',
         failures: 0,
       });
       expect(row.acm).toEqual(Object.fromEntries(Object.entries(state.acm).map(([r, e]) => [r, e.arn])));
       expect(row.issuer).toMatch(/^Pebble Intermediate CA/);
+    }
+  });
+
+  it('status shows the schedule index’s next check where it differs from the state’s, and never writes the index', async () => {
+    const stored = await scheduleIndex();
+    const row = stored.index.ids.indexOf('shop');
+    // A pass that confirmed shop's window kept its next look in the index only (jittered): not the state's time.
+    const state = (await demo.runtime.store.getState('shop'))!;
+    const later = Date.parse(state.ari!.nextCheckAt) + 7 * 60 * 60_000 + 17 * 60_000;
+    const seeded = { ...stored.index, lookAt: stored.index.lookAt.map((at, i) => (i === row ? later : at)) };
+    const put = await demo.bed.clients.s3.send(
+      new PutObjectCommand({
+        Bucket: demo.config.bucket,
+        Key: 'schedule-index.json',
+        Body: JSON.stringify(seeded),
+        ContentType: 'application/json',
+      }),
+    );
+    try {
+      const report = JSON.parse((await cli('status', '--json')).out) as StatusReport;
+      expect(report.certificates.find((c) => c.id === 'shop')).toMatchObject({
+        nextCheckAt: new Date(later).toISOString(),
+        nextCheckFrom: 'schedule-index',
+      });
+      const table = await cli('status');
+      expect(table.out).toMatch(
+        new RegExp(
+          `^shop\\s.*\\s${new Date(later).toISOString().slice(0, 16).replace('T', ' ')}\\s+renewed`,
+          'm',
+        ),
+      );
+      // Read-only: the index is the version the test wrote.
+      expect((await scheduleIndex()).etag).toBe(put.ETag);
+    } finally {
+      await demo.bed.clients.s3.send(
+        new PutObjectCommand({
+          Bucket: demo.config.bucket,
+          Key: 'schedule-index.json',
+          Body: stored.body,
+          ContentType: 'application/json',
+        }),
+      );
     }
   });
 

@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../../functions/cli/failure';
 import { runCli } from '../../../functions/cli/run';
+import type { StatusReport } from '../../../functions/cli/status-report';
 
 // moto enforces no KMS permissions, so the answer S3 gives an operator without kms:Decrypt on an object's key is
 // mocked, on every S3 client the CLI builds (its deployment.json read and its runtime's).
@@ -76,5 +77,18 @@ describe('a state object the operator’s credentials cannot decrypt', () => {
     const { code, err } = await cli('status');
     expect(code).toBe(EXIT.failed);
     expectOperatorMessage(err, 'certificates/www/state.json');
+  });
+
+  it('status still prints the table when only the schedule index is unreadable, and says why', async () => {
+    s3.on(GetObjectCommand, { Key: 'inventory.json' }).resolves(body(inventory));
+    s3.on(GetObjectCommand, { Key: 'certificates/www/state.json' }).rejects(noSuchKey);
+    s3.on(GetObjectCommand, { Key: 'schedule-index.json' }).rejects(decryptDenied);
+    const table = await cli('status');
+    expect(table.code).toBe(EXIT.ok);
+    expect(table.out).toMatch(/^www\s+www\.example\.test\s+not issued/m);
+    expect(table.out).toContain("schedule index not read (next checks are the state documents'): ");
+    expectOperatorMessage(table.out, 'schedule-index.json');
+    const json = JSON.parse((await cli('status', '--json')).out) as StatusReport;
+    expectOperatorMessage(json.scheduleIndexError ?? '', 'schedule-index.json');
   });
 });

@@ -60,6 +60,7 @@ describe('statusRow', () => {
           selectedTime: '2026-04-02T07:30:00.000Z',
         },
         nextCheckAt: '2026-03-01T06:00:00.000Z',
+        nextCheckFrom: 'state',
         lastResult: 'renewed',
         acm: { 'us-east-1': issued.acm['us-east-1']!.arn },
       },
@@ -67,7 +68,7 @@ describe('statusRow', () => {
     [
       'ARI of a predecessor (another certID) is not shown as this certificate’s window',
       { ...issued, ari: { ...issued.ari!, certId: 'old.cert' } },
-      { ari: undefined, nextCheckAt: undefined },
+      { ari: undefined, nextCheckAt: undefined, nextCheckFrom: undefined },
     ],
     [
       'a failed renewal keeps the problem and the failure count',
@@ -136,8 +137,9 @@ describe('renderStatus', () => {
     expect(lines[2]).toMatch(
       /^web\s+example\.test\s+Pebble Intermediate CA 1a2b3c\s+2026-05-02 00:00\s+2026-04-01 00:00 –\s+2026-04-02 07:30\s+2026-03-01 06:00\s+renewed \(new\)\s+us-east-1 11111111…$/,
     );
+    // Without a schedule index the next check is the state document's, and marked so.
     expect(lines[3]).toMatch(
-      /^\s+\*\.example\.test\s+\(62\.0 days\)\s+2026-04-03 00:00\s+replaces prev\.certid…$/,
+      /^\s+\*\.example\.test\s+\(62\.0 days\)\s+2026-04-03 00:00\s+\(state\)\s+replaces prev\.certid…$/,
     );
   });
 
