@@ -4,8 +4,9 @@
  * clean). Every section runs against one local bed: Pebble 2.6 with ARI, moto, and the Route 53 DNS responder.
  *
  * Options: `--smoke`, `--n=N` (issuances per tool and shape), `--sizes=10,1000,10000,100000` (above 10,000 only
- * the nothing-due pass, over a seeded index), `--cold-runs=N`,
- * `--out=path`.
+ * the nothing-due pass, over a seeded index), `--cold-runs=N`, `--sections=1,2,3,4` (only these sections, e.g.
+ * `--sections=2 --sizes=100000` for one scheduler size; the cost model, section 5, runs when 2 and 4 both do; a
+ * partial run is for investigation, never for bench/results.md), `--out=path`.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -33,6 +34,7 @@ const options = {
   n: Number(flag('n') ?? (smoke ? 1 : 7)),
   sizes: (flag('sizes') ?? (smoke ? '50' : '10,1000,10000,100000')).split(',').map(Number),
   coldRuns: Number(flag('cold-runs') ?? (smoke ? 3 : 20)),
+  sections: new Set((flag('sections') ?? '1,2,3,4').split(',').map(Number)),
   out:
     flag('out') ??
     (smoke ? join(BENCH_CACHE, 'results-smoke.md') : join(PROJECT_ROOT, 'bench', 'results.md')),
@@ -62,6 +64,10 @@ async function section<T>(name: string, run: () => Promise<T>): Promise<T | unde
   }
 }
 
+/** Runs a section only when `--sections` names it. */
+const wanted = <T>(n: number, name: string, run: () => Promise<T>): Promise<T | undefined> =>
+  options.sections.has(n) ? section(name, run) : Promise.resolve(undefined);
+
 const peers = ensurePeers();
 /** The Node.js every measured function runs on, resolved once for all sections. */
 const node = lambdaNode();
@@ -83,7 +89,7 @@ let calls: AwsCallResults | undefined;
 let scheduler: SchedulerResults | undefined;
 try {
   const stack = await bed.createStack('bench');
-  issuance = await section('1. issuance latency', () =>
+  issuance = await wanted(1, '1. issuance latency', () =>
     runIssuance({
       bed,
       config: stack.config,
@@ -96,8 +102,8 @@ try {
       node,
     }),
   );
-  calls = await section('4. AWS calls per renewal', () => runAwsCalls({ bed, proxy }));
-  scheduler = await section('2. scheduler scale', () =>
+  calls = await wanted(4, '4. AWS calls per renewal', () => runAwsCalls({ bed, proxy }));
+  scheduler = await wanted(2, '2. scheduler scale', () =>
     runSchedulerScale({ bed, proxy, sizes: options.sizes, scratch, log, node }),
   );
 } finally {
@@ -105,7 +111,7 @@ try {
   await bed.stop();
   rmSync(scratch, { recursive: true, force: true });
 }
-const cold = await section('3. cold start and footprint', () =>
+const cold = await wanted(3, '3. cold start and footprint', () =>
   runColdStart({ runs: options.coldRuns, node }),
 );
 const s = scheduler;
