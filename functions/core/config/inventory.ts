@@ -55,6 +55,39 @@ export function normalizeDomain(input: string): { name: string } | { problem: st
   return { name: wildcard ? `*.${ascii}` : ascii };
 }
 
+/**
+ * `z.superRefine` with the same issues, without its side effect: zod's stores a fresh `addIssue` closure on the parse
+ * payload of every value it checks, and V8 then keeps each such payload (with the parsed entry it carries) alive
+ * through the next young-generation collection. Over a 100,000-entry inventory that promoted about 7 MB of garbage
+ * per collection and grew the young generation to its maximum: some 200 MB of RSS the scheduler never needed
+ * (bench/results.md §2). Here the checked function gets its own small context instead.
+ */
+function refine<T>(fn: (value: T, ctx: z.core.$RefinementCtx<T>) => void): z.core.$ZodCheck<T> {
+  const check: z.core.$ZodCheck<T> = z.check<T>((payload) => {
+    const addIssue = (issue: Parameters<z.core.$RefinementCtx<T>['addIssue']>[0]) => {
+      if (typeof issue === 'string') {
+        payload.issues.push({
+          message: issue,
+          code: 'custom',
+          input: payload.value,
+          inst: check._zod.def,
+        } as never);
+        return;
+      }
+      // What superRefine fills in for an issue given as an object (zod/v4/core api.js, `_superRefine`).
+      const raw: Record<string, unknown> = { ...issue };
+      if (raw.fatal) raw.continue = false;
+      raw.code ??= 'custom';
+      if (!('input' in raw)) raw.input = payload.value;
+      raw.inst ??= check;
+      raw.continue ??= true;
+      payload.issues.push(raw as never);
+    };
+    fn(payload.value, { value: payload.value, issues: payload.issues, addIssue });
+  });
+  return check;
+}
+
 // zod/mini's transform gets the parse payload, not classic zod's `ctx.addIssue`: the issue is pushed as that would.
 const domainSchema = z.pipe(
   z.string(),
@@ -78,7 +111,7 @@ const eabSchema = z.strictObject({
 
 /** One PEM certificate (a trust anchor); only its framing is checked here, verification parses it whole. */
 const pemCertificateSchema = z.string().check(
-  z.superRefine((value, ctx) => {
+  refine((value, ctx) => {
     let blocks: string[];
     try {
       blocks = splitPemChain(value);
@@ -150,7 +183,7 @@ const caSchema = z
     ),
   })
   .check(
-    z.superRefine((ca, ctx) => {
+    refine((ca, ctx) => {
       if (ca.trustAnchors === undefined && presetOfUrl(ca.directoryUrl) === undefined) {
         ctx.addIssue({
           code: 'custom',
@@ -231,7 +264,7 @@ const certificateEntrySchema = z
     tags: z._default(z.record(z.string().check(z.maxLength(128)), z.string().check(z.maxLength(256))), {}),
   })
   .check(
-    z.superRefine((cert, ctx) => {
+    refine((cert, ctx) => {
       const seen = new Set<string>();
       cert.domains.forEach((name, index) => {
         if (seen.has(name))
@@ -379,9 +412,34 @@ export function scanInventoryLenient(
   input: unknown,
   use: (cert: CertificateConfig, cas: Readonly<Record<string, CaConfig>>) => void,
 ): { cas: Record<string, CaConfig>; problems: ConfigProblem[] } {
+  const scan = scanInventory(input);
+  for (const cert of scan.certificates) use(cert, scan.cas);
+  return { cas: scan.cas, problems: scan.problems };
+}
+
+/** An inventory being validated entry by entry, as {@link scanInventory} gives it. */
+export interface InventoryScan {
+  /** The usable CAs, known before any certificate is read. */
+  readonly cas: Record<string, CaConfig>;
+  /** Every problem found so far: the CAs' at once, the certificates' as they are read; complete at the end. */
+  readonly problems: ConfigProblem[];
+  /**
+   * The usable certificates in inventory order, each validated when the iteration reaches it (iterable once).
+   * Entries already read are let go of, so a caller that dropped the input holds only what it kept of them.
+   */
+  readonly certificates: Iterable<CertificateConfig>;
+}
+
+/**
+ * {@link parseInventoryLenient} one certificate at a time, for a caller that does asynchronous work between
+ * entries: the scheduler hashes a large inventory in bounded batches while it is read, so neither every parsed
+ * entry nor every hash input is held at once. The problems are the same, in the same order, once the iteration
+ * has ended.
+ */
+export function scanInventory(input: unknown): InventoryScan {
   const problems: ConfigProblem[] = [];
   const shape = shapeSchema.safeParse(input);
-  if (!shape.success) return { cas: {}, problems: problemsOf(shape.error) };
+  if (!shape.success) return { cas: {}, problems: problemsOf(shape.error), certificates: [] };
   // CA by CA, like certificates: one unusable CA (say, a custom one without trustAnchors) stops only its own
   // certificates, and they are told why instead of being called unknown.
   const casRecord = casSchema.safeParse(shape.data.cas ?? {});
@@ -406,48 +464,64 @@ export function scanInventoryLenient(
     }
   }
   const cas: Record<string, CaConfig> = Object.fromEntries(usableCas);
+  // The shape's copy of the list, not the caller's: emptying its slots as they are read is ours to do.
+  const entries = shape.data.certificates;
+  return { cas, problems, certificates: usableCertificates(entries, cas, brokenCas, problems) };
+}
 
+/** The certificate entries' half of {@link scanInventory}: validates each when the iteration reaches it. */
+function* usableCertificates(
+  entries: unknown[],
+  cas: Readonly<Record<string, CaConfig>>,
+  brokenCas: ReadonlySet<string>,
+  problems: ConfigProblem[],
+): Generator<CertificateConfig, void, undefined> {
   const ids = new Set<string>();
-  shape.data.certificates.forEach((entry, index) => {
-    const where = `certificates[${index}]`;
+  for (let index = 0; index < entries.length; index++) {
+    if (!(index in entries)) continue;
+    const entry = entries[index];
+    entries[index] = undefined;
     const parsed = certificateSchema.safeParse(entry);
+    // Paths are written only for a problem: a pass over a large valid inventory makes no string per entry for them.
     if (!parsed.success) {
+      const where = `certificates[${index}]`;
       problems.push(
         ...problemsOf(parsed.error).map((p) => ({
           ...p,
           path: p.path === '(root)' ? where : `${where}.${p.path}`,
         })),
       );
-      return;
+      continue;
     }
     const cert = parsed.data;
     let usable = true;
     if (ids.has(cert.id)) {
-      problems.push({ path: `${where}.id`, message: `duplicate id "${cert.id}"; ids must be unique` });
+      problems.push({
+        path: `certificates[${index}].id`,
+        message: `duplicate id "${cert.id}"; ids must be unique`,
+      });
       usable = false;
     }
     ids.add(cert.id);
     const raw = entry as { ca?: unknown; failoverCas?: unknown[] };
     const named = caPaths(raw.ca, Array.isArray(raw.ca) ? [] : (raw.failoverCas ?? []));
     for (const { name, path } of named) {
-      const at = `${where}.${formatPath(path)}`;
       if (brokenCas.has(name)) {
         problems.push({
-          path: at,
+          path: `certificates[${index}].${formatPath(path)}`,
           message: `CA "${name}" is defined under "cas" but cannot be used; fix the problems listed under cas.${name}`,
         });
         usable = false;
       } else if (!(name in cas) && !(name in CA_PRESETS)) {
         problems.push({
-          path: at,
+          path: `certificates[${index}].${formatPath(path)}`,
           message: `unknown CA "${name}"; define it under "cas" or use one of ${Object.keys(CA_PRESETS).join(', ')}`,
         });
         usable = false;
       }
     }
-    if (usable) use(cert, cas);
-  });
-  return { cas, problems };
+    if (usable) yield cert;
+  }
 }
 
 /**
