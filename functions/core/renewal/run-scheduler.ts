@@ -1,7 +1,13 @@
 import { ARI_MAX_CHECK_INTERVAL_MS, type RequestRate } from '../ari';
 import type { Random } from '../clock';
 import { mapLimit } from '../concurrency';
-import { type ConfigProblem, caFor, type ResolvedCa, scanInventoryLenient } from '../config/inventory';
+import {
+  type ConfigProblem,
+  caFor,
+  type InventoryScan,
+  type ResolvedCa,
+  scanInventory,
+} from '../config/inventory';
 import { describeError, hasCode } from '../errors';
 import type { Fetch, RequestTimer } from '../http';
 import { type CheckCertificateResult, checkCertificate, rateLimitDeferral } from './check-certificate';
@@ -427,16 +433,12 @@ async function rosterOf(
   if (read.unchanged === true && trusted !== undefined && pass !== undefined)
     return { roster: pass.roster, problems: trusted.problems, record: trusted };
   const etag = read.unchanged === true ? undefined : read.etag;
-  const scanned = scanRoster(read.unchanged === true ? await deps.store.loadInventory() : read.value, only);
-  // The parsed JSON is the largest thing a pass holds; nothing needs it past the scan.
+  const scan = scanInventory(read.unchanged === true ? await deps.store.loadInventory() : read.value);
+  // The parsed JSON is the largest thing a pass holds: the scan lets go of each entry once read, and nothing else
+  // may keep the whole of it.
   read = undefined;
-  const { ids, canonical, problems } = scanned;
-  const hashes = new Array<string>(canonical.length);
-  for (let i = 0; i < canonical.length; i += HASH_BATCH) {
-    const digests = await Promise.all(canonical.slice(i, i + HASH_BATCH).map(configDigest));
-    for (let j = 0; j < digests.length; j++) hashes[i + j] = digests[j]!;
-  }
-  canonical.length = 0;
+  const { ids, hashes } = await hashRoster(scan, only, pass);
+  const { problems } = scan;
   const record =
     etag === undefined
       ? undefined
@@ -444,26 +446,51 @@ async function rosterOf(
   return { roster: { ids, hashes }, problems, ...(record === undefined ? {} : { record }) };
 }
 
-/** The usable certificates' ids and config-hash texts, each parsed entry dropped as soon as it is read. */
-function scanRoster(
-  value: unknown,
+/**
+ * The usable certificates' ids and config hashes, hashed in batches of {@link HASH_BATCH} while the inventory is
+ * read: what a pass keeps of each entry (its id and hash) is all that outlives the batch, so memory follows the
+ * inventory's size in ids and hashes, not in parsed entries and hash inputs. An entry whose hash the index already
+ * holds keeps the index's strings, which the pass holds anyway: after an edit that leaves most entries as they were,
+ * the roster costs almost nothing on top of the index.
+ */
+async function hashRoster(
+  scan: InventoryScan,
   only: string | undefined,
-): { ids: string[]; canonical: string[]; problems: ConfigProblem[] } {
+  pass: IndexedPass | undefined,
+): Promise<{ ids: string[]; hashes: string[] }> {
   const ids: string[] = [];
-  const canonical: string[] = [];
+  const hashes: string[] = [];
   const resolved = new Map<string, ResolvedCa>();
-  const { problems } = scanInventoryLenient(value, (cert, cas) => {
-    if (only !== undefined && cert.id !== only) return;
-    const ca = resolved.get(cert.ca) ?? caFor({ cas, certificates: [] }, cert.ca);
+  const prior = pass?.roster;
+  let batchIds: string[] = [];
+  let canonical: string[] = [];
+  const flush = async () => {
+    const digests = await Promise.all(canonical.map(configDigest));
+    for (let j = 0; j < digests.length; j++) {
+      const row = pass?.rowWithHash(batchIds[j]!, digests[j]!);
+      ids.push(row === undefined ? batchIds[j]! : prior!.ids[row]!);
+      hashes.push(row === undefined ? digests[j]! : prior!.hashes[row]!);
+    }
+    batchIds = [];
+    canonical = [];
+  };
+  for (const cert of scan.certificates) {
+    if (only !== undefined && cert.id !== only) continue;
+    const ca = resolved.get(cert.ca) ?? caFor({ cas: scan.cas, certificates: [] }, cert.ca);
     resolved.set(cert.ca, ca);
-    ids.push(cert.id);
+    batchIds.push(cert.id);
     canonical.push(configCanonical(cert, ca));
-  });
-  return { ids, canonical, problems };
+    if (canonical.length >= HASH_BATCH) await flush();
+  }
+  await flush();
+  return { ids, hashes };
 }
 
-/** Config hashes computed at once while the inventory is hashed in full: bounds the digests in flight. */
-const HASH_BATCH = 1000;
+/**
+ * Config hashes computed at once while the inventory is hashed in full: bounds the digests in flight, and with them
+ * what is alive at each young-generation collection (a batch of 1,000 kept the scan's collections promoting).
+ */
+const HASH_BATCH = 100;
 
 /** A random source's value forced into [0, 1), so a misbehaving one still yields a valid start. */
 function clampUnit(r: number): number {

@@ -244,26 +244,37 @@ export function nextScheduleIndex(
   roster: { readonly ids: readonly string[]; readonly hashes: readonly string[] },
   now: Date,
   inventory: InventoryRecord | undefined,
+  /** `previous`'s row numbers by id, when the caller already has them. */
+  rows: ReadonlyMap<string, number> = rowsById(previous),
 ): ScheduleIndex {
-  const rows = rowsById(previous);
   const n = roster.ids.length;
   const lookAt = new Array<number>(n);
   const notAfter = new Array<number | null>(n);
   const notBefore = new Array<number | null>(n);
   const ariAt = new Array<number | null>(n);
+  // Read from the columns, not through an entry object per row: this runs over every certificate of the inventory.
   for (let i = 0; i < n; i++) {
-    const id = roster.ids[i]!;
     const hash = roster.hashes[i]!;
-    const fresh = checked.get(id);
-    const row = rows.get(id);
-    const kept = fresh?.configHash === hash ? fresh : undefined;
-    const old = row === undefined ? undefined : entryAt(previous, row);
-    lookAt[i] = kept?.lookAt ?? (old?.configHash === hash ? old.lookAt : LOOK_NOW);
-    // The validity pair comes from one row: a check's, else the previous one (same certificate, whatever the hash).
-    const validity = kept ?? old;
-    notAfter[i] = validity?.notAfter ?? null;
-    notBefore[i] = validity?.notBefore ?? null;
-    ariAt[i] = (kept ?? (old?.configHash === hash ? old : undefined))?.ariAt ?? null;
+    const fresh = checked.get(roster.ids[i]!);
+    const row = rows.get(roster.ids[i]!);
+    if (fresh !== undefined && fresh.configHash === hash) {
+      lookAt[i] = fresh.lookAt;
+      notAfter[i] = fresh.notAfter ?? null;
+      notBefore[i] = fresh.notBefore ?? null;
+      ariAt[i] = fresh.ariAt ?? null;
+    } else if (row !== undefined) {
+      // The validity pair is the previous row's whatever the hash (same certificate); the times only for the same.
+      const same = previous.hashes[row] === hash;
+      lookAt[i] = same ? previous.lookAt[row]! : LOOK_NOW;
+      notAfter[i] = previous.notAfter[row] ?? null;
+      notBefore[i] = previous.notBefore[row] ?? null;
+      ariAt[i] = same ? (previous.ariAt[row] ?? null) : null;
+    } else {
+      lookAt[i] = LOOK_NOW;
+      notAfter[i] = null;
+      notBefore[i] = null;
+      ariAt[i] = null;
+    }
   }
   return {
     version: 3,
@@ -346,7 +357,7 @@ export interface IndexedCheck {
  */
 export class IndexedPass {
   readonly #checked = new Map<string, ScheduleIndexEntry>();
-  readonly #rows: Map<string, number>;
+  readonly #rows: ReadonlyMap<string, number>;
 
   private constructor(
     private readonly store: ScheduleIndexStore,
@@ -416,6 +427,12 @@ export class IndexedPass {
     return this.index.ariAt[row] ?? undefined;
   }
 
+  /** The row of a certificate whose stored entry hash is `configHash`, so a pass can reuse the row's strings. */
+  rowWithHash(id: string, configHash: string): number | undefined {
+    const row = this.#rows.get(id);
+    return row !== undefined && this.index.hashes[row] === configHash ? row : undefined;
+  }
+
   /** Records what checking a certificate taught. */
   record(id: string, configHash: string, check: IndexedCheck): void {
     const cap = this.now.getTime() + MAX_LOOK_AT_MS;
@@ -446,7 +463,7 @@ export class IndexedPass {
       this.#checked.size === 0 && inventory !== undefined && inventory === this.index.inventory;
     if (!unchanged)
       await this.store.saveIndex(
-        nextScheduleIndex(this.index, this.#checked, roster, this.now, inventory),
+        nextScheduleIndex(this.index, this.#checked, roster, this.now, inventory, this.#rows),
         this.etag,
       );
     if (this.markers.size === 0) return;

@@ -299,3 +299,72 @@ describe('runScheduler over an unchanged inventory', () => {
     expect((await t.pass(later(3))).report.minDaysToExpiry).toBeCloseTo((4 - 3 / 24) * 15, 5);
   });
 });
+
+describe('runScheduler over an edited inventory', () => {
+  /**
+   * An inventory of more certificates than one hash batch, in the shapes operators write (name lists in any order
+   * and case, IDNs, profiles, CA lists, regions, tags), with a bad entry of every kind spread through it.
+   */
+  function largeInventory(size: number) {
+    const certificates: Record<string, unknown>[] = [];
+    for (let i = 0; i < size; i++) {
+      const id = `cert-${i}`;
+      const entry: Record<string, unknown> = {
+        id,
+        domains: i % 3 === 0 ? [`B${i}.Example.test`, `a${i}.example.test`] : [`${id}.example.test`],
+        keyType: (['ec-p256', 'ec-p384', 'rsa-2048'] as const)[i % 3],
+      };
+      if (i % 5 === 0) entry.ca = 'test';
+      if (i % 7 === 0) entry.ca = ['test', 'zerossl'];
+      if (i % 11 === 0) entry.profile = 'shortlived';
+      if (i % 13 === 0) entry.acmRegions = ['eu-west-1', 'us-east-1'];
+      if (i % 17 === 0) entry.tags = { team: `t${i % 4}` };
+      if (i % 19 === 0) entry.domains = [`bücher-${i}.example.test`];
+      certificates.push(entry);
+    }
+    const bad: [number, Record<string, unknown>][] = [
+      [10, { id: 'bad-domain', domains: ['x y'] }],
+      [700, { id: 'cert-3', domains: ['dup.example.test'] }],
+      [1400, { id: 'unknown-ca', domains: ['u.example.test'], ca: 'nowhere' }],
+      [2100, { id: 'Bad_Id', domains: [], keyType: 'dsa', colour: 'blue' }],
+      [2400, 'not an entry'],
+    ] as never;
+    for (const [at, entry] of bad) certificates.splice(at, 0, entry);
+    return {
+      cas: { test: { directoryUrl: DIRECTORY, trustAnchors: [UNUSED_TRUST_ANCHOR_PEM] } },
+      certificates,
+    };
+  }
+
+  it('indexes every usable entry with its config hash and lists every problem, as a whole-inventory parse does', async () => {
+    const t = await bed({}, largeInventory(2_000));
+    await t.pass();
+    const edited = largeInventory(2_600);
+    (edited.certificates[1] as { keyType: string }).keyType = 'rsa-3072';
+    t.store.inventory = edited;
+
+    const { report } = await t.pass(new Date(NOW.getTime() + 60 * 60_000));
+
+    const reference = parseInventoryLenient(edited);
+    const index = parseScheduleIndex(t.index.stored?.value)!;
+    expect(index.ids).toEqual(reference.inventory.certificates.map((c) => c.id));
+    expect(index.hashes).toEqual(
+      await Promise.all(
+        reference.inventory.certificates.map((c) => configHash(c, caFor(reference.inventory, c.ca))),
+      ),
+    );
+    expect(report.problems).toEqual(reference.problems);
+    expect(report.problems.map((p) => p.path)).toEqual([
+      'certificates[10].domains[0]',
+      'certificates[700].id',
+      'certificates[1400].ca',
+      'certificates[2100].id',
+      'certificates[2100].domains',
+      'certificates[2100].keyType',
+      'certificates[2100]',
+      'certificates[2400]',
+    ]);
+    expect(index.inventory?.problems).toEqual(reference.problems);
+    expect(index.ids).toHaveLength(2_600);
+  });
+});
