@@ -51,6 +51,9 @@ const JSON_TYPES = ['application/json', 'application/problem+json'];
 /** Certificates with long chains stay well under this; anything larger is not a certificate chain. */
 export const MAX_CERTIFICATE_BYTES = 256 * 1024;
 
+/** Nonces `warm` fetches at most: the signed requests one order sends at once (its authorizations). */
+const MAX_WARM_NONCES = 4;
+
 /**
  * Signed transport for one ACME server: directory (cached), nonce pool, `badNonce` retry, problem documents,
  * and the rule that every URL we follow stays on the CA's own origin.
@@ -60,6 +63,8 @@ export class AcmeTransport {
   readonly options: AcmeTransportOptions;
   private directoryPromise: Promise<Directory> | undefined;
   private readonly nonces: string[] = [];
+  /** Nonces `warm` asked for and nothing took yet (each settles to undefined when it could not be had). */
+  private readonly incoming: Array<Promise<string | undefined>> = [];
   private readonly origins: Set<string>;
 
   constructor(options: AcmeTransportOptions) {
@@ -74,6 +79,20 @@ export class AcmeTransport {
       throw error;
     });
     return this.directoryPromise;
+  }
+
+  /**
+   * Starts fetching the directory and up to `nonces` fresh nonces, best effort, so the signed requests that follow
+   * find them in hand (or on their way) instead of paying those round trips first. A nonce that could not be had is
+   * fetched again by the request that needs it, which then meets and reports the failure.
+   */
+  warm(nonces: number): void {
+    const wanted = Math.min(nonces, MAX_WARM_NONCES) - this.nonces.length - this.incoming.length;
+    if (wanted <= 0) return;
+    const directory = this.directory();
+    for (let i = 0; i < wanted; i++) {
+      this.incoming.push(directory.then(() => this.freshNonce()).catch(() => undefined));
+    }
   }
 
   private async fetchDirectory(): Promise<Directory> {
@@ -150,6 +169,11 @@ export class AcmeTransport {
   private async nonce(): Promise<string> {
     const pooled = this.nonces.pop();
     if (pooled) return pooled;
+    const coming = this.incoming.shift();
+    return (coming && (await coming)) || this.freshNonce();
+  }
+
+  private async freshNonce(): Promise<string> {
     const { newNonce } = await this.directory();
     const response = await this.send(newNonce, { method: 'HEAD' });
     await response.body?.cancel().catch(() => {});

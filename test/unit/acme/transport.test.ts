@@ -114,6 +114,45 @@ describe('AcmeTransport signed POST', () => {
     expect(ca.to('/nonce', 'HEAD')).toHaveLength(1);
   });
 
+  it('warm fetches the directory and nonces at once; the posts that follow use them instead of asking', async () => {
+    const ca = new FakeCa().on('/authz', () => json({}));
+    const transport = transportFor(ca);
+    const s = await signer();
+
+    transport.warm(2);
+    const warmed = ca.requests.length;
+    await Promise.all([transport.post(`${ORIGIN}/authz`, {}, s), transport.post(`${ORIGIN}/authz`, {}, s)]);
+
+    expect(ca.to('/nonce', 'HEAD')).toHaveLength(2);
+    expect(ca.requests.slice(0, 3).map((r) => r.method)).toEqual(['GET', 'HEAD', 'HEAD']);
+    expect(warmed).toBeLessThanOrEqual(3);
+    const used = ca.to('/authz', 'POST').map((r) => r.protected!.nonce);
+    expect(new Set(used).size).toBe(2);
+    // Nothing more once the pool holds enough: each response brought a nonce back.
+    transport.warm(2);
+    expect(ca.to('/nonce', 'HEAD')).toHaveLength(2);
+  });
+
+  it('a nonce warm could not get is fetched by the post that needs it, which reports the failure', async () => {
+    const ca = new FakeCa().on('/nonce', (_, count) =>
+      count === 1 ? problem(503, 'serverInternal', 'nonce service down for a moment') : undefined,
+    );
+    ca.on('/order', () => json({}));
+    const transport = transportFor(ca);
+
+    transport.warm(1);
+    await transport.post(`${ORIGIN}/order`, {}, await signer());
+    expect(ca.to('/nonce', 'HEAD')).toHaveLength(2);
+
+    const down = new FakeCa().on('/nonce', () => problem(503, 'serverInternal', 'nonce service down'));
+    const failing = transportFor(down);
+    failing.warm(1);
+    const error = await rejection(failing.post(`${ORIGIN}/order`, {}, await signer()));
+    expect(error).toBeInstanceOf(AcmeProblemError);
+    expect((error as AcmeProblemError).message).toContain(`HEAD ${ORIGIN}/nonce`);
+    expect((error as AcmeProblemError).status).toBe(503);
+  });
+
   it('sends application/jose+json, handles redirects itself, and signs with kid and url', async () => {
     const ca = new FakeCa().on('/order', () => json({}));
     await transportFor(ca).post(`${ORIGIN}/order`, { x: 1 }, await signer());
