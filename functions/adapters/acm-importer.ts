@@ -41,7 +41,17 @@ export interface AcmImporterOptions {
    * @default this importer creates them itself (first-import function, local runs)
    */
   readonly firstImporter?: FirstImporter;
+  /** The clock that ages prepared descriptions. @default the system clock */
+  readonly now?: () => Date;
 }
+
+/** Descriptions `prepare` keeps at most (one per region of the certificate being renewed). */
+const MAX_PREPARED = 32;
+/**
+ * How old a prepared description may be when its import comes: the renewal that prepared it imports seconds later
+ * (under the certificate's lease); anything older belongs to an attempt that failed in between.
+ */
+const PREPARED_TTL_MS = 60_000;
 
 /** ACM's key algorithm names for our key types (DescribeCertificate `KeyAlgorithm`). */
 const KEY_ALGORITHMS: Readonly<Record<KeyType, KeyAlgorithm>> = {
@@ -93,16 +103,43 @@ function namesOf(certPem: string): Set<string> {
 export class AcmImporter implements CertificateImporter {
   readonly #clients = new Map<string, ACMClient>();
   readonly #options: AcmImporterOptions;
+  /** Descriptions `prepare` started, by region and ARN, each taken once by the import that follows. */
+  readonly #prepared = new Map<string, { at: number; detail: Promise<CertificateDetail | undefined> }>();
 
   constructor(options: AcmImporterOptions = {}) {
     this.#options = options;
+  }
+
+  prepare(target: { readonly region: string; readonly arn: string }): void {
+    // Bounded: a description no import took (the renewal failed before it) is dropped with the others.
+    if (this.#prepared.size >= MAX_PREPARED) this.#prepared.clear();
+    const detail = this.#describe(target.region, target.arn);
+    detail.catch(() => {});
+    this.#prepared.set(`${target.region} ${target.arn}`, { at: this.#now(), detail });
+  }
+
+  /**
+   * What the recorded ARN holds: the description `prepare` started when it is recent (a failed one is asked
+   * again), else a new one.
+   */
+  #now(): number {
+    return (this.#options.now?.() ?? new Date()).getTime();
+  }
+
+  async #describeRecorded(region: string, arn: string): Promise<CertificateDetail | undefined> {
+    const key = `${region} ${arn}`;
+    const prepared = this.#prepared.get(key);
+    this.#prepared.delete(key);
+    if (prepared === undefined || this.#now() - prepared.at > PREPARED_TTL_MS)
+      return this.#describe(region, arn);
+    return prepared.detail.catch(() => this.#describe(region, arn));
   }
 
   async importCertificate(request: ImportRequest): Promise<ImportResult> {
     const { region } = request;
     let existing: { arn: string; detail: CertificateDetail; keyTypeKnown?: KeyType } | undefined;
     if (request.arn !== undefined) {
-      const detail = await this.#describe(region, request.arn);
+      const detail = await this.#describeRecorded(region, request.arn);
       // A recorded ARN that was deleted by hand is not an error: import anew (and find by tag first).
       if (detail !== undefined) existing = { arn: request.arn, detail, keyTypeKnown: request.arnKeyType };
     }

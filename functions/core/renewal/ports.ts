@@ -154,6 +154,11 @@ export interface ImportResult {
 /** Imports certificates into ACM. */
 export interface CertificateImporter {
   importCertificate(request: ImportRequest): Promise<ImportResult>;
+  /**
+   * Starts reading what the recorded ARN holds now (best effort), for the `importCertificate` of the same region
+   * and ARN that follows shortly: the new certificate's files are stored meanwhile.
+   */
+  prepare?(target: { readonly region: string; readonly arn: string }): void;
 }
 
 export type { FirstImportRequest } from '../contracts/first-import';

@@ -5,7 +5,7 @@ import {
   ListCertificatesCommand,
   ListTagsForCertificateCommand,
 } from '@aws-sdk/client-acm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AcmImporter, sameSerial } from '../../../functions/adapters/acm-importer';
 import type { KeyType } from '../../../functions/core/config/inventory';
 import { hasCode } from '../../../functions/core/errors';
@@ -174,6 +174,31 @@ describe('AcmImporter against moto', () => {
     // (moto drops tags on re-import where ACM keeps them, so tags are not asserted here.)
     expect(calls.filter((c) => c === 'ImportCertificate')).toHaveLength(2);
     expect(await count()).toBe(1);
+  });
+
+  it('a description prepared while the files are stored serves the re-import: one DescribeCertificate', async () => {
+    const first = await issue('ec-p256', ['www.example.com']);
+    const renewed = await issue('ec-p256', ['www.example.com']);
+    const { imp, calls } = importer();
+    const { arn } = await imp.importCertificate(request(first, 'ec-p256'));
+    calls.length = 0;
+
+    imp.prepare({ region: 'eu-west-1', arn });
+    // Asked at once, before the import is: the import then takes that answer instead of asking again.
+    await vi.waitFor(() => expect(calls).toEqual(['DescribeCertificate']));
+    const result = await imp.importCertificate(request(renewed, 'ec-p256', { arn, arnKeyType: 'ec-p256' }));
+
+    expect(result).toEqual({ region: 'eu-west-1', arn, imported: true });
+    expect(calls).toEqual(['DescribeCertificate', 'ImportCertificate']);
+    expect(sameSerial(await serialOf(arn), renewed.serial)).toBe(true);
+    // Taken once: the next import of that ARN asks ACM again.
+    calls.length = 0;
+    expect(await imp.importCertificate(request(renewed, 'ec-p256', { arn, arnKeyType: 'ec-p256' }))).toEqual({
+      region: 'eu-west-1',
+      arn,
+      imported: false,
+    });
+    expect(calls).toEqual(['DescribeCertificate']);
   });
 
   it('skips the import when ACM already holds the serial', async () => {

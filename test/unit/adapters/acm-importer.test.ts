@@ -100,6 +100,41 @@ describe('AcmImporter faults', () => {
   });
 });
 
+describe('AcmImporter.prepare', () => {
+  const prepared = (now: () => Date) =>
+    new AcmImporter({ clientFor: () => client, retry: { sleep: async () => {}, random: () => 1 }, now });
+
+  it('a failed prepared description is asked again by the import, which then succeeds', async () => {
+    acm
+      .on(DescribeCertificateCommand)
+      .rejectsOnce(Object.assign(new Error('denied for a moment'), { name: 'AccessDeniedException' }))
+      .resolves({ Certificate: { CertificateArn: arn, Serial: '09:99', KeyAlgorithm: 'EC_prime256v1' } });
+    acm.on(ImportCertificateCommand).resolves({ CertificateArn: arn });
+    const imp = prepared(() => new Date('2026-12-02T00:00:00Z'));
+
+    imp.prepare({ region: request.region, arn });
+    expect(await imp.importCertificate(request)).toEqual({ region: 'eu-central-1', arn, imported: true });
+    expect(acm.commandCalls(DescribeCertificateCommand)).toHaveLength(2);
+  });
+
+  it('a description prepared more than a minute before the import is not trusted: ACM is asked again', async () => {
+    acm.on(ImportCertificateCommand).resolves({ CertificateArn: arn });
+    let now = new Date('2026-12-02T00:00:00Z');
+    const imp = prepared(() => now);
+
+    imp.prepare({ region: request.region, arn });
+    await new Promise((resolve) => setImmediate(resolve));
+    now = new Date(now.getTime() + 61_000);
+    // ACM meanwhile holds the new serial (another attempt imported it): the stale answer would import it again.
+    acm.on(DescribeCertificateCommand).resolves({
+      Certificate: { CertificateArn: arn, Serial: '0a:1b:2c', KeyAlgorithm: 'EC_prime256v1' },
+    });
+    expect(await imp.importCertificate(request)).toEqual({ region: 'eu-central-1', arn, imported: false });
+    expect(acm.commandCalls(DescribeCertificateCommand)).toHaveLength(2);
+    expect(acm.commandCalls(ImportCertificateCommand)).toHaveLength(0);
+  });
+});
+
 describe('AcmImporter under the least-privilege policy', () => {
   it('tags a first import with the managed-by tag and skips certificates whose tags it may not read', async () => {
     const chain = await buildTestChain({ names: ['www.example.test'] });
