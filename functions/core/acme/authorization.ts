@@ -35,20 +35,35 @@ export async function waitForAuthorization(
     const response = await client.postAsGet(url);
     const authz = parseResource(authorizationSchema, response.body, `the authorization ${url}`);
     if (authz.status === 'valid') return { done: authz };
-    if (authz.status !== 'pending') {
-      const failed =
-        authz.challenges.find((c) => c.status === 'invalid' && c.error) ??
-        authz.challenges.find((c) => c.error);
-      throw new AcmeProblemError(
-        {
-          type: failed?.error?.type,
-          detail: `${authz.identifier.value}: ${failed?.error?.detail ?? `authorization ${authz.status}`}`,
-          status: 403,
-          identifier: authz.identifier,
-        },
-        `authorization ${url}`,
-      );
-    }
+    if (authz.status !== 'pending') throw authorizationFailure(authz, url);
     return { retryAfter: response.headers.get('retry-after') };
   });
+}
+
+/**
+ * The first of `urls` that failed, as its challenge's problem document; undefined when none has (or they cannot
+ * be read): the caller then reports what it has.
+ */
+export async function failedAuthorization(
+  client: AcmeClient,
+  urls: readonly string[],
+): Promise<AcmeProblemError | undefined> {
+  const authzs = await Promise.all(urls.map((url) => getAuthorization(client, url))).catch(() => []);
+  const i = authzs.findIndex((a) => a.status !== 'valid' && a.status !== 'pending');
+  return i < 0 ? undefined : authorizationFailure(authzs[i]!, urls[i]!);
+}
+
+/** An authorization that will not become valid, as the problem its failed challenge carries. */
+function authorizationFailure(authz: Authorization, url: string): AcmeProblemError {
+  const failed =
+    authz.challenges.find((c) => c.status === 'invalid' && c.error) ?? authz.challenges.find((c) => c.error);
+  return new AcmeProblemError(
+    {
+      type: failed?.error?.type,
+      detail: `${authz.identifier.value}: ${failed?.error?.detail ?? `authorization ${authz.status}`}`,
+      status: 403,
+      identifier: authz.identifier,
+    },
+    `authorization ${url}`,
+  );
 }

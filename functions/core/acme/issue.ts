@@ -1,6 +1,11 @@
 import { type Early, early } from '../concurrency';
 import { AcmeAwsError } from '../errors';
-import { getAuthorization, respondToChallenge, waitForAuthorization } from './authorization';
+import {
+  failedAuthorization,
+  getAuthorization,
+  respondToChallenge,
+  waitForAuthorization,
+} from './authorization';
 import { type DownloadedCertificate, downloadCertificate } from './certificate';
 import type { AcmeClient } from './client';
 import { baseDomain, type ChallengeType, chooseChallenge } from './dns-persist';
@@ -160,25 +165,38 @@ async function collect<H>(input: IssueInput<H>, order: Order) {
 }
 
 /**
- * Answers every challenge at once, polls the first authorization until it is valid (each poll at its Retry-After),
- * then the others at once: while the first waits, the CA validates the others, which are then usually valid at
- * their first poll. Polling all of them from the start would only multiply the requests that answer "pending".
+ * Answers every challenge at once, then waits until the CA has validated them. The last batch waits on the order:
+ * it leaves "pending" exactly when every authorization is valid (RFC 8555 §7.1.6), so one request per poll answers
+ * for every name. A batch that another follows (dns-persist-01 ones before dns-01 ones are published) waits on its
+ * own authorizations: the first polled until valid (each poll at its Retry-After), then the others at once, which the
+ * CA validated meanwhile.
  */
 async function answerAndWait(
   input: Pick<IssueInput<unknown>, 'client' | 'poll'>,
   pending: readonly Pending[],
   whileValidating: () => void,
-): Promise<void> {
+  orderUrl: string | undefined,
+): Promise<Order | undefined> {
   await Promise.all(pending.map((p) => respondToChallenge(input.client, p.challengeUrl)));
   whileValidating();
+  if (orderUrl !== undefined) {
+    return waitForOrder(input.client, orderUrl, ['ready', 'processing', 'valid'], input.poll, () =>
+      failedAuthorization(
+        input.client,
+        pending.map((p) => p.url),
+      ),
+    );
+  }
   const [first, ...rest] = pending;
   if (first) await waitForAuthorization(input.client, first.url, input.poll);
   await allOrFirstError(rest.map((p) => waitForAuthorization(input.client, p.url, input.poll)));
+  return undefined;
 }
 
-/** How control was proven, and the dns-01 cleanup still running (it settles, never rejects). */
+/** How control was proven, the order once it was, and the dns-01 cleanup still running (it settles, never rejects). */
 interface Authorized {
   readonly validation: Validation;
+  readonly proven: Order | undefined;
   readonly removed: Promise<{ error?: unknown }>;
 }
 
@@ -191,7 +209,7 @@ const NOTHING_TO_REMOVE: Promise<{ error?: unknown }> = Promise.resolve({});
  */
 async function authorize<H>(
   input: IssueInput<H>,
-  order: Order,
+  { url, order }: PlacedOrder,
   checkpoint: Early<void>,
   whileValidating: () => void,
 ): Promise<Authorized> {
@@ -205,9 +223,12 @@ async function authorize<H>(
       persist.map((p) => [`${p.wanted.domain} ${p.wanted.issuerDomainName}`, p.wanted]),
     );
     await input.persist?.ensure([...byDomain.values()]);
-    await answerAndWait(input, persist, whileValidating);
+    const proven = await answerAndWait(input, persist, whileValidating, dns01.length === 0 ? url : undefined);
+    if (dns01.length === 0) return { validation: { methods, fallbacks }, proven, removed: NOTHING_TO_REMOVE };
   }
-  if (dns01.length === 0) return { validation: { methods, fallbacks }, removed: NOTHING_TO_REMOVE };
+  if (dns01.length === 0) {
+    return { validation: { methods, fallbacks }, proven: undefined, removed: NOTHING_TO_REMOVE };
+  }
   methods.push('dns-01');
   const handle = await input.dns.present(dns01.map((p) => p.record));
   const remove = (): Promise<{ error?: unknown }> =>
@@ -215,14 +236,20 @@ async function authorize<H>(
       () => ({}),
       (error: unknown) => ({ error }),
     );
+  let proven: Order | undefined;
   try {
     // The checkpoint is written while the CA validates: it only has to exist before the records can go.
-    await allOrFirstError([input.onDnsPresented?.(handle), answerAndWait(input, dns01, whileValidating)]);
+    await allOrFirstError([
+      input.onDnsPresented?.(handle),
+      answerAndWait(input, dns01, whileValidating, url).then((o) => {
+        proven = o;
+      }),
+    ]);
   } catch (error) {
     const removed = await remove();
     throw removed.error ?? error;
   }
-  return { validation: { methods, fallbacks }, removed: remove() };
+  return { validation: { methods, fallbacks }, proven, removed: remove() };
 }
 
 /** Like {@link early}, but started by `start()` or the first `get()`; `settled` is resolved until then. */
@@ -312,10 +339,11 @@ export async function issueCertificate<H>(input: IssueInput<H>): Promise<IssueRe
   let removed = NOTHING_TO_REMOVE;
   let certificate: DownloadedCertificate;
   try {
+    let proven: Order | undefined;
     if (order.status === 'pending')
-      ({ validation, removed } = await authorize(input, order, checkpoint, csr.start));
+      ({ validation, proven, removed } = await authorize(input, placed, checkpoint, csr.start));
     await checkpoint.get();
-    certificate = await finish(input, url, order, csr.get, removed);
+    certificate = await finish(input, url, proven ?? order, csr.get, removed);
   } catch (error) {
     // Nothing started here outlives the attempt: the caller records the failure once all of it has settled.
     await Promise.all([checkpoint.settled, csr.settled, removed]);

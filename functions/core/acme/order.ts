@@ -123,18 +123,23 @@ function orderFailure(order: Order, url: string): AcmeProblemError {
   );
 }
 
-/** Polls an order until it leaves `pending`/`processing` as asked; an `invalid` order throws its problem. */
+/**
+ * Polls an order until it leaves `pending`/`processing` as asked; an `invalid` order throws its problem, or the
+ * better account of it `whyInvalid` finds (an order turns invalid when one of its authorizations does, and the
+ * authorization's challenge says why).
+ */
 export async function waitForOrder(
   client: AcmeClient,
   url: string,
   until: Order['status'][],
   poll: PollOptions,
+  whyInvalid?: () => Promise<Error | undefined>,
 ): Promise<Order> {
   return pollUntil<Order>(`order ${url}`, poll, async () => {
     const response = await client.postAsGet(url);
     const order = parseResource(orderSchema, response.body, `the order ${url}`);
     if (until.includes(order.status)) return { done: order };
-    if (order.status === 'invalid') throw orderFailure(order, url);
+    if (order.status === 'invalid') throw (await whyInvalid?.()) ?? orderFailure(order, url);
     return { retryAfter: response.headers.get('retry-after') };
   });
 }

@@ -3,6 +3,7 @@ import { AcmeClient } from '../../../functions/core/acme/client';
 import type { DnsTxtRecord } from '../../../functions/core/acme/dns01';
 import { type Dns01Solver, issueCertificate } from '../../../functions/core/acme/issue';
 import { createAccountKey } from '../../../functions/core/acme/jws';
+import { AcmeProblemError } from '../../../functions/core/acme/problem';
 import { AcmeTransport } from '../../../functions/core/acme/transport';
 import { DIRECTORY_URL, FakeCa, json, ORIGIN, problem } from './fake-ca';
 
@@ -14,7 +15,7 @@ const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
  * lag: it stays `pending` for `lag` more reads after the last authorization became valid, and refuses to finalize
  * it meanwhile with 403 orderNotReady, as RFC 8555 §7.4 says.
  */
-function orderingCa(lag: number) {
+function orderingCa(lag: number, options: { failWildcard?: boolean } = {}) {
   const ca = new FakeCa();
   const authz = {
     1: { value: 'example.com', wildcard: false, token: 'tok-apex', status: 'pending' },
@@ -30,6 +31,12 @@ function orderingCa(lag: number) {
     ...(order === 'valid' ? { certificate: `${ORIGIN}/cert` } : {}),
   });
   const refresh = () => {
+    // The CA validates answered challenges on its own: a read of the order finds them done.
+    for (const a of Object.values(authz)) {
+      if (a.status === 'processing') a.status = options.failWildcard && a.wildcard ? 'invalid' : 'valid';
+    }
+    // RFC 8555 §7.1.6: an order turns invalid with any of its authorizations (its own error says little).
+    if (Object.values(authz).some((a) => a.status === 'invalid')) order = 'invalid';
     if (order === 'pending' && Object.values(authz).every((a) => a.status === 'valid')) {
       if (lagLeft === 0) order = 'ready';
       else lagLeft -= 1;
@@ -41,8 +48,17 @@ function orderingCa(lag: number) {
     const challenge = () => ({
       type: 'dns-01',
       url: `${ORIGIN}/chall/${id}`,
-      status: a.status === 'valid' ? 'valid' : a.status === 'processing' ? 'processing' : 'pending',
+      status: ['valid', 'invalid', 'processing'].includes(a.status) ? a.status : 'pending',
       token: a.token,
+      ...(a.status === 'invalid'
+        ? {
+            error: {
+              type: 'urn:ietf:params:acme:error:unauthorized',
+              detail: 'Incorrect TXT record "nope" found at _acme-challenge.example.com',
+              status: 403,
+            },
+          }
+        : {}),
     });
     ca.on(`/authz/${id}`, () => {
       if (a.status === 'processing') a.status = 'valid';
@@ -144,6 +160,46 @@ describe('issueCertificate', () => {
       poll: { clock: { now: () => new Date('2025-06-01T12:00:00Z') }, sleep: async () => {} },
     });
     expect(answeredWhenMade).toEqual([2]);
+  });
+
+  it('waits on the order, one read per poll: no authorization is read again once its challenge is answered', async () => {
+    const ca = orderingCa(2);
+    await issueCertificate({
+      client: await clientFor(ca),
+      names: NAMES,
+      csr: async () => new Uint8Array([1]),
+      dns: new RecordingSolver(),
+      poll: { clock: { now: () => new Date('2025-06-01T12:00:00Z') }, sleep: async () => {} },
+    });
+    expect(ca.to('/authz/1', 'POST')).toHaveLength(1);
+    expect(ca.to('/authz/2', 'POST')).toHaveLength(1);
+    // Pending twice (the lag), then ready; after the finalize, one more read finds it valid.
+    expect(ca.to('/o/1', 'POST')).toHaveLength(4);
+  });
+
+  it("an order turned invalid fails with its authorization's problem, and the records are removed", async () => {
+    const ca = orderingCa(0, { failWildcard: true });
+    const solver = new RecordingSolver();
+    let made = 0;
+    const error = await issueCertificate({
+      client: await clientFor(ca),
+      names: NAMES,
+      csr: async () => {
+        made += 1;
+        return new Uint8Array([1]);
+      },
+      dns: solver,
+      poll: { clock: { now: () => new Date('2025-06-01T12:00:00Z') }, sleep: async () => {} },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AcmeProblemError);
+    expect((error as AcmeProblemError).problem).toMatchObject({
+      type: 'urn:ietf:params:acme:error:unauthorized',
+      detail: 'example.com: Incorrect TXT record "nope" found at _acme-challenge.example.com',
+      identifier: { type: 'dns', value: 'example.com' },
+    });
+    expect(solver.events).toEqual(['present 2', 'cleanup 2']);
+    expect(ca.to('/finalize')).toEqual([]);
+    expect(made).toBe(1);
   });
 
   it('makes no CSR for an order that fails before finalizing', async () => {
