@@ -17,7 +17,7 @@ import {
 import { findEntry } from './steps/find-entry';
 import { importEverywhere, importOnly } from './steps/import-acm';
 import { installCertificate } from './steps/install-certificate';
-import { obtainCertificate } from './steps/obtain-certificate';
+import { obtainCertificate, prepareChallengeRecords } from './steps/obtain-certificate';
 import { forAnotherCa, type OrderPlan, type PreparedOrder, prepareOrder } from './steps/prepare-order';
 import { recordFailure } from './steps/record-failure';
 import { StateRecord } from './steps/state-record';
@@ -45,7 +45,12 @@ export async function renewCertificate(deps: RenewerDeps, request: RenewRequest)
   const entry = await findEntry(deps, request);
   if ('outcome' in entry) return entry.outcome;
   const { inventory, config } = entry;
-  warmCaSession(deps, caFor(inventory, config.ca));
+  // The entry's own CA: its hash, and where every renewal starts (steps move on with `forCa`).
+  const ca = caFor(inventory, config.ca);
+  warmCaSession(deps, ca);
+  // Hashed while the lease is taken; a busy lease leaves the hash unused.
+  const hashing = configHash(config, ca);
+  hashing.catch(() => {});
   const lease = await deps.lease.acquire(config.id, deps.owner, LEASE_TTL_MS, deps.clock.now());
   if (!lease) {
     deps.progress?.('lease_busy', { id: config.id });
@@ -53,14 +58,12 @@ export async function renewCertificate(deps: RenewerDeps, request: RenewRequest)
     return { id: config.id, result: 'busy', reason: request.reason, imports: [], notes };
   }
   try {
-    // The entry's own CA: its hash, and where every renewal starts (steps move on with `forCa`).
-    const ca = caFor(inventory, config.ca);
     const ctx: RenewalContext = {
       deps,
       config,
       ca,
       caName: config.ca,
-      configHash: await configHash(config, ca),
+      configHash: await hashing,
       request,
       record: await StateRecord.open(deps.store, config.id),
       regions: regionsOf(config, request.defaultRegion),
@@ -132,6 +135,9 @@ async function orderWithFailover(
   for (;;) {
     onAttempt(attempt);
     try {
+      // What the order needs from the CA and Route 53 is fetched while the session opens and the key is made.
+      deps.transport(attempt.ca.directoryUrl).warm(config.domains.length);
+      prepareChallengeRecords(attempt, plan);
       const session = await openCaSession(deps, attempt.ca);
       // Prepared once per attempt (crashed attempt's DNS removed, kept order abandoned or resumed, key made).
       prepared = prepared ? forAnotherCa(prepared) : await prepareOrder(attempt, plan);

@@ -196,6 +196,7 @@ async function renewerBed() {
       'retry-after': '21600',
     });
   };
+  const transports: Record<string, AcmeTransport> = {};
   const deps: RenewerDeps = {
     store,
     lease,
@@ -203,7 +204,11 @@ async function renewerBed() {
     importer,
     events,
     secrets: new MemorySecrets(),
-    transport: (directoryUrl) => new AcmeTransport({ directoryUrl, fetch: ca.fetch, clock, sleep }),
+    // One transport per CA, as the runtime keeps them (functions/composition/state-runtime.ts).
+    transport: (directoryUrl) => {
+      transports[directoryUrl] ??= new AcmeTransport({ directoryUrl, fetch: ca.fetch, clock, sleep });
+      return transports[directoryUrl];
+    },
     fetch: ariFetch,
     clock,
     sleep,
@@ -292,6 +297,33 @@ describe('renewCertificate: a renewal that reaches the CA', () => {
       },
     ]);
     expect(lease.held.has('shop')).toBe(false);
+  });
+
+  it('looks up where the TXT records go before the order is placed, and asks ACM before the files are stored', async () => {
+    const { ca, store, dns, importer, deps } = await renewerBed();
+    const seen: string[] = [];
+    Object.assign(dns, {
+      prepare: (names: ReadonlyArray<{ name: string }>) =>
+        seen.push(`dns ${names.length} names, after ${ca.to('/order', 'POST').length} orders`),
+    });
+    Object.assign(importer, {
+      prepare: ({ region, arn }: { region: string; arn: string }) =>
+        seen.push(
+          `acm ${region} ${arn}, ${store.writes.some((w) => w.op === 'putCertificate') ? 'after' : 'before'} the files`,
+        ),
+    });
+
+    expect((await renewCertificate(deps, { id: 'shop', reason: 'ari-window' })).result).toBe('renewed');
+
+    expect(seen).toEqual(['dns 2 names, after 0 orders', `acm us-east-1 ${ARN_US}, before the files`]);
+    // The directory and nonces were asked for before the order needed them: it found a nonce in hand.
+    const heads = ca.requests.filter((r) => r.method === 'HEAD').length;
+    expect(ca.requests.findIndex((r) => r.method === 'HEAD')).toBeLessThan(
+      ca.requests.findIndex((r) => r.url === `${ORIGIN}/order`),
+    );
+    // Two, asked together: one for the account's first request, one for the order; every later request reused
+    // the nonce of an earlier answer.
+    expect(heads).toBe(2);
   });
 
   it('a store failure while writing the PEMs leaves the old certificate current and the order resumable', async () => {

@@ -11,6 +11,17 @@ export interface ImportedEverywhere {
 }
 
 /**
+ * Starts reading what each region's recorded ARN holds, for the imports of a certificate about to be stored: the
+ * reads run while its files are verified and written.
+ */
+export function prepareImports(ctx: RenewalContext, state: CertificateState): void {
+  for (const region of ctx.regions) {
+    const arn = state.acm[region]?.arn;
+    if (arn !== undefined) ctx.deps.importer.prepare?.({ region, arn });
+  }
+}
+
+/**
  * Imports the stored certificate into every region whose ACM entry does not hold its serial yet: in place into
  * the recorded ARN (a key type change gets a new ARN and retires the old one). One region failing does not stop
  * the others; the failures are returned for the caller to raise after it recorded what did succeed.

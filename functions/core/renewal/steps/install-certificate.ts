@@ -3,6 +3,7 @@ import { certId } from '../../ari';
 import { parseCertificate, splitPemChain, verifyIssuedCertificate } from '../../pki';
 import { refreshAri } from '../check-certificate';
 import type { CertificateState } from '../state';
+import { prepareImports } from './import-acm';
 import type { CaSession } from './ca-session';
 import type { RenewalContext } from './context';
 import { type IssuedBy, issuedByRecord } from './issued-by';
@@ -40,6 +41,7 @@ export async function installCertificate(
 ): Promise<Installed> {
   const { deps, config, ca, record } = ctx;
   const current = record.state.current;
+  prepareImports(ctx, record.state);
   const { keyPem } = await prepared.key();
   const verified = await verifyIssuedCertificate({
     fullchainPem: selectChain(issued.certificate, ca.preferredChain, issuerNames),

@@ -19,6 +19,26 @@ export function replacesFor(ctx: RenewalContext, session: CaSession): string | u
   return 'certId' in choice ? choice.certId : undefined;
 }
 
+/** The challenge the attempt asks for: the entry's, else its CA's, else dns-01. */
+function challengeFor(ctx: RenewalContext) {
+  return ctx.config.challenge ?? ctx.ca.challenge ?? 'dns-01';
+}
+
+/**
+ * Starts looking up where a new order's dns-01 records will go (hosted zone, what the names hold now) while the
+ * CA session opens and the order is placed: the names are known before the CA answers. Not for an order to resume
+ * at this CA, whose authorizations may be valid already.
+ */
+export function prepareChallengeRecords(ctx: RenewalContext, plan: OrderPlan): void {
+  const { deps, config, record } = ctx;
+  const resumesHere = plan.action === 'resume' && (record.state.pendingOrder?.ca ?? config.ca) === ctx.caName;
+  if (challengeFor(ctx) !== 'dns-01' || resumesHere) return;
+  deps.dns.prepare?.(
+    config.domains.map((identifier) => ({ identifier, name: dns01RecordName(identifier) })),
+    config,
+  );
+}
+
 /**
  * Places (or resumes) the order and runs it to a downloaded certificate: dns-persist-01 where the entry asks for it
  * and the CA offers it (persistent records through the persist-record step), dns-01 through the DNS port otherwise,
@@ -42,13 +62,7 @@ export async function obtainCertificate(
     resume: prepared.resumeUrl,
     replaces: replaces ?? null,
   });
-  const challenge = config.challenge ?? ctx.ca.challenge ?? 'dns-01';
-  // A new order's dns-01 records go to names known now: where they go is looked up while the order is placed.
-  if (challenge === 'dns-01' && prepared.resumeUrl === undefined)
-    deps.dns.prepare?.(
-      config.domains.map((identifier) => ({ identifier, name: dns01RecordName(identifier) })),
-      config,
-    );
+  const challenge = challengeFor(ctx);
   return issueCertificate<DnsChangeHandle>({
     client: session.client,
     names: config.domains,
