@@ -138,10 +138,11 @@ async function orderWithFailover(
       // What the order needs from the CA and Route 53 is fetched while the session opens and the key is made.
       deps.transport(attempt.ca.directoryUrl).warm(config.domains.length);
       prepareChallengeRecords(attempt, plan);
-      const session = await openCaSession(deps, attempt.ca);
+      const opening = openCaSession(deps, attempt.ca);
+      opening.catch(() => {}); // awaited below, once the order is prepared
       // Prepared once per attempt (crashed attempt's DNS removed, kept order abandoned or resumed, key made).
       prepared = prepared ? forAnotherCa(prepared) : await prepareOrder(attempt, plan);
-      return await orderAndInstall(attempt, plan, session, prepared);
+      return await orderAndInstall(attempt, plan, await opening, prepared);
     } catch (error) {
       // A pending key still being written would race the failure record's clean-up of it.
       await prepared?.settled;

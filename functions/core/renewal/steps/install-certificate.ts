@@ -3,9 +3,9 @@ import { certId } from '../../ari';
 import { parseCertificate, splitPemChain, verifyIssuedCertificate } from '../../pki';
 import { refreshAri } from '../check-certificate';
 import type { CertificateState } from '../state';
-import { prepareImports } from './import-acm';
 import type { CaSession } from './ca-session';
 import type { RenewalContext } from './context';
+import { prepareImports } from './import-acm';
 import { type IssuedBy, issuedByRecord } from './issued-by';
 import type { OrderPlan, PreparedOrder } from './prepare-order';
 

@@ -27,12 +27,14 @@ function challengeFor(ctx: RenewalContext) {
 /**
  * Starts looking up where a new order's dns-01 records will go (hosted zone, what the names hold now) while the
  * CA session opens and the order is placed: the names are known before the CA answers. Not for an order to resume
- * at this CA, whose authorizations may be valid already.
+ * at this CA, whose authorizations may be valid already, nor while a crashed attempt's records are still to be
+ * removed (the lookup would see them).
  */
 export function prepareChallengeRecords(ctx: RenewalContext, plan: OrderPlan): void {
   const { deps, config, record } = ctx;
-  const resumesHere = plan.action === 'resume' && (record.state.pendingOrder?.ca ?? config.ca) === ctx.caName;
-  if (challengeFor(ctx) !== 'dns-01' || resumesHere) return;
+  const pending = record.state.pendingOrder;
+  const resumesHere = plan.action === 'resume' && (pending?.ca ?? config.ca) === ctx.caName;
+  if (challengeFor(ctx) !== 'dns-01' || resumesHere || pending?.dnsHandle !== undefined) return;
   deps.dns.prepare?.(
     config.domains.map((identifier) => ({ identifier, name: dns01RecordName(identifier) })),
     config,
