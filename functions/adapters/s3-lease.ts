@@ -1,6 +1,7 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Lease, LeaseHandle } from '../core/renewal/ports';
 import type { RetryOptions } from './aws-retry';
+import type { KmsReader } from './s3-errors';
 import { isPreconditionFailed, S3Objects } from './s3-objects';
 import { storeKeys } from './s3-store';
 
@@ -11,6 +12,8 @@ export interface S3LeaseOptions {
   readonly client?: S3Client;
   readonly clientConfig?: S3ClientConfig;
   readonly retry?: RetryOptions;
+  /** Who a KMS read failure says was refused. @default 'this function' (the Lambda adapters) */
+  readonly kmsReader?: KmsReader;
 }
 
 interface LeaseDocument {
@@ -53,7 +56,7 @@ export class S3Lease implements Lease {
 
   constructor(options: S3LeaseOptions) {
     const client = options.client ?? new S3Client(options.clientConfig ?? {});
-    this.#objects = new S3Objects(client, options.bucket, 'store-failed', options.retry);
+    this.#objects = new S3Objects(client, options.bucket, 'store-failed', options.retry, options.kmsReader);
   }
 
   async acquire(id: string, owner: string, ttlMs: number, now: Date): Promise<LeaseHandle | undefined> {

@@ -38,19 +38,6 @@ export function isPreconditionFailed(error: unknown): boolean {
   );
 }
 
-/** Who signs with each tagged client, as {@link readingAs} recorded it. */
-const readers = new WeakMap<S3Client, KmsReader>();
-
-/**
- * Names who signs with `client` in the KMS read failures of every {@link S3Objects} built on it afterwards: the CLI
- * tags its client "these credentials" (the operator's), because the store, index and lease adapters build their
- * `S3Objects` from the client they are handed and take no reader of their own. Returns `client`.
- */
-export function readingAs(client: S3Client, reader: KmsReader): S3Client {
-  readers.set(client, reader);
-  return client;
-}
-
 /** A text object with its ETag. */
 export interface S3Text {
   readonly body: string;
@@ -67,11 +54,8 @@ export class S3Objects {
     readonly bucket: string,
     private readonly code: ErrorCode,
     private readonly retry: RetryOptions = {},
-    /**
-     * Who was refused, in a KMS read failure's message.
-     * @default the reader `client` was tagged with ({@link readingAs}), else "this function" (the Lambda adapters)
-     */
-    readonly reader: KmsReader = readers.get(client) ?? 'this function',
+    /** Who was refused, in a KMS read failure's message. @default 'this function' (the Lambda adapters) */
+    readonly reader: KmsReader = 'this function',
   ) {}
 
   /** Reads a text object, or `undefined` when it does not exist. */

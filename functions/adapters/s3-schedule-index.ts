@@ -14,6 +14,7 @@ import type {
   ScheduleIndexStore,
 } from '../core/renewal/schedule-index';
 import { awsErrorName, awsHttpStatus, isThrottling, type RetryOptions, withRetry } from './aws-retry';
+import type { KmsReader } from './s3-errors';
 import { isNotFound, isPreconditionFailed, S3Objects } from './s3-objects';
 import { storeKeys } from './s3-store';
 
@@ -24,6 +25,8 @@ export interface S3ScheduleIndexStoreOptions {
   readonly client?: S3Client;
   readonly clientConfig?: S3ClientConfig;
   readonly retry?: RetryOptions;
+  /** Who a KMS read failure says was refused. @default 'this function' (the Lambda adapters) */
+  readonly kmsReader?: KmsReader;
 }
 
 const MARKER_PREFIX = storeKeys.changeMarker('');
@@ -43,7 +46,13 @@ export class S3ScheduleIndexStore implements ScheduleIndexStore {
     this.#client = options.client ?? new S3Client(options.clientConfig ?? {});
     this.#bucket = options.bucket;
     this.#retry = options.retry;
-    this.#objects = new S3Objects(this.#client, options.bucket, 'store-failed', options.retry);
+    this.#objects = new S3Objects(
+      this.#client,
+      options.bucket,
+      'store-failed',
+      options.retry,
+      options.kmsReader,
+    );
   }
 
   async loadIndex(): Promise<{ value: unknown; etag: string } | undefined> {

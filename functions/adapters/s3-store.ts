@@ -10,6 +10,7 @@ import type {
 import { type CertificateState, certificateStateSchema } from '../core/renewal/state';
 import * as z from '../core/zod';
 import type { RetryOptions } from './aws-retry';
+import type { KmsReader } from './s3-errors';
 import { isNotFound, isPreconditionFailed, S3Objects } from './s3-objects';
 
 /** Where {@link S3CertificateStore} keeps its objects and how private material is encrypted. */
@@ -25,6 +26,8 @@ export interface S3CertificateStoreOptions {
    */
   readonly keyMaterialKmsKeyId?: string;
   readonly retry?: RetryOptions;
+  /** Who a KMS read failure says was refused. @default 'this function' (the Lambda adapters) */
+  readonly kmsReader?: KmsReader;
 }
 
 const PEM = 'application/x-pem-file';
@@ -86,7 +89,7 @@ export class S3CertificateStore implements CertificateStore {
 
   constructor(options: S3CertificateStoreOptions) {
     const client = options.client ?? new S3Client(options.clientConfig ?? {});
-    this.#objects = new S3Objects(client, options.bucket, 'store-failed', options.retry);
+    this.#objects = new S3Objects(client, options.bucket, 'store-failed', options.retry, options.kmsReader);
     this.#keyMaterialKmsKeyId = options.keyMaterialKmsKeyId;
   }
 

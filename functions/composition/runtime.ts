@@ -115,7 +115,7 @@ export function createRenewerRuntime(
   state: StateRuntime = createStateRuntime(config),
 ): RenewerRuntime {
   const base = awsBase(config);
-  const lease = new S3Lease({ bucket: config.bucket, client: state.s3 });
+  const lease = new S3Lease({ bucket: config.bucket, client: state.s3, kmsReader: state.kmsReader });
   const route53 = new Route53DnsProvider({
     clientConfig: base,
     stsConfig: base,

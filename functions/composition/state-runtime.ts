@@ -2,7 +2,6 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { realSleep } from '../adapters/aws-retry';
 import { createHttpsFetch } from '../adapters/https-fetch';
 import type { KmsReader } from '../adapters/s3-errors';
-import { readingAs } from '../adapters/s3-objects';
 import { S3ScheduleIndexStore } from '../adapters/s3-schedule-index';
 import { S3CertificateStore } from '../adapters/s3-store';
 import { AcmeTransport } from '../core/acme';
@@ -26,6 +25,8 @@ export interface StateRuntime {
   readonly clock: Clock;
   /** The one S3 client of the container: store, index and lease share its connections and credentials. */
   readonly s3: S3Client;
+  /** Who a KMS read failure of the adapters on `s3` says was refused (the lease's too). */
+  readonly kmsReader: KmsReader;
   /** One transport per directory URL, so each CA's directory is fetched once per container. */
   transport(directoryUrl: string): AcmeTransport;
 }
@@ -44,14 +45,16 @@ export function createStateRuntime(config: RuntimeConfig, options: StateRuntimeO
   const fetch: Fetch = config.fetch ?? createHttpsFetch();
   const clock: Clock = config.clock ?? { now: () => new Date() };
   // Tagged before the store, index and lease adapters build their S3Objects on it.
-  const s3 = readingAs(new S3Client(s3ClientConfig(config)), options.kmsReader ?? 'this function');
+  const s3 = new S3Client(s3ClientConfig(config));
+  const kmsReader = options.kmsReader ?? 'this function';
   const s3Store = new S3CertificateStore({
     bucket: config.bucket,
     client: s3,
     keyMaterialKmsKeyId: config.keyMaterialKmsKeyId,
+    kmsReader,
   });
   const store = config.decorate?.store?.(s3Store) ?? s3Store;
-  const index = new S3ScheduleIndexStore({ bucket: config.bucket, client: s3 });
+  const index = new S3ScheduleIndexStore({ bucket: config.bucket, client: s3, kmsReader });
   const transports = new Map<string, AcmeTransport>();
   const transport = (directoryUrl: string): AcmeTransport => {
     let t = transports.get(directoryUrl);
@@ -61,5 +64,5 @@ export function createStateRuntime(config: RuntimeConfig, options: StateRuntimeO
     }
     return t;
   };
-  return { config, store, index, fetch, clock, s3, transport };
+  return { config, store, index, fetch, clock, s3, kmsReader, transport };
 }

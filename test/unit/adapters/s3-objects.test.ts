@@ -1,7 +1,7 @@
 import { GetObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readingAs, S3Objects } from '../../../functions/adapters/s3-objects';
+import { S3Objects } from '../../../functions/adapters/s3-objects';
 import { S3ScheduleIndexStore } from '../../../functions/adapters/s3-schedule-index';
 import { S3CertificateStore } from '../../../functions/adapters/s3-store';
 
@@ -43,18 +43,19 @@ describe('S3Objects names who was refused a KMS key', () => {
     expect(text).not.toContain('this function');
   });
 
-  it('takes the reader a client was tagged with, so the store and index adapters built on it say it too', async () => {
-    const client = readingAs(newClient(), 'these credentials');
-    const store = new S3CertificateStore({ bucket: 'state', client });
-    const index = new S3ScheduleIndexStore({ bucket: 'state', client });
+  it('the store, index and lease adapters pass the reader they are given on to their reads', async () => {
+    const client = newClient();
+    const kmsReader = 'these credentials' as const;
+    const store = new S3CertificateStore({ bucket: 'state', client, kmsReader });
+    const index = new S3ScheduleIndexStore({ bucket: 'state', client, kmsReader });
     for (const read of [store.readState('www'), store.loadInventory(), index.loadIndex()]) {
       const text = await message(read);
       expect(text).toContain('a KMS key these credentials cannot use');
       expect(text).not.toContain('this function');
     }
-    // Another client of the same process keeps the default: the tag belongs to the client, not the module.
-    expect(
-      await message(new S3CertificateStore({ bucket: 'state', client: newClient() }).loadInventory()),
-    ).toContain('a KMS key this function cannot use');
+    // Not told: the Lambda wording, whatever another adapter on the same client was told.
+    expect(await message(new S3CertificateStore({ bucket: 'state', client }).loadInventory())).toContain(
+      'a KMS key this function cannot use',
+    );
   });
 });
