@@ -92,7 +92,8 @@ export interface CertificateCheck {
   readonly ariError?: string;
   /**
    * The check changed what the state records (a first window, a new selected time, an error or its recovery):
-   * false for a refresh that only confirmed the stored window. Absent where nothing is written (`check`).
+   * false for a refresh that only confirmed the stored window. In a dry run (`acme-ari check`) it says what a pass
+   * would have written; nothing is.
    */
   readonly stateChanged?: boolean;
   /** The CA moved this certificate's ARI window since the last check (an incident, RFC 9773 §4.2). */
