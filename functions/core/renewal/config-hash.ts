@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { CaConfig, CertificateConfig } from '../config/inventory';
 
 /**
@@ -22,8 +23,11 @@ export function configCanonical(
   });
 }
 
-/** The config hash of a {@link configCanonical} text: the first 32 hex digits of its SHA-256. */
+/**
+ * The config hash of a {@link configCanonical} text: the first 32 hex digits of its SHA-256. Hashed in place:
+ * WebCrypto's digest hops to the thread pool and back for each of a few hundred bytes, which for a 100,000-entry
+ * inventory was about a second of a scheduler pass.
+ */
 export async function configDigest(canonical: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonical));
-  return Buffer.from(digest).toString('hex').slice(0, 32);
+  return createHash('sha256').update(canonical, 'utf8').digest('hex').slice(0, 32);
 }
