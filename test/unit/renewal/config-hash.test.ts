@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { configCanonical, configDigest, configHash } from '../../../functions/core/renewal/config-hash';
+import { configCanonical, configDigest } from '../../../functions/core/renewal/config-hash';
 
 const entry = {
   domains: ['www.example.com', 'example.com'],
-  keyType: 'ec-p256',
+  keyType: 'ec-p256' as const,
   profile: undefined,
-} as const;
+};
 const ca = { directoryUrl: 'https://acme-v02.api.letsencrypt.org/directory' };
 
 describe('configHash', () => {
@@ -22,12 +22,9 @@ describe('configHash', () => {
     expect(await configDigest(canonical)).toBe(pinned);
   });
 
-  it('ignores the order of the names and nothing but names, key type, CA and profile', async () => {
-    const hash = await configHash(
-      { ...entry, domains: ['example.com', 'www.example.com'] } as never,
-      ca as never,
-    );
-    expect(hash).toBe(await configDigest(configCanonical(entry, ca)));
-    expect(await configHash({ ...entry, profile: 'shortlived' } as never, ca as never)).not.toBe(hash);
+  it('ignores the order of the names, and tells a profile apart', () => {
+    const reversed = configCanonical({ ...entry, domains: ['example.com', 'www.example.com'] }, ca);
+    expect(reversed).toBe(configCanonical(entry, ca));
+    expect(configCanonical({ ...entry, profile: 'shortlived' }, ca)).not.toBe(reversed);
   });
 });
