@@ -64,7 +64,7 @@ export class S3Objects {
       return await withRetry(
         async () => {
           const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-          const body = (await out.Body?.transformToString('utf8')) ?? '';
+          const body = await bodyText(out.Body, out.ContentLength);
           return { body, ...(out.ETag === undefined ? {} : { etag: out.ETag }) };
         },
         this.retry,
@@ -77,12 +77,13 @@ export class S3Objects {
   }
 
   /**
-   * Writes a text object and returns its new ETag. A conditional write's loss (`If-None-Match` on an existing key,
-   * `If-Match` on a changed or missing one) is rethrown untranslated so callers can branch on it.
+   * Writes an object (text, or bytes for a large one the caller has encoded already) and returns its new ETag. A
+   * conditional write's loss (`If-None-Match` on an existing key, `If-Match` on a changed or missing one) is rethrown
+   * untranslated so callers can branch on it.
    */
   async put(
     key: string,
-    body: string,
+    body: string | Uint8Array,
     extra: Omit<PutObjectCommandInput, 'Bucket' | 'Key' | 'Body'> = {},
   ): Promise<{ etag?: string }> {
     try {
@@ -135,4 +136,30 @@ export class S3Objects {
       cause: error,
     });
   }
+}
+
+/**
+ * A response body as text. The SDK's `transformToString` gathers every chunk, copies them into one buffer and decodes
+ * that: twice the body in buffers, which a pass over 100,000 certificates (an index and an inventory of about 10 MB
+ * each) then carries until the next full collection. With the length known, the chunks are copied into one buffer
+ * as they arrive and each is let go of at once. Decoded as the SDK does (`Buffer#toString('utf8')`: a byte-order mark
+ * is kept, so JSON.parse rejects it alike; invalid bytes become U+FFFD).
+ */
+export async function bodyText(body: unknown, length: number | undefined): Promise<string> {
+  if (body === undefined || body === null) return '';
+  if (length === undefined || !(typeof body === 'object' && Symbol.asyncIterator in body))
+    return (body as { transformToString(encoding: string): Promise<string> }).transformToString('utf8');
+  let bytes = Buffer.allocUnsafe(length);
+  let filled = 0;
+  for await (const chunk of body as AsyncIterable<Uint8Array>) {
+    // More than announced cannot come over HTTP/1.1 framing; kept whole all the same.
+    if (filled + chunk.byteLength > bytes.length)
+      bytes = Buffer.concat(
+        [bytes.subarray(0, filled)],
+        Math.max(bytes.length * 2, filled + chunk.byteLength),
+      );
+    bytes.set(chunk, filled);
+    filled += chunk.byteLength;
+  }
+  return bytes.toString('utf8', 0, filled);
 }

@@ -1,11 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { AcmeAwsError } from '../core/errors';
 import type {
   ChangeMarker,
@@ -13,9 +7,9 @@ import type {
   ScheduleIndex,
   ScheduleIndexStore,
 } from '../core/renewal/schedule-index';
-import { awsErrorName, awsHttpStatus, isThrottling, type RetryOptions, withRetry } from './aws-retry';
+import { awsErrorName, awsHttpStatus, type RetryOptions, withRetry } from './aws-retry';
 import type { KmsReader } from './s3-errors';
-import { isNotFound, isPreconditionFailed, S3Objects } from './s3-objects';
+import { bodyText, isNotFound, isPreconditionFailed, S3Objects } from './s3-objects';
 import { storeKeys } from './s3-store';
 
 /** Where {@link S3ScheduleIndexStore} keeps the index and the change markers. */
@@ -56,24 +50,8 @@ export class S3ScheduleIndexStore implements ScheduleIndexStore {
   }
 
   async loadIndex(): Promise<{ value: unknown; etag: string } | undefined> {
-    const key = storeKeys.scheduleIndex;
-    let object: { body: string; etag?: string };
-    try {
-      object = await withRetry(
-        async () => {
-          const out = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
-          // About as large as the inventory (10 MB at 100,000 certificates): read like it, into one buffer.
-          const body = await bodyText(out.Body, out.ContentLength);
-          return { body, ...(out.ETag === undefined ? {} : { etag: out.ETag }) };
-        },
-        this.#retry,
-        retryableS3,
-      );
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw this.#objects.readFailure(key, error);
-    }
-    if (object.etag === undefined) return undefined;
+    const object = await this.#objects.get(storeKeys.scheduleIndex);
+    if (object === undefined || object.etag === undefined) return undefined;
     try {
       return { value: JSON.parse(object.body), etag: object.etag };
     } catch {
@@ -87,30 +65,16 @@ export class S3ScheduleIndexStore implements ScheduleIndexStore {
    * encoded again by the SDK (once for its checksum, once on the wire) while the pass's own arrays are still alive.
    */
   async saveIndex(index: ScheduleIndex, etag: string | undefined): Promise<boolean> {
-    const key = storeKeys.scheduleIndex;
-    const body = Buffer.from(JSON.stringify(index));
     try {
-      await withRetry(
-        () =>
-          this.#client.send(
-            new PutObjectCommand({
-              Bucket: this.#bucket,
-              Key: key,
-              Body: body,
-              ContentType: 'application/json',
-              ...(etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag }),
-            }),
-          ),
-        this.#retry,
-        retryableS3,
-      );
+      await this.#objects.put(storeKeys.scheduleIndex, Buffer.from(JSON.stringify(index)), {
+        ContentType: 'application/json',
+        ...(etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag }),
+      });
       return true;
     } catch (error) {
       // Another pass wrote first: its index is as good as ours (both only ever err early).
       if (isPreconditionFailed(error)) return false;
-      // As the store's conditional writes (s3-objects.ts): a version that is gone is the caller's to see as it is.
-      if (etag !== undefined && isNotFound(error)) throw error;
-      throw this.#objects.failure('Writing', key, error);
+      throw error;
     }
   }
 
@@ -193,35 +157,4 @@ export class S3ScheduleIndexStore implements ScheduleIndexStore {
 /** S3's answer to a conditional GET whose `If-None-Match` still matches (304, no body). */
 function isNotModified(error: unknown): boolean {
   return awsHttpStatus(error) === 304 || awsErrorName(error) === 'NotModified';
-}
-
-/** As every S3 write of the store retries (s3-objects.ts): throttling and a bare 503. */
-function retryableS3(error: unknown): boolean {
-  return isThrottling(error) || awsHttpStatus(error) === 503;
-}
-
-/**
- * A response body as text. The SDK's `transformToString` gathers every chunk, copies them into one buffer and decodes
- * that: twice the body in buffers, which a pass over 100,000 certificates (an index and an inventory of about 10 MB
- * each) then carries until the next full collection. With the length known, the chunks are copied into one buffer
- * as they arrive and each is let go of at once. Decoded as the SDK does (`Buffer#toString('utf8')`: a byte-order mark
- * is kept, so JSON.parse rejects it alike; invalid bytes become U+FFFD).
- */
-async function bodyText(body: unknown, length: number | undefined): Promise<string> {
-  if (body === undefined || body === null) return '';
-  if (length === undefined || !(typeof body === 'object' && Symbol.asyncIterator in body))
-    return (body as { transformToString(encoding: string): Promise<string> }).transformToString('utf8');
-  let bytes = Buffer.allocUnsafe(length);
-  let filled = 0;
-  for await (const chunk of body as AsyncIterable<Uint8Array>) {
-    // More than announced cannot come over HTTP/1.1 framing; kept whole all the same.
-    if (filled + chunk.byteLength > bytes.length)
-      bytes = Buffer.concat(
-        [bytes.subarray(0, filled)],
-        Math.max(bytes.length * 2, filled + chunk.byteLength),
-      );
-    bytes.set(chunk, filled);
-    filled += chunk.byteLength;
-  }
-  return bytes.toString('utf8', 0, filled);
 }
