@@ -4,7 +4,12 @@ import { describeError } from '../core/errors';
 import { configCanonical, configDigest } from '../core/renewal/config-hash';
 import { certificateDaysToExpiry } from '../core/renewal/expiry';
 import type { CertificateStore } from '../core/renewal/ports';
-import { LOOK_NOW, parseScheduleIndex, type ScheduleIndexStore } from '../core/renewal/schedule-index';
+import {
+  LOOK_NOW,
+  parseScheduleIndex,
+  rowsById,
+  type ScheduleIndexStore,
+} from '../core/renewal/schedule-index';
 import type { CertificateState } from '../core/renewal/state';
 import { renderTable } from './table';
 
@@ -214,15 +219,14 @@ async function scheduledLooks(
     return { looks, error: describeError(error) };
   }
   if (parsed === undefined) return { looks };
-  const rows = new Map<string, number>();
-  for (let i = 0; i < parsed.ids.length; i++) rows.set(parsed.ids[i]!, i);
+  const rows = rowsById(parsed);
   for (const cert of inventory.certificates) {
     const row = rows.get(cert.id);
     if (row === undefined) continue;
     let hash: string;
     try {
-      // The hash the scheduler compares (run-scheduler.ts scanRoster): another one means the entry changed since.
-      hash = await configDigest(configCanonical(cert, caFor({ ...inventory, certificates: [] }, cert.ca)));
+      // The hash the scheduler compares (run-scheduler.ts hashRoster): another one means the entry changed since.
+      hash = configDigest(configCanonical(cert, caFor({ ...inventory, certificates: [] }, cert.ca)));
     } catch {
       continue; // A CA the lenient parse let through but caFor refuses: the state's time, as without a row.
     }

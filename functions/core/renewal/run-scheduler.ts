@@ -438,7 +438,7 @@ async function rosterOf(
   // The parsed JSON is the largest thing a pass holds: the scan lets go of each entry once read, and nothing else
   // may keep the whole of it.
   read = undefined;
-  const { ids, hashes } = await hashRoster(scan, only, pass);
+  const { ids, hashes } = hashRoster(scan, only, pass);
   const { problems } = scan;
   const record =
     etag === undefined
@@ -448,50 +448,32 @@ async function rosterOf(
 }
 
 /**
- * The usable certificates' ids and config hashes, hashed in batches of {@link HASH_BATCH} while the inventory is
- * read: what a pass keeps of each entry (its id and hash) is all that outlives the batch, so memory follows the
- * inventory's size in ids and hashes, not in parsed entries and hash inputs. An entry whose hash the index already
- * holds keeps the index's strings, which the pass holds anyway: after an edit that leaves most entries as they were,
- * the roster costs almost nothing on top of the index.
+ * The usable certificates' ids and config hashes, each entry hashed as the scan reaches it: what a pass keeps of an
+ * entry (its id and hash) is all that outlives it, so memory follows the inventory's size in ids and hashes, not in
+ * parsed entries and hash inputs. An entry whose hash the index already holds keeps the index's strings, which the
+ * pass holds anyway: after an edit that leaves most entries as they were, the roster costs almost nothing on top of
+ * the index.
  */
-async function hashRoster(
+function hashRoster(
   scan: InventoryScan,
   only: string | undefined,
   pass: IndexedPass | undefined,
-): Promise<{ ids: string[]; hashes: string[] }> {
+): { ids: string[]; hashes: string[] } {
   const ids: string[] = [];
   const hashes: string[] = [];
   const resolved = new Map<string, ResolvedCa>();
   const prior = pass?.roster;
-  let batchIds: string[] = [];
-  let canonical: string[] = [];
-  const flush = async () => {
-    const digests = await Promise.all(canonical.map(configDigest));
-    for (let j = 0; j < digests.length; j++) {
-      const row = pass?.rowWithHash(batchIds[j]!, digests[j]!);
-      ids.push(row === undefined ? batchIds[j]! : prior!.ids[row]!);
-      hashes.push(row === undefined ? digests[j]! : prior!.hashes[row]!);
-    }
-    batchIds = [];
-    canonical = [];
-  };
   for (const cert of scan.certificates) {
     if (only !== undefined && cert.id !== only) continue;
     const ca = resolved.get(cert.ca) ?? caFor({ cas: scan.cas, certificates: [] }, cert.ca);
     resolved.set(cert.ca, ca);
-    batchIds.push(cert.id);
-    canonical.push(configCanonical(cert, ca));
-    if (canonical.length >= HASH_BATCH) await flush();
+    const digest = configDigest(configCanonical(cert, ca));
+    const row = pass?.rowWithHash(cert.id, digest);
+    ids.push(row === undefined ? cert.id : prior!.ids[row]!);
+    hashes.push(row === undefined ? digest : prior!.hashes[row]!);
   }
-  await flush();
   return { ids, hashes };
 }
-
-/**
- * Config hashes computed at once while the inventory is hashed in full: bounds the digests in flight, and with them
- * what is alive at each young-generation collection (a batch of 1,000 kept the scan's collections promoting).
- */
-const HASH_BATCH = 100;
 
 /** A random source's value forced into [0, 1), so a misbehaving one still yields a valid start. */
 function clampUnit(r: number): number {

@@ -290,7 +290,7 @@ export function nextScheduleIndex(
 }
 
 /** Row numbers of an index by certificate id. */
-function rowsById(index: ScheduleIndex): Map<string, number> {
+export function rowsById(index: ScheduleIndex): Map<string, number> {
   const rows = new Map<string, number>();
   for (let i = 0; i < index.ids.length; i++) rows.set(index.ids[i]!, i);
   return rows;
