@@ -118,14 +118,14 @@ export class AcmImporter implements CertificateImporter {
     this.#prepared.set(`${target.region} ${target.arn}`, { at: this.#now(), detail });
   }
 
-  /**
-   * What the recorded ARN holds: the description `prepare` started when it is recent (a failed one is asked
-   * again), else a new one.
-   */
   #now(): number {
     return (this.#options.now?.() ?? new Date()).getTime();
   }
 
+  /**
+   * What the recorded ARN holds: the description `prepare` started when it is recent (a failed one is asked
+   * again), else a new one.
+   */
   async #describeRecorded(region: string, arn: string): Promise<CertificateDetail | undefined> {
     const key = `${region} ${arn}`;
     const prepared = this.#prepared.get(key);

@@ -44,7 +44,6 @@ export interface StateRuntimeOptions {
 export function createStateRuntime(config: RuntimeConfig, options: StateRuntimeOptions = {}): StateRuntime {
   const fetch: Fetch = config.fetch ?? createHttpsFetch();
   const clock: Clock = config.clock ?? { now: () => new Date() };
-  // Tagged before the store, index and lease adapters build their S3Objects on it.
   const s3 = new S3Client(s3ClientConfig(config));
   const kmsReader = options.kmsReader ?? 'this function';
   const s3Store = new S3CertificateStore({
