@@ -6,7 +6,7 @@ import type { CaSession } from './ca-session';
 import type { RenewalContext } from './context';
 import { chooseReplaces, orderTarget } from './issued-by';
 import { ensurePersistRecords } from './persist-record';
-import type { OrderPlan, PreparedOrder } from './prepare-order';
+import { keptOrderHere, type OrderPlan, type PreparedOrder } from './prepare-order';
 
 /**
  * The certID to name in `replaces`: only the current certificate's, and only when it came from this CA (name and
@@ -32,9 +32,9 @@ function challengeFor(ctx: RenewalContext) {
  */
 export function prepareChallengeRecords(ctx: RenewalContext, plan: OrderPlan): void {
   const { deps, config, record } = ctx;
-  const pending = record.state.pendingOrder;
-  const resumesHere = plan.action === 'resume' && (pending?.ca ?? config.ca) === ctx.caName;
-  if (challengeFor(ctx) !== 'dns-01' || resumesHere || pending?.dnsHandle !== undefined) return;
+  const resumesHere = keptOrderHere(ctx, plan) !== undefined;
+  if (challengeFor(ctx) !== 'dns-01' || resumesHere || record.state.pendingOrder?.dnsHandle !== undefined)
+    return;
   deps.dns.prepare?.(
     config.domains.map((identifier) => ({ identifier, name: dns01RecordName(identifier) })),
     config,

@@ -33,11 +33,9 @@ export interface PreparedOrder {
 export async function prepareOrder(ctx: RenewalContext, plan: OrderPlan): Promise<PreparedOrder> {
   const { deps, config, record } = ctx;
   const pending = record.state.pendingOrder;
+  const resumeUrl = keptOrderHere(ctx, plan);
   if (pending?.dnsHandle) await deps.dns.cleanup(pending.dnsHandle).catch(() => {});
   if (plan.abandon) await abandonKeptOrder(ctx, plan.abandon);
-  // An order lives at the CA that created it (one placed before orders recorded theirs, at the entry's `ca`).
-  const sameCa = (pending?.ca ?? config.ca) === ctx.caName;
-  const resumeUrl = plan.action === 'resume' && sameCa ? pending?.url : undefined;
   const keptPem = resumeUrl ? await deps.store.getPendingKey(config.id) : undefined;
   if (resumeUrl && keptPem) {
     const kept = importPrivateKeyPem(keptPem).then(({ keys }) => ({ keyPem: keptPem, keys }));
@@ -52,6 +50,14 @@ export async function prepareOrder(ctx: RenewalContext, plan: OrderPlan): Promis
       return { keyPem, keys };
     })(),
   );
+}
+
+/** The kept order the plan resumes at the context's CA: an order lives at the CA that created it. */
+export function keptOrderHere(ctx: RenewalContext, plan: OrderPlan): string | undefined {
+  const pending = ctx.record.state.pendingOrder;
+  // One placed before orders recorded their CA was placed at the entry's `ca`.
+  const sameCa = (pending?.ca ?? ctx.config.ca) === ctx.caName;
+  return plan.action === 'resume' && sameCa ? pending?.url : undefined;
 }
 
 /** The prepared order's key as the steps take it: awaited when needed, its failure never unhandled. */
